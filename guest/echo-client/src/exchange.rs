@@ -1,0 +1,124 @@
+//! Exchanges: connect, send the payload while reading it back, verify, close.
+
+use crate::errors::to_echo_error;
+use crate::netkit::diag::echo_types::{ClientReport, ClientRequest, EchoError, Mismatch, Payload};
+use echo_proto::{EchoCheck, RttStats, Verifier, generated_payload};
+use futures_lite::future;
+use netio::Conn;
+use std::cell::{Cell, RefCell};
+use std::net::{IpAddr, SocketAddr};
+use std::rc::Rc;
+use wstd::future::FutureExt;
+use wstd::time::{Duration, Instant};
+
+/// Bytes read per call.
+const CHUNK: usize = 64 * 1024;
+
+/// Run every exchange in `req`, `req.concurrency` at a time.
+pub async fn run(req: ClientRequest) -> Result<ClientReport, EchoError> {
+    let ip: IpAddr = req.host.parse().map_err(|_| {
+        EchoError::InvalidRequest(format!(
+            "host {:?} is not an IP address (use e.g. 127.0.0.1 or ::1)",
+            req.host
+        ))
+    })?;
+    if req.count == 0 || req.concurrency == 0 {
+        return Err(EchoError::InvalidRequest(
+            "count and concurrency must be at least 1".into(),
+        ));
+    }
+    let addr = SocketAddr::new(ip, req.port);
+    let timeout = Duration::from_millis(req.timeout_ms.max(1));
+    let next = Rc::new(Cell::new(0u32));
+    let rtts = Rc::new(RefCell::new(Vec::with_capacity(req.count as usize)));
+    let payload_len = match &req.payload {
+        Payload::Message(m) => m.len() as u64,
+        Payload::Generated(n) => *n,
+    };
+    let started = Instant::now();
+    let workers: Vec<_> = (0..req.concurrency.min(req.count))
+        .map(|_| {
+            let (next, rtts, payload, count) =
+                (next.clone(), rtts.clone(), req.payload.clone(), req.count);
+            wstd::runtime::spawn(async move {
+                loop {
+                    let i = next.get();
+                    if i >= count {
+                        return Ok(());
+                    }
+                    next.set(i + 1);
+                    let bytes = match &payload {
+                        Payload::Message(m) => m.as_bytes().to_vec(),
+                        Payload::Generated(n) => generated_payload(i.into(), *n as usize),
+                    };
+                    let rtt = exchange(addr, &bytes, timeout).await?;
+                    rtts.borrow_mut().push(rtt);
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker.await?;
+    }
+    let elapsed_ns = started.elapsed().as_nanos() as u64;
+    let samples = std::mem::take(&mut *rtts.borrow_mut());
+    let exchanges = samples.len() as u32;
+    let stats = RttStats::from_samples(samples);
+    Ok(ClientReport {
+        server: addr.to_string(),
+        exchanges,
+        payload_bytes: payload_len,
+        total_bytes: payload_len * u64::from(exchanges),
+        rtt_min_ns: stats.min_ns,
+        rtt_median_ns: stats.median_ns,
+        rtt_p99_ns: stats.p99_ns,
+        rtt_max_ns: stats.max_ns,
+        elapsed_ns,
+    })
+}
+
+/// One exchange; returns the round-trip time in nanoseconds.
+async fn exchange(addr: SocketAddr, payload: &[u8], timeout: Duration) -> Result<u64, EchoError> {
+    let timed_out = |what: &str| {
+        EchoError::Timeout(format!(
+            "{what} {addr}: no progress for {} ms",
+            timeout.as_millis()
+        ))
+    };
+    let conn = Conn::connect(addr)
+        .timeout(timeout)
+        .await
+        .map_err(|_| timed_out("connect to"))?
+        .map_err(to_echo_error)?;
+    let start = Instant::now();
+    let send = async {
+        conn.write_all(payload).await.map_err(to_echo_error)?;
+        conn.flush().await.map_err(to_echo_error)
+    };
+    let receive = async {
+        let mut verifier = Verifier::new(payload);
+        let mut buf = vec![0u8; CHUNK.min(payload.len().max(1))];
+        let mismatch = |at| Mismatch {
+            server: addr.to_string(),
+            expected: payload.len() as u64,
+            at,
+        };
+        while !verifier.is_complete() {
+            let n = conn
+                .read(&mut buf)
+                .timeout(timeout)
+                .await
+                .map_err(|_| timed_out("receive from"))?
+                .map_err(to_echo_error)?;
+            if n == 0 {
+                return Err(EchoError::ShortEcho(mismatch(verifier.received())));
+            }
+            if let EchoCheck::Wrong { at } = verifier.feed(&buf[..n]) {
+                return Err(EchoError::WrongEcho(mismatch(at)));
+            }
+        }
+        Ok(())
+    };
+    future::try_zip(send, receive).await?;
+    Ok(start.elapsed().as_nanos() as u64)
+}

@@ -1,0 +1,92 @@
+//! The netkit echo server component: `wasi:cli/run` for the command line and
+//! `netkit:diag/echo-server` for plugin hosts. The serving itself is in `serve.rs`.
+
+#[path = "../../shared/echo_errors.rs"]
+mod errors;
+mod serve;
+
+use clap::Parser;
+use exports::netkit::diag::echo_server::Guest as EchoServer;
+use exports::wasi::cli::run::Guest as Run;
+use netkit::diag::echo_types::{EchoError, ServerConfig, ServerSummary, Transport};
+
+wit_bindgen::generate!({
+    world: "echo-server-component",
+    path: "../../wit",
+    generate_all,
+});
+
+struct Component;
+
+impl EchoServer for Component {
+    fn serve(config: ServerConfig) -> Result<ServerSummary, EchoError> {
+        wstd::runtime::block_on(serve::serve(config))
+    }
+}
+
+/// A concurrent TCP echo server (or UDP echo with --udp), RFC 862.
+///
+/// Every TCP connection is echoed until the client closes; many clients are served at once.
+#[derive(Parser, Debug)]
+#[command(name = "echo-server.wasm", version)]
+struct Args {
+    /// IP address to bind (IPv4 or IPv6 literal).
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    /// Port to bind (0 picks a free one).
+    #[arg(long, short)]
+    port: u16,
+    /// Echo UDP datagrams instead of TCP streams.
+    #[arg(long)]
+    udp: bool,
+    /// Most TCP connections served at once; more are closed at once.
+    #[arg(long, default_value_t = 1024)]
+    max_connections: u32,
+    /// Close a TCP connection idle for this many seconds (0 = never).
+    #[arg(long, default_value_t = 300.0)]
+    idle_timeout: f64,
+    /// Stop after serving this many connections (TCP) or datagrams (UDP).
+    #[arg(long)]
+    stop_after: Option<u64>,
+    /// Stop cleanly when standard input reaches end-of-file.
+    #[arg(long)]
+    stop_on_eof: bool,
+    /// Do not log each connection.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+impl Run for Component {
+    fn run() -> Result<(), ()> {
+        let args = Args::try_parse().unwrap_or_else(|e| e.exit());
+        let config = ServerConfig {
+            host: args.host,
+            port: args.port,
+            transport: if args.udp {
+                Transport::Udp
+            } else {
+                Transport::Tcp
+            },
+            max_connections: args.max_connections,
+            idle_timeout_ms: (args.idle_timeout.max(0.0) * 1000.0) as u64,
+            stop_on_stdin_eof: args.stop_on_eof,
+            stop_after: args.stop_after,
+            log_connections: !args.quiet,
+        };
+        match wstd::runtime::block_on(serve::serve(config)) {
+            Ok(s) => {
+                eprintln!(
+                    "echo-server: stopped on {}: {} connections, {} rejected, {} bytes echoed",
+                    s.local_address, s.connections, s.rejected, s.bytes
+                );
+                Ok(())
+            }
+            Err(e) => {
+                eprintln!("echo-server: {}", errors::describe(&e));
+                Err(())
+            }
+        }
+    }
+}
+
+export!(Component);

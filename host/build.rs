@@ -1,0 +1,77 @@
+//! Builds the guest components for `wasm32-wasip2` and hands their paths to the crate,
+//! which embeds them. Modelled on wasmtime's `crates/test-programs/artifacts/build.rs`.
+//!
+//! The inner cargo gets its own target directory: sharing the outer one deadlocks on
+//! its lock. Its flags are cleared so that host-only RUSTFLAGS never reach the guests.
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// (cargo package, output file stem, env var the crate reads).
+const GUESTS: &[(&str, &str, &str)] = &[
+    ("echo-server", "echo_server", "NETKIT_ECHO_SERVER_WASM"),
+    ("echo-client", "echo_client", "NETKIT_ECHO_CLIENT_WASM"),
+];
+
+fn main() {
+    let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
+    let root = manifest_dir
+        .parent()
+        .expect("host/ sits in the workspace root");
+    for dir in ["guest", "wit", "Cargo.lock"] {
+        println!("cargo:rerun-if-changed={}", root.join(dir).display());
+    }
+    println!("cargo:rerun-if-env-changed=CARGO_TARGET_DIR");
+
+    let target_dir = guest_target_dir(root);
+    let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(root)
+        .args([
+            "build",
+            "--release",
+            "--locked",
+            "--target",
+            "wasm32-wasip2",
+        ])
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_BUILD_RUSTFLAGS")
+        .env_remove("CARGO_MAKEFLAGS")
+        .env_remove("RUSTC_WORKSPACE_WRAPPER")
+        .env_remove("RUSTC_WRAPPER");
+    for (package, _, _) in GUESTS {
+        cmd.args(["-p", package]);
+    }
+    let status = cmd
+        .status()
+        .expect("netkit build.rs: could not start cargo to build the guest components");
+    if !status.success() {
+        panic!(
+            "netkit build.rs: building the guest components failed ({status}); \
+             is the wasm32-wasip2 target installed? (rustup target add wasm32-wasip2)"
+        );
+    }
+    for (_, stem, var) in GUESTS {
+        let wasm = target_dir
+            .join("wasm32-wasip2/release")
+            .join(format!("{stem}.wasm"));
+        assert!(
+            wasm.exists(),
+            "netkit build.rs: {} was not built",
+            wasm.display()
+        );
+        println!("cargo:rustc-env={var}={}", wasm.display());
+    }
+}
+
+/// `<target>/guest`, where `<target>` is `CARGO_TARGET_DIR` or the workspace's `target/`.
+fn guest_target_dir(root: &Path) -> PathBuf {
+    let base = env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map(|p| if p.is_absolute() { p } else { root.join(p) })
+        .unwrap_or_else(|| root.join("target"));
+    base.join("guest")
+}

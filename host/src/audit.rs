@@ -1,0 +1,125 @@
+//! A record of every network attempt a guest made, allowed or denied.
+
+use serde::Serialize;
+use std::sync::Mutex;
+use std::time::Instant;
+
+/// Events kept in memory at most; later ones are counted, not stored.
+const MAX_EVENTS: usize = 100_000;
+
+/// One address check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Event {
+    /// Milliseconds since the guest started.
+    pub at_ms: u64,
+    /// The operation, e.g. `tcp-connect`.
+    pub op: String,
+    /// The address, e.g. `127.0.0.1:7007`.
+    pub target: String,
+    /// Whether it was allowed.
+    pub allowed: bool,
+    /// The grant that allowed it.
+    pub grant: Option<String>,
+}
+
+/// A thread-safe log of [`Event`]s; denials are also printed to stderr as they happen.
+#[derive(Debug)]
+pub struct Audit {
+    label: String,
+    started: Instant,
+    quiet: bool,
+    events: Mutex<(Vec<Event>, u64)>,
+}
+
+impl Audit {
+    /// An empty audit whose stderr lines start with `label`; `quiet` silences them.
+    pub fn new(label: impl Into<String>, quiet: bool) -> Self {
+        Self {
+            label: label.into(),
+            started: Instant::now(),
+            quiet,
+            events: Mutex::new((Vec::new(), 0)),
+        }
+    }
+
+    /// Record an attempt.
+    pub fn record(&self, op: &str, target: String, grant: Option<String>) {
+        let allowed = grant.is_some();
+        if !allowed && !self.quiet {
+            eprintln!(
+                "netkit: {}: denied {op} {target}: no grant covers it",
+                self.label
+            );
+        }
+        let event = Event {
+            at_ms: self.started.elapsed().as_millis() as u64,
+            op: op.to_string(),
+            target,
+            allowed,
+            grant,
+        };
+        let mut guard = self.events.lock().unwrap_or_else(|p| p.into_inner());
+        if guard.0.len() < MAX_EVENTS {
+            guard.0.push(event);
+        } else {
+            guard.1 += 1;
+        }
+    }
+
+    /// The events so far.
+    pub fn events(&self) -> Vec<Event> {
+        self.events
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .0
+            .clone()
+    }
+
+    /// Events dropped because the log was full.
+    pub fn overflow(&self) -> u64 {
+        self.events.lock().unwrap_or_else(|p| p.into_inner()).1
+    }
+
+    /// Number of denied attempts.
+    pub fn denied(&self) -> usize {
+        self.events().iter().filter(|e| !e.allowed).count()
+    }
+
+    /// A table of the events, one line each, for `--audit`.
+    pub fn table(&self) -> String {
+        let mut out = format!(
+            "audit of {}:\n{:>8}  {:<12} {:<44} {:<8} grant\n",
+            self.label, "ms", "operation", "address", "result"
+        );
+        for e in self.events() {
+            out.push_str(&format!(
+                "{:>8}  {:<12} {:<44} {:<8} {}\n",
+                e.at_ms,
+                e.op,
+                e.target,
+                if e.allowed { "allowed" } else { "DENIED" },
+                e.grant.as_deref().unwrap_or("-")
+            ));
+        }
+        let overflow = self.overflow();
+        if overflow > 0 {
+            out.push_str(&format!("(and {overflow} more events not kept)\n"));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_allowed_and_denied() {
+        let a = Audit::new("t", true);
+        a.record("tcp-connect", "127.0.0.1:1".into(), Some("g".into()));
+        a.record("tcp-connect", "127.0.0.1:2".into(), None);
+        assert_eq!(a.events().len(), 2);
+        assert_eq!(a.denied(), 1);
+        assert!(a.table().contains("DENIED"));
+    }
+}

@@ -1,0 +1,199 @@
+//! The wasmtime side: one engine and linker, and stores built from a [`Sandbox`].
+
+use crate::audit::Audit;
+use crate::policy::{Policy, use_name};
+use anyhow::{Context, Result};
+use std::sync::Arc;
+use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder};
+use wasmtime_wasi::cli::AsyncStdinStream;
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+/// Typed bindings of our components' exports.
+pub mod bindings {
+    /// The echo server world (generated; documented in `wit/echo.wit`).
+    #[allow(missing_docs)]
+    pub mod echo_server {
+        wasmtime::component::bindgen!({
+            path: "../wit",
+            world: "netkit:diag/echo-server-component",
+            exports: { default: async },
+            additional_derives: [serde::Serialize],
+            with: { "wasi": wasmtime_wasi::p2::bindings },
+        });
+    }
+    /// The echo client world, sharing the echo types with the server's bindings.
+    #[allow(missing_docs)]
+    pub mod echo_client {
+        wasmtime::component::bindgen!({
+            path: "../wit",
+            world: "netkit:diag/echo-client-component",
+            exports: { default: async },
+            additional_derives: [serde::Serialize],
+            with: {
+                "wasi": wasmtime_wasi::p2::bindings,
+                "netkit:diag/echo-types": super::echo_server::netkit::diag::echo_types,
+            },
+        });
+    }
+}
+
+/// Per-store state: the WASI context, its resources, and the memory limits.
+pub struct State {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    limits: StoreLimits,
+}
+
+impl WasiView for State {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// Everything one guest instance is allowed: its grants and its resources.
+///
+/// Defaults: no grants (all network denied), no arguments, no environment, no
+/// files, stdin closed, 256 MiB of linear memory.
+#[derive(Debug, Clone)]
+pub struct Sandbox {
+    label: String,
+    policy: Policy,
+    audit: Arc<Audit>,
+    args: Vec<String>,
+    stop_pipe: bool,
+    max_memory: usize,
+}
+
+/// Dropping this closes the guest's stdin, which asks a server to stop cleanly.
+pub struct StopHandle(#[allow(dead_code)] tokio::io::DuplexStream);
+
+impl Sandbox {
+    /// A sandbox named `label` (used in messages) running under `policy`.
+    pub fn new(label: impl Into<String>, policy: Policy) -> Self {
+        let label = label.into();
+        Self {
+            audit: Arc::new(Audit::new(label.clone(), false)),
+            label,
+            policy,
+            args: Vec::new(),
+            stop_pipe: false,
+            max_memory: 256 << 20,
+        }
+    }
+
+    /// The guest's argv (the first is the program name). By default empty.
+    pub fn args(&mut self, args: Vec<String>) -> &mut Self {
+        self.args = args;
+        self
+    }
+
+    /// Give stdin a pipe that [`StopHandle`] closes. By default stdin is closed from the start.
+    pub fn stop_pipe(&mut self, on: bool) -> &mut Self {
+        self.stop_pipe = on;
+        self
+    }
+
+    /// Cap on the guest's linear memory, in bytes. By default 256 MiB.
+    pub fn max_memory(&mut self, bytes: usize) -> &mut Self {
+        self.max_memory = bytes;
+        self
+    }
+
+    /// Record into this audit instead of a fresh one. By default each sandbox has its own.
+    pub fn audit(&mut self, audit: Arc<Audit>) -> &mut Self {
+        self.audit = audit;
+        self
+    }
+
+    /// The audit of this sandbox's attempts.
+    pub fn audit_log(&self) -> &Arc<Audit> {
+        &self.audit
+    }
+
+    /// The grants.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// The name used in messages.
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+}
+
+/// One engine and linker, shared by every component and store.
+#[derive(Clone)]
+pub struct Runtime {
+    engine: Engine,
+    linker: Arc<Linker<State>>,
+}
+
+impl Runtime {
+    /// An engine with the component model and a linker with WASI 0.2.
+    pub fn new() -> Result<Self> {
+        let mut config = Config::new();
+        config.wasm_component_model(true);
+        let engine = Engine::new(&config)?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        Ok(Self {
+            engine,
+            linker: Arc::new(linker),
+        })
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The linker.
+    pub fn linker(&self) -> &Linker<State> {
+        &self.linker
+    }
+
+    /// Compile a component from its bytes.
+    pub fn compile(&self, bytes: &[u8]) -> Result<Component> {
+        Component::new(&self.engine, bytes)
+            .map_err(anyhow::Error::from)
+            .context("not a valid WebAssembly component")
+    }
+
+    /// A store whose WASI context enforces `sandbox`, and the handle that stops it (if asked for).
+    pub fn store(&self, sandbox: &Sandbox) -> (Store<State>, Option<StopHandle>) {
+        let mut b = WasiCtxBuilder::new();
+        b.args(&sandbox.args).inherit_stdout().inherit_stderr();
+        let stop = if sandbox.stop_pipe {
+            let (writer, reader) = tokio::io::duplex(64);
+            b.stdin(AsyncStdinStream::new(reader));
+            Some(StopHandle(writer))
+        } else {
+            None
+        };
+        b.allow_tcp(sandbox.policy.uses_tcp())
+            .allow_udp(sandbox.policy.uses_udp())
+            .allow_ip_name_lookup(false);
+        let policy = Arc::new(sandbox.policy.clone());
+        let audit = sandbox.audit.clone();
+        b.socket_addr_check(move |addr, use_| {
+            let grant = policy.check(addr, use_).map(|g| g.to_string());
+            audit.record(use_name(use_), addr.to_string(), grant.clone());
+            Box::pin(async move { grant.is_some() })
+        });
+        let state = State {
+            wasi: b.build(),
+            table: ResourceTable::new(),
+            limits: StoreLimitsBuilder::new()
+                .memory_size(sandbox.max_memory)
+                .instances(16)
+                .build(),
+        };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.limits);
+        (store, stop)
+    }
+}

@@ -68,7 +68,7 @@ pub fn start_server(
     config.stop_on_stdin_eof = true;
     let (mut store, stop) = rt.store(&sandbox);
     let (rt, component) = (rt.clone(), component.clone());
-    let task = tokio::spawn(async move {
+    let task = tokio::spawn(crate::runtime::unconstrained(async move {
         let instance = echo_server::EchoServerComponent::instantiate_async(
             &mut store,
             &component,
@@ -79,7 +79,7 @@ pub fn start_server(
             .netkit_diag_echo_server()
             .call_serve(&mut store, &config)
             .await?)
-    });
+    }));
     ServerHandle { stop, task }
 }
 
@@ -91,13 +91,16 @@ pub async fn run_client(
     request: &ClientRequest,
 ) -> Result<Result<ClientReport, EchoError>> {
     let (mut store, _) = rt.store(sandbox);
-    let instance =
-        echo_client::EchoClientComponent::instantiate_async(&mut store, component, rt.linker())
-            .await?;
-    Ok(instance
-        .netkit_diag_echo_client()
-        .call_run(&mut store, request)
-        .await?)
+    crate::runtime::unconstrained(async {
+        let instance =
+            echo_client::EchoClientComponent::instantiate_async(&mut store, component, rt.linker())
+                .await?;
+        Ok(instance
+            .netkit_diag_echo_client()
+            .call_run(&mut store, request)
+            .await?)
+    })
+    .await
 }
 
 /// One line describing an echo failure.

@@ -125,6 +125,17 @@ impl Sandbox {
     }
 }
 
+/// Run a guest's future outside tokio's cooperative budget.
+///
+/// A guest is one long tokio task. wasmtime-wasi's synchronous socket calls
+/// (`check-write`, `read`) poll tokio with no-op wakers, and once the task's
+/// coop budget is spent they report "not ready" for every socket while `poll`
+/// keeps saying "ready": the guest spins (wasmtime issue #14174). Exempting
+/// the guest's task from the budget removes the livelock.
+pub fn unconstrained<F: std::future::Future>(fut: F) -> tokio::task::Unconstrained<F> {
+    tokio::task::unconstrained(fut)
+}
+
 /// One engine and linker, shared by every component and store.
 #[derive(Clone)]
 pub struct Runtime {

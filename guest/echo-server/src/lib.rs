@@ -4,6 +4,7 @@
 #[path = "../../shared/echo_errors.rs"]
 mod errors;
 mod serve;
+mod tcp_loop;
 
 use clap::Parser;
 use exports::netkit::diag::echo_server::Guest as EchoServer;
@@ -20,7 +21,7 @@ struct Component;
 
 impl EchoServer for Component {
     fn serve(config: ServerConfig) -> Result<ServerSummary, EchoError> {
-        wstd::runtime::block_on(serve::serve(config))
+        serve::serve(config)
     }
 }
 
@@ -73,7 +74,7 @@ impl Run for Component {
             stop_after: args.stop_after,
             log_connections: !args.quiet,
         };
-        match wstd::runtime::block_on(serve::serve(config)) {
+        match serve::serve(config) {
             Ok(s) => {
                 eprintln!(
                     "echo-server: stopped on {}: {} connections, {} rejected, {} bytes echoed",

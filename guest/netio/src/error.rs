@@ -48,7 +48,8 @@ pub struct NetError {
 }
 
 impl NetError {
-    pub(crate) fn code(op: Op, addr: SocketAddr, code: ErrorCode) -> Self {
+    /// An error with a WASI error code.
+    pub fn code(op: Op, addr: SocketAddr, code: ErrorCode) -> Self {
         Self {
             op,
             addr,

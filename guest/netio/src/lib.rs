@@ -10,8 +10,9 @@ mod udp;
 
 pub use error::{Cause, NetError, Op};
 pub use resolve::resolve;
-pub use tcp::{Conn, Listener};
+pub use tcp::Conn;
 pub use udp::UdpServer;
+pub use wasip2;
 pub use wasip2::sockets::network::ErrorCode;
 
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
@@ -19,14 +20,16 @@ use wasip2::sockets::network::{
     IpAddressFamily, IpSocketAddress, Ipv4SocketAddress, Ipv6SocketAddress,
 };
 
-fn family(addr: SocketAddr) -> IpAddressFamily {
+/// The WASI address family of `addr`.
+pub fn family(addr: SocketAddr) -> IpAddressFamily {
     match addr {
         SocketAddr::V4(_) => IpAddressFamily::Ipv4,
         SocketAddr::V6(_) => IpAddressFamily::Ipv6,
     }
 }
 
-fn to_wasi(addr: SocketAddr) -> IpSocketAddress {
+/// A socket address in the WASI form.
+pub fn to_wasi(addr: SocketAddr) -> IpSocketAddress {
     match addr {
         SocketAddr::V4(a) => {
             let [a0, a1, a2, a3] = a.ip().octets();
@@ -47,7 +50,8 @@ fn to_wasi(addr: SocketAddr) -> IpSocketAddress {
     }
 }
 
-fn from_wasi(addr: IpSocketAddress) -> SocketAddr {
+/// A socket address from the WASI form.
+pub fn from_wasi(addr: IpSocketAddress) -> SocketAddr {
     match addr {
         IpSocketAddress::Ipv4(Ipv4SocketAddress { address: a, port }) => {
             SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(a.0, a.1, a.2, a.3), port))

@@ -1,16 +1,18 @@
-//! TCP connections and listeners over `wasi:sockets/tcp`, IPv4 and IPv6.
+//! TCP connections over `wasi:sockets/tcp`, IPv4 and IPv6.
 
-use crate::{NetError, Op, family, from_wasi, to_wasi};
+use crate::{NetError, Op, family, to_wasi};
 use std::net::SocketAddr;
+use wasip2::io::streams::StreamError;
 use wasip2::sockets::instance_network::instance_network;
 use wasip2::sockets::tcp::{ShutdownType, TcpSocket};
 use wasip2::sockets::tcp_create_socket::create_tcp_socket;
-use wstd::io::{AsyncInputStream, AsyncOutputStream, AsyncPollable};
+use wstd::io::{AsyncOutputStream, AsyncPollable};
 
 /// An open TCP connection.
 pub struct Conn {
-    // Field order matters: the streams are children of the socket and drop first.
-    input: AsyncInputStream,
+    // Field order matters: the pollable is a child of `raw_input`, the streams of the socket.
+    input_ready: AsyncPollable,
+    raw_input: wasip2::io::streams::InputStream,
     output: AsyncOutputStream,
     socket: TcpSocket,
     peer: SocketAddr,
@@ -43,7 +45,8 @@ impl Conn {
         peer: SocketAddr,
     ) -> Conn {
         Conn {
-            input: AsyncInputStream::new(input),
+            input_ready: AsyncPollable::new(input.subscribe()),
+            raw_input: input,
             output: AsyncOutputStream::new(output),
             socket,
             peer,
@@ -57,10 +60,23 @@ impl Conn {
 
     /// Read into `buf`; `Ok(0)` means the peer closed its sending side.
     pub async fn read(&self, buf: &mut [u8]) -> Result<usize, NetError> {
-        self.input
-            .read(buf)
-            .await
-            .map_err(|e| NetError::stream(Op::Receive, self.peer, e))
+        loop {
+            match self.raw_input.read(buf.len() as u64) {
+                Ok(bytes) if !bytes.is_empty() => {
+                    buf[..bytes.len()].copy_from_slice(&bytes);
+                    return Ok(bytes.len());
+                }
+                Ok(_) => self.input_ready.wait_for().await,
+                Err(StreamError::Closed) => return Ok(0),
+                Err(StreamError::LastOperationFailed(e)) => {
+                    return Err(NetError::stream(
+                        Op::Receive,
+                        self.peer,
+                        std::io::Error::other(e.to_debug_string()),
+                    ));
+                }
+            }
+        }
     }
 
     /// Write all of `buf`.
@@ -89,64 +105,5 @@ impl Conn {
 impl Drop for Conn {
     fn drop(&mut self) {
         let _ = self.socket.shutdown(ShutdownType::Both);
-    }
-}
-
-/// A listening TCP socket.
-pub struct Listener {
-    // Field order matters: the pollable is a child of the socket and drops first.
-    pollable: AsyncPollable,
-    socket: TcpSocket,
-    local: SocketAddr,
-}
-
-impl Listener {
-    /// Bind `addr` and listen with the given backlog.
-    pub async fn bind(addr: SocketAddr, backlog: u64) -> Result<Listener, NetError> {
-        let socket =
-            create_tcp_socket(family(addr)).map_err(|c| NetError::code(Op::Bind, addr, c))?;
-        let pollable = AsyncPollable::new(socket.subscribe());
-        socket
-            .start_bind(&instance_network(), to_wasi(addr))
-            .map_err(|c| NetError::code(Op::Bind, addr, c))?;
-        pollable.wait_for().await;
-        socket
-            .finish_bind()
-            .map_err(|c| NetError::code(Op::Bind, addr, c))?;
-        let local = socket.local_address().map(from_wasi).unwrap_or(addr);
-        // Best effort: some hosts refuse to change the backlog, the default is fine then.
-        let _ = socket.set_listen_backlog_size(backlog);
-        socket
-            .start_listen()
-            .map_err(|c| NetError::code(Op::Listen, local, c))?;
-        pollable.wait_for().await;
-        socket
-            .finish_listen()
-            .map_err(|c| NetError::code(Op::Listen, local, c))?;
-        Ok(Listener {
-            pollable,
-            socket,
-            local,
-        })
-    }
-
-    /// The bound address (with the real port when 0 was asked for).
-    pub fn local_addr(&self) -> SocketAddr {
-        self.local
-    }
-
-    /// Wait for the next client.
-    pub async fn accept(&self) -> Result<Conn, NetError> {
-        loop {
-            self.pollable.wait_for().await;
-            match self.socket.accept() {
-                Ok((socket, input, output)) => {
-                    let peer = socket.remote_address().map(from_wasi).unwrap_or(self.local);
-                    return Ok(Conn::new(socket, input, output, peer));
-                }
-                Err(wasip2::sockets::network::ErrorCode::WouldBlock) => continue,
-                Err(code) => return Err(NetError::code(Op::Accept, self.local, code)),
-            }
-        }
     }
 }

@@ -19,6 +19,11 @@ pub async fn resolve(host: &str) -> Result<Vec<IpAddr>, String> {
              pass an IP address, or allow lookups, e.g. wasmtime run -S allow-ip-name-lookup)"
         ),
         ErrorCode::NameUnresolvable => format!("look up {host:?}: name not found"),
+        ErrorCode::PermanentResolverFailure => format!(
+            "look up {host:?}: the resolver refused (permanent-resolver-failure); if the host \
+             does not allow name lookups, pass an IP address or allow them, e.g. \
+             wasmtime run -S allow-ip-name-lookup"
+        ),
         code => format!("look up {host:?}: {}", code.name()),
     };
     let stream = resolve_addresses(&instance_network(), bare).map_err(fail)?;

@@ -63,10 +63,13 @@ async fn client_cannot_switch_to_ipv6_loopback() {
     let component = rt.compile(Builtin::EchoClient.bytes()).unwrap();
     let port = free_port();
     let granted: SocketAddr = ([127, 0, 0, 1], port).into();
-    let forbidden: SocketAddr = "[::1]:0".parse::<SocketAddr>().map(|mut a| {
-        a.set_port(port);
-        a
-    }).unwrap();
+    let forbidden: SocketAddr = "[::1]:0"
+        .parse::<SocketAddr>()
+        .map(|mut a| {
+            a.set_port(port);
+            a
+        })
+        .unwrap();
     let wire = tripwire(forbidden);
     let sandbox = Sandbox::new("echo-client", echo::client_policy(granted));
     let outcome = echo::run_client(&rt, &component, &sandbox, &request(forbidden))
@@ -99,10 +102,16 @@ async fn server_binding_another_port_is_denied_and_nothing_listens() {
     let mut server = echo::start_server(&rt, &component, &sandbox, config);
     let outcome = server.wait().await.unwrap();
     match outcome {
-        Err(EchoError::Denied(msg)) => assert!(msg.contains(&format!("127.0.0.1:{forbidden_port}")), "{msg}"),
+        Err(EchoError::Denied(msg)) => assert!(
+            msg.contains(&format!("127.0.0.1:{forbidden_port}")),
+            "{msg}"
+        ),
         other => panic!("expected a denial, got {other:?}"),
     }
-    assert!(TcpStream::connect(("127.0.0.1", forbidden_port)).is_err(), "something listens on the forbidden port");
+    assert!(
+        TcpStream::connect(("127.0.0.1", forbidden_port)).is_err(),
+        "something listens on the forbidden port"
+    );
     assert!(sandbox.audit_log().denied() >= 1);
 }
 
@@ -111,7 +120,10 @@ async fn udp_server_grant_does_not_allow_tcp() {
     let rt = Runtime::new().unwrap();
     let component = rt.compile(Builtin::EchoServer.bytes()).unwrap();
     let addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
-    let sandbox = Sandbox::new("echo-server", echo::server_policy(addr, Transport::Udp, &[]));
+    let sandbox = Sandbox::new(
+        "echo-server",
+        echo::server_policy(addr, Transport::Udp, &[]),
+    );
     let config = ServerConfig {
         host: "127.0.0.1".into(),
         port: addr.port(),

@@ -16,21 +16,49 @@ fn echo_pair_runs_under_wasmtime_run() {
     let port = free_port().to_string();
     let mut server = Peer::start(
         "wasmtime run echo-server.wasm",
-        Command::new(wasmtime()).args(["run", "-S", "inherit-network", &wasm("echo-server.wasm"), "--port", &port, "--stop-after", "2"]),
+        Command::new(wasmtime()).args([
+            "run",
+            "-S",
+            "inherit-network",
+            &wasm("echo-server.wasm"),
+            "--port",
+            &port,
+            "--stop-after",
+            "2",
+        ]),
     );
     server.wait_for_stderr("listening on tcp", LONG);
     // The long spelling of the same flag.
     let out = Command::new(wasmtime())
-        .args(["run", "--wasi", "inherit-network", &wasm("echo-client.wasm"), "--port", &port])
+        .args([
+            "run",
+            "--wasi",
+            "inherit-network",
+            &wasm("echo-client.wasm"),
+            "--port",
+            &port,
+        ])
         .output()
         .unwrap();
     assert!(out.status.success(), "client: {}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("received \"This is a test message\" (22 bytes)"), "{}", text(&out.stdout));
-    let out = run_with_input(Command::new(ncat()).args(["127.0.0.1", &port]), b"from ncat");
+    assert!(
+        text(&out.stdout).contains("received \"This is a test message\" (22 bytes)"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = run_with_input(
+        Command::new(ncat()).args(["127.0.0.1", &port]),
+        b"from ncat",
+    );
     assert_eq!(text(&out.stdout), "from ncat");
     let done = server.wait(LONG);
     assert!(done.success, "{}", done.stderr);
-    assert!(done.stderr.contains("2 connections, 0 rejected, 31 bytes echoed"), "{}", done.stderr);
+    assert!(
+        done.stderr
+            .contains("2 connections, 0 rejected, 31 bytes echoed"),
+        "{}",
+        done.stderr
+    );
 }
 
 #[test]
@@ -38,12 +66,37 @@ fn echo_client_json_under_wasmtime_run() {
     let port = free_port().to_string();
     let mut server = Peer::start(
         "wasmtime run echo-server.wasm",
-        Command::new(wasmtime()).args(["run", "-S", "inherit-network", &wasm("echo-server.wasm"), "--port", &port, "--stop-after", "8", "--quiet"]),
+        Command::new(wasmtime()).args([
+            "run",
+            "-S",
+            "inherit-network",
+            &wasm("echo-server.wasm"),
+            "--port",
+            &port,
+            "--stop-after",
+            "8",
+            "--quiet",
+        ]),
     );
     server.wait_for_stderr("listening on tcp", LONG);
     let out = Command::new(wasmtime())
-        .args(["run", "-S", "inherit-network", &wasm("echo-client.wasm"), "--port", &port])
-        .args(["--size", "70000", "--count", "8", "--concurrency", "4", "--json"])
+        .args([
+            "run",
+            "-S",
+            "inherit-network",
+            &wasm("echo-client.wasm"),
+            "--port",
+            &port,
+        ])
+        .args([
+            "--size",
+            "70000",
+            "--count",
+            "8",
+            "--concurrency",
+            "4",
+            "--json",
+        ])
         .output()
         .unwrap();
     assert!(out.status.success(), "client: {}", text(&out.stderr));
@@ -59,32 +112,60 @@ fn echo_client_is_denied_without_inherit_network() {
     let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
     listener.set_nonblocking(true).unwrap();
     let out = Command::new(wasmtime())
-        .args(["run", &wasm("echo-client.wasm"), "--port", &port.to_string()])
+        .args([
+            "run",
+            &wasm("echo-client.wasm"),
+            "--port",
+            &port.to_string(),
+        ])
         .output()
         .unwrap();
     assert!(!out.status.success(), "ran without network permission");
     let stderr = text(&out.stderr);
-    assert!(stderr.contains(&format!("connect to 127.0.0.1:{port}: permission denied")), "{stderr}");
-    assert!(listener.accept().is_err(), "a connection reached the listener");
+    assert!(
+        stderr.contains(&format!("connect to 127.0.0.1:{port}: permission denied")),
+        "{stderr}"
+    );
+    assert!(
+        listener.accept().is_err(),
+        "a connection reached the listener"
+    );
 }
 
 #[test]
 fn echo_server_is_denied_without_inherit_network() {
     let port = free_port();
     let out = Command::new(wasmtime())
-        .args(["run", &wasm("echo-server.wasm"), "--port", &port.to_string()])
+        .args([
+            "run",
+            &wasm("echo-server.wasm"),
+            "--port",
+            &port.to_string(),
+        ])
         .output()
         .unwrap();
     assert!(!out.status.success());
     let stderr = text(&out.stderr);
-    assert!(stderr.contains(&format!("bind 127.0.0.1:{port}: permission denied")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("bind 127.0.0.1:{port}: permission denied")),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn echo_client_name_lookup_needs_its_flag() {
     let port = free_port().to_string();
     let out = Command::new(wasmtime())
-        .args(["run", "-S", "inherit-network", &wasm("echo-client.wasm"), "--host", "localhost", "--port", &port])
+        .args([
+            "run",
+            "-S",
+            "inherit-network",
+            &wasm("echo-client.wasm"),
+            "--host",
+            "localhost",
+            "--port",
+            &port,
+        ])
         .output()
         .unwrap();
     assert!(!out.status.success());
@@ -95,11 +176,21 @@ fn echo_client_name_lookup_needs_its_flag() {
     // With the flag the name resolves inside the component and the exchange works.
     let _echo = Peer::start(
         "socat echo server",
-        Command::new(socat()).args([&format!("TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr,fork"), "EXEC:cat"]),
+        Command::new(socat()).args([
+            &format!("TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr,fork"),
+            "EXEC:cat",
+        ]),
     );
     wait_for_tcp(([127, 0, 0, 1], port.parse().unwrap()).into(), LONG);
     let out = Command::new(wasmtime())
-        .args(["run", "-S", "inherit-network", "-S", "allow-ip-name-lookup", &wasm("echo-client.wasm")])
+        .args([
+            "run",
+            "-S",
+            "inherit-network",
+            "-S",
+            "allow-ip-name-lookup",
+            &wasm("echo-client.wasm"),
+        ])
         .args(["--host", "localhost", "--port", &port])
         .output()
         .unwrap();

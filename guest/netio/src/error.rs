@@ -61,7 +61,9 @@ impl NetError {
     pub(crate) fn stream(op: Op, addr: SocketAddr, err: std::io::Error) -> Self {
         let code = match err.kind() {
             std::io::ErrorKind::ConnectionReset => Some(ErrorCode::ConnectionReset),
-            _ if err.to_string().contains("reset") => Some(ErrorCode::ConnectionReset),
+            _ if err.to_string().to_lowercase().contains("reset") => {
+                Some(ErrorCode::ConnectionReset)
+            }
             _ => None,
         };
         Self {

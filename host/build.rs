@@ -12,6 +12,8 @@ use std::process::Command;
 const GUESTS: &[(&str, &str, &str)] = &[
     ("echo-server", "echo_server", "NETKIT_ECHO_SERVER_WASM"),
     ("echo-client", "echo_client", "NETKIT_ECHO_CLIENT_WASM"),
+    ("sntp-client", "sntp_client", "NETKIT_SNTP_CLIENT_WASM"),
+    ("sntp-server", "sntp_server", "NETKIT_SNTP_SERVER_WASM"),
 ];
 
 fn main() {

@@ -8,6 +8,7 @@ use netkit::components::Builtin;
 use netkit::echo::{self, ClientRequest, EchoError, Payload, ServerConfig, Transport};
 use netkit::policy::Policy;
 use netkit::runtime::{Runtime, Sandbox};
+use netkit::sntp::{self, Family, QueryOptions, ServerConfig as SntpServerConfig};
 use serde_json::json;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
@@ -35,6 +36,10 @@ enum Command {
     EchoServer(EchoServerArgs),
     /// Run the echo client component, granted only a connection to HOST:PORT.
     EchoClient(EchoClientArgs),
+    /// Ask an SNTP/NTP server for the time, granted only datagrams to and from that server.
+    Sntp(SntpArgs),
+    /// Run the SNTP server component, granted exactly HOST:PORT, until Ctrl-C.
+    SntpServer(SntpServerArgs),
     /// Write the embedded components out as .wasm files, for `wasmtime run` or other hosts.
     Components {
         /// Directory to write into (created if missing).
@@ -102,12 +107,72 @@ struct EchoClientArgs {
     component: Option<PathBuf>,
 }
 
+#[derive(Args, Debug)]
+struct SntpArgs {
+    /// Server: HOST, HOST:PORT, IP or [IPv6]:PORT (default port 123). Names are resolved by netkit.
+    server: String,
+    /// Seconds to wait for a valid reply, per sample.
+    #[arg(long, short, default_value_t = 5.0)]
+    timeout: f64,
+    /// Requests sent per sample, spread over the timeout.
+    #[arg(long, default_value_t = 3)]
+    tries: u32,
+    /// Samples to take (1 s apart unless --burst); the one with the lowest delay is reported.
+    #[arg(long, short, default_value_t = 1)]
+    samples: u32,
+    /// Take the samples back to back.
+    #[arg(long)]
+    burst: bool,
+    /// Print one JSON object (report, grants, audit) instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Use IPv4 only.
+    #[arg(short = '4', conflicts_with = "ipv6")]
+    ipv4: bool,
+    /// Use IPv6 only.
+    #[arg(short = '6')]
+    ipv6: bool,
+    /// Use this component file instead of the embedded SNTP client.
+    #[arg(long, value_name = "PATH")]
+    component: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+struct SntpServerArgs {
+    /// Address to serve on: IP or name (resolved by netkit).
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    /// UDP port to serve on.
+    #[arg(long, short)]
+    port: u16,
+    /// Stratum to announce (1..=15).
+    #[arg(long, default_value_t = 10)]
+    stratum: u8,
+    /// Reference id: up to 4 characters (e.g. LOCL), or an IPv4 address for stratum 2 and up.
+    #[arg(long, default_value = "LOCL")]
+    refid: String,
+    /// Answer each client at most once per this many milliseconds; RATE kiss-o'-death in between.
+    #[arg(long, default_value_t = 0)]
+    rate_limit_ms: u64,
+    /// Answer only clients in this network (CIDR); repeatable. Default: anyone.
+    #[arg(long = "allow-from", value_name = "CIDR")]
+    allow_from: Vec<IpNet>,
+    /// Do not log every request.
+    #[arg(long, short)]
+    quiet: bool,
+    /// Use this component file instead of the embedded SNTP server.
+    #[arg(long, value_name = "PATH")]
+    component: Option<PathBuf>,
+}
+
 /// Run the parsed command.
 pub async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Demo => demo(cli.audit).await,
         Command::EchoServer(a) => echo_server(a, cli.audit).await,
         Command::EchoClient(a) => echo_client(a, cli.audit).await,
+        Command::Sntp(a) => sntp_query(a, cli.audit).await,
+        Command::SntpServer(a) => sntp_server(a, cli.audit).await,
         Command::Components { out } => write_components(&out),
     }
 }
@@ -130,12 +195,118 @@ fn load(rt: &Runtime, builtin: Builtin, path: Option<&Path>) -> Result<Component
 
 /// Resolve `host:port` on the host side; the component only ever sees the IP.
 fn resolve(host: &str, port: u16) -> Result<SocketAddr> {
+    resolve_family(host, port, None)
+}
+
+/// Like [`resolve`], keeping only IPv4 (`Some(true)`) or IPv6 (`Some(false)`) addresses.
+fn resolve_family(host: &str, port: u16, v4: Option<bool>) -> Result<SocketAddr> {
     let bare = host.trim_start_matches('[').trim_end_matches(']');
     (bare, port)
         .to_socket_addrs()
         .with_context(|| format!("cannot resolve host {host:?}"))?
-        .next()
-        .with_context(|| format!("host {host:?} has no addresses"))
+        .find(|a| v4.is_none_or(|v4| a.is_ipv4() == v4))
+        .with_context(|| match v4 {
+            Some(true) => format!("host {host:?} has no IPv4 address"),
+            Some(false) => format!("host {host:?} has no IPv6 address"),
+            None => format!("host {host:?} has no addresses"),
+        })
+}
+
+async fn sntp_query(a: SntpArgs, audit: bool) -> Result<ExitCode> {
+    let (host, port) = sntp_proto::split_server(&a.server, 123).map_err(anyhow::Error::msg)?;
+    let family = match (a.ipv4, a.ipv6) {
+        (true, _) => Some(true),
+        (_, true) => Some(false),
+        _ => None,
+    };
+    let addr = resolve_family(&host, port, family)?;
+    let rt = Runtime::new()?;
+    let component = load(&rt, Builtin::SntpClient, a.component.as_deref())?;
+    let policy = sntp::client_policy(addr);
+    if !a.json {
+        show_grants("sntp", &policy);
+    }
+    let sandbox = Sandbox::new("sntp", policy);
+    let options = QueryOptions {
+        timeout_ms: secs_to_ms(a.timeout).max(1),
+        tries: a.tries,
+        samples: a.samples,
+        burst: a.burst,
+        family: Family::Any,
+    };
+    let outcome = sntp::query(&rt, &component, &sandbox, addr, &options).await?;
+    let log = sandbox.audit_log();
+    if a.json {
+        let mut body = match &outcome {
+            Ok(r) => json!({ "ok": true, "report": r, "error_ns": sntp::error_ns(r) }),
+            Err(e) => json!({ "ok": false, "error": e, "message": sntp::describe(e) }),
+        };
+        body["grants"] = json!(grant_list(sandbox.policy()));
+        body["audit"] = json!(log.events());
+        println!("{body}");
+    } else if let Ok(r) = &outcome {
+        println!("{}", sntp::text(r));
+    }
+    if audit {
+        eprint!("{}", log.table());
+    }
+    match outcome {
+        Ok(_) => Ok(ExitCode::SUCCESS),
+        Err(e) => {
+            eprintln!("netkit: sntp: {}", sntp::describe(&e));
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+async fn sntp_server(a: SntpServerArgs, audit: bool) -> Result<ExitCode> {
+    let rt = Runtime::new()?;
+    let component = load(&rt, Builtin::SntpServer, a.component.as_deref())?;
+    let addr = resolve(&a.host, a.port)?;
+    let policy = sntp::server_policy(addr, &a.allow_from);
+    show_grants("sntp-server", &policy);
+    let sandbox = Sandbox::new("sntp-server", policy);
+    let config = SntpServerConfig {
+        host: addr.ip().to_string(),
+        port: addr.port(),
+        stratum: a.stratum,
+        reference_id: a.refid,
+        rate_limit_ms: a.rate_limit_ms,
+        stop_on_stdin_eof: true,
+        stop_after: None,
+        log_requests: !a.quiet,
+    };
+    let mut server = sntp::start_server(&rt, &component, &sandbox, config);
+    let outcome = tokio::select! {
+        done = server.wait() => done?,
+        () = shutdown_signal() => {
+            eprintln!("netkit: stopping sntp-server (press Ctrl-C again to abort)");
+            tokio::select! {
+                done = server.stop() => done?,
+                () = shutdown_signal() => bail!("aborted before the SNTP server stopped"),
+            }
+        }
+    };
+    if audit {
+        eprint!("{}", sandbox.audit_log().table());
+    }
+    match outcome {
+        Ok(s) => {
+            eprintln!(
+                "netkit: sntp-server on {} answered {} requests, {} rate-limited, {} ignored",
+                s.local_address, s.answered, s.kissed, s.ignored
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("netkit: sntp-server: {}", sntp::describe(&e));
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+fn grant_list(policy: &Policy) -> Vec<String> {
+    policy.grants().iter().map(|g| g.to_string()).collect()
 }
 
 fn show_grants(who: &str, policy: &Policy) {
@@ -329,7 +500,7 @@ async fn demo(audit: bool) -> Result<ExitCode> {
     let server_component = rt.compile(Builtin::EchoServer.bytes())?;
     let client_component = rt.compile(Builtin::EchoClient.bytes())?;
     let addr: SocketAddr = ([127, 0, 0, 1], free_loopback_port()?).into();
-    println!("== netkit demo: two sandboxed components talking TCP on loopback ==");
+    println!("== netkit demo: sandboxed components talking TCP and UDP on loopback ==");
 
     let server_policy = echo::server_policy(addr, Transport::Tcp, &["127.0.0.0/8".parse()?]);
     println!("echo-server  granted: {}", grants_text(&server_policy));
@@ -412,6 +583,67 @@ async fn demo(audit: bool) -> Result<ExitCode> {
         other => {
             failed = true;
             println!("echo-client  asked for {elsewhere} outside its grant: NOT DENIED: {other:?}");
+        }
+    }
+
+    // The SNTP pair: a server component answering from the wall clock, a client querying it.
+    let udp_port = std::net::UdpSocket::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let sntp_addr: SocketAddr = ([127, 0, 0, 1], udp_port).into();
+    let sntp_server_policy = sntp::server_policy(sntp_addr, &["127.0.0.0/8".parse()?]);
+    println!("sntp-server  granted: {}", grants_text(&sntp_server_policy));
+    let sntp_server_sandbox = Sandbox::new("sntp-server", sntp_server_policy);
+    let sntp_server_component = rt.compile(Builtin::SntpServer.bytes())?;
+    let sntp_server = sntp::start_server(
+        &rt,
+        &sntp_server_component,
+        &sntp_server_sandbox,
+        SntpServerConfig {
+            host: sntp_addr.ip().to_string(),
+            port: sntp_addr.port(),
+            stratum: 10,
+            reference_id: "LOCL".into(),
+            rate_limit_ms: 0,
+            stop_on_stdin_eof: true,
+            stop_after: None,
+            log_requests: false,
+        },
+    );
+    let sntp_client_policy = sntp::client_policy(sntp_addr);
+    println!("sntp         granted: {}", grants_text(&sntp_client_policy));
+    let sntp_client_sandbox = Sandbox::new("sntp", sntp_client_policy);
+    let sntp_client_component = rt.compile(Builtin::SntpClient.bytes())?;
+    let options = QueryOptions {
+        timeout_ms: 2_000,
+        tries: 4,
+        samples: 3,
+        burst: true,
+        family: Family::Any,
+    };
+    match sntp::query(
+        &rt,
+        &sntp_client_component,
+        &sntp_client_sandbox,
+        sntp_addr,
+        &options,
+    )
+    .await?
+    {
+        Ok(r) => println!("sntp         {}", sntp::text(&r)),
+        Err(e) => {
+            failed = true;
+            println!("sntp         FAILED: {}", sntp::describe(&e));
+        }
+    }
+    match sntp_server.stop().await? {
+        Ok(s) => println!(
+            "sntp-server  answered {} requests on {}",
+            s.answered, s.local_address
+        ),
+        Err(e) => {
+            failed = true;
+            println!("sntp-server  FAILED: {}", sntp::describe(&e));
         }
     }
 

@@ -7,17 +7,28 @@ pub enum Builtin {
     EchoServer,
     /// `echo-client.wasm`: verified echo round trips.
     EchoClient,
+    /// `sntp-client.wasm`: validated SNTP queries.
+    SntpClient,
+    /// `sntp-server.wasm`: SNTP answers from the wall clock.
+    SntpServer,
 }
 
 impl Builtin {
     /// Every embedded component.
-    pub const ALL: [Builtin; 2] = [Builtin::EchoServer, Builtin::EchoClient];
+    pub const ALL: [Builtin; 4] = [
+        Builtin::EchoServer,
+        Builtin::EchoClient,
+        Builtin::SntpClient,
+        Builtin::SntpServer,
+    ];
 
     /// File name used by `netkit components --out`.
     pub fn file_name(self) -> &'static str {
         match self {
             Builtin::EchoServer => "echo-server.wasm",
             Builtin::EchoClient => "echo-client.wasm",
+            Builtin::SntpClient => "sntp-client.wasm",
+            Builtin::SntpServer => "sntp-server.wasm",
         }
     }
 
@@ -26,6 +37,8 @@ impl Builtin {
         match self {
             Builtin::EchoServer => include_bytes!(env!("NETKIT_ECHO_SERVER_WASM")),
             Builtin::EchoClient => include_bytes!(env!("NETKIT_ECHO_CLIENT_WASM")),
+            Builtin::SntpClient => include_bytes!(env!("NETKIT_SNTP_CLIENT_WASM")),
+            Builtin::SntpServer => include_bytes!(env!("NETKIT_SNTP_SERVER_WASM")),
         }
     }
 }

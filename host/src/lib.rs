@@ -11,3 +11,4 @@ pub mod components;
 pub mod echo;
 pub mod policy;
 pub mod runtime;
+pub mod sntp;

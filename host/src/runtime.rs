@@ -38,6 +38,35 @@ pub mod bindings {
     }
 }
 
+/// Typed bindings of the SNTP components' exports.
+pub mod sntp_bindings {
+    /// The SNTP client world (generated; documented in `wit/sntp.wit`).
+    #[allow(missing_docs)]
+    pub mod client {
+        wasmtime::component::bindgen!({
+            path: "../wit",
+            world: "netkit:diag/sntp-client-component",
+            exports: { default: async },
+            additional_derives: [serde::Serialize],
+            with: { "wasi": wasmtime_wasi::p2::bindings },
+        });
+    }
+    /// The SNTP server world, sharing the SNTP types with the client's bindings.
+    #[allow(missing_docs)]
+    pub mod server {
+        wasmtime::component::bindgen!({
+            path: "../wit",
+            world: "netkit:diag/sntp-server-component",
+            exports: { default: async },
+            additional_derives: [serde::Serialize],
+            with: {
+                "wasi": wasmtime_wasi::p2::bindings,
+                "netkit:diag/sntp-types": super::client::netkit::diag::sntp_types,
+            },
+        });
+    }
+}
+
 /// Per-store state: the WASI context, its resources, and the memory limits.
 pub struct State {
     wasi: WasiCtx,

@@ -2,10 +2,8 @@
 
 use crate::errors::to_echo_error;
 use crate::netkit::diag::echo_types::{EchoError, ServerConfig, ServerSummary, Transport};
-use futures_lite::future;
-use netio::UdpServer;
+use netio::{Received, Udp};
 use std::net::{IpAddr, SocketAddr};
-use wstd::io::AsyncRead;
 
 /// Serve according to `config` until it says to stop.
 pub fn serve(config: ServerConfig) -> Result<ServerSummary, EchoError> {
@@ -18,30 +16,37 @@ pub fn serve(config: ServerConfig) -> Result<ServerSummary, EchoError> {
     let addr = SocketAddr::new(ip, config.port);
     match config.transport {
         Transport::Tcp => crate::tcp_loop::serve(addr, &config),
-        Transport::Udp => wstd::runtime::block_on(serve_udp(addr, &config)),
+        Transport::Udp => serve_udp(addr, &config),
     }
 }
 
 /// Echo datagrams back to their senders (RFC 862).
-async fn serve_udp(addr: SocketAddr, config: &ServerConfig) -> Result<ServerSummary, EchoError> {
-    let socket = UdpServer::bind(addr).await.map_err(to_echo_error)?;
+fn serve_udp(addr: SocketAddr, config: &ServerConfig) -> Result<ServerSummary, EchoError> {
+    let socket = Udp::bind(addr).map_err(to_echo_error)?;
     let local = socket.local_addr();
     eprintln!("echo-server: listening on udp {local}");
+    let stdin = config
+        .stop_on_stdin_eof
+        .then(netio::wasip2::cli::stdin::get_stdin);
+    let stdin_ready = stdin.as_ref().map(|s| s.subscribe());
     let (mut datagrams_echoed, mut bytes) = (0u64, 0u64);
     'serve: loop {
-        let batch = future::or(async { Some(socket.receive().await) }, async {
-            wait_for_stdin_eof(config.stop_on_stdin_eof).await;
-            None
-        })
-        .await;
-        let datagrams = match batch {
-            None => break,
-            Some(Ok(d)) => d,
-            Some(Err(e)) => return Err(to_echo_error(e)),
+        let datagrams = match socket
+            .receive(None, stdin_ready.as_ref())
+            .map_err(to_echo_error)?
+        {
+            Received::Datagrams(d) => d,
+            Received::Deadline => continue,
+            Received::Extra => {
+                if stdin.as_ref().is_some_and(|s| s.read(4096).is_err()) {
+                    break;
+                }
+                continue;
+            }
         };
         for (data, from) in datagrams {
             let n = data.len() as u64;
-            if let Err(e) = socket.send_to(data, from).await {
+            if let Err(e) = socket.send(data, Some(from)) {
                 eprintln!("echo-server: {e}");
                 continue;
             }
@@ -61,18 +66,4 @@ async fn serve_udp(addr: SocketAddr, config: &ServerConfig) -> Result<ServerSumm
         rejected: 0,
         bytes,
     })
-}
-
-/// Resolves once standard input reaches end-of-file, if `enabled`; never otherwise.
-async fn wait_for_stdin_eof(enabled: bool) {
-    if !enabled {
-        return future::pending().await;
-    }
-    let mut stdin = wstd::io::stdin();
-    let mut sink = [0u8; 256];
-    while let Ok(n) = stdin.read(&mut sink).await {
-        if n == 0 {
-            break;
-        }
-    }
 }

@@ -1,7 +1,7 @@
 //! Async TCP and UDP for the netkit guests, over `wasi:sockets` and the `wstd` reactor.
 //!
 //! `wstd` 0.6 cannot connect over IPv6 and has no UDP, so the guests use this
-//! crate instead. Every failure carries the operation and address it concerns.
+//! crate instead. UDP is synchronous: it blocks on `wasi:io/poll` with deadlines. Every failure carries the operation and address it concerns.
 
 mod error;
 mod resolve;
@@ -11,7 +11,7 @@ mod udp;
 pub use error::{Cause, NetError, Op};
 pub use resolve::resolve;
 pub use tcp::Conn;
-pub use udp::UdpServer;
+pub use udp::{Received, Udp};
 pub use wasip2;
 pub use wasip2::sockets::network::ErrorCode;
 

@@ -1,53 +1,88 @@
-//! A UDP socket bound for serving: receive datagrams, send replies to their senders.
+//! UDP over `wasi:sockets/udp`, blocking on `wasi:io/poll` with deadlines (no executor needed).
 
 use crate::{NetError, Op, family, from_wasi, to_wasi};
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use wasip2::clocks::monotonic_clock;
+use wasip2::io::poll::{Pollable, poll};
 use wasip2::sockets::instance_network::instance_network;
+use wasip2::sockets::network::ErrorCode;
 use wasip2::sockets::udp::{
     IncomingDatagramStream, OutgoingDatagram, OutgoingDatagramStream, UdpSocket,
 };
 use wasip2::sockets::udp_create_socket::create_udp_socket;
-use wstd::io::AsyncPollable;
 
 /// Most datagrams taken from the host per receive call.
 const BATCH: u64 = 64;
 
-/// A bound, unconnected UDP socket.
-pub struct UdpServer {
-    // Field order matters: pollables and streams are children of the socket and drop first.
-    incoming_ready: AsyncPollable,
-    outgoing_ready: AsyncPollable,
+/// What a wait for datagrams ended with.
+pub enum Received {
+    /// Datagrams and their senders.
+    Datagrams(Vec<(Vec<u8>, SocketAddr)>),
+    /// The deadline passed first.
+    Deadline,
+    /// The extra pollable passed to [`Udp::receive`] became ready first.
+    Extra,
+}
+
+/// A bound UDP socket, optionally connected to one peer.
+pub struct Udp {
+    // Field order matters: pollables drop before their streams, streams before the socket.
+    incoming_ready: Pollable,
+    outgoing_ready: Pollable,
     incoming: IncomingDatagramStream,
     outgoing: OutgoingDatagramStream,
     _socket: UdpSocket,
     local: SocketAddr,
+    remote: Option<SocketAddr>,
 }
 
-impl UdpServer {
-    /// Bind `addr` for receiving from anyone and replying to them.
-    pub async fn bind(addr: SocketAddr) -> Result<UdpServer, NetError> {
-        let bind_err = |c| NetError::code(Op::Bind, addr, c);
-        let socket = create_udp_socket(family(addr)).map_err(bind_err)?;
+impl Udp {
+    /// A socket bound to `local` that talks to anyone.
+    pub fn bind(local: SocketAddr) -> Result<Udp, NetError> {
+        Self::open(local, None)
+    }
+
+    /// A socket on an ephemeral port of the wildcard address, connected to `remote`
+    /// (the host then drops datagrams from anyone else).
+    pub fn connect(remote: SocketAddr) -> Result<Udp, NetError> {
+        let any = match remote.ip() {
+            IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+        };
+        Self::open(SocketAddr::new(any, 0), Some(remote))
+    }
+
+    fn open(local: SocketAddr, remote: Option<SocketAddr>) -> Result<Udp, NetError> {
+        let bind_err = |c| NetError::code(Op::Bind, local, c);
+        let socket = create_udp_socket(family(local)).map_err(bind_err)?;
         socket
-            .start_bind(&instance_network(), to_wasi(addr))
+            .start_bind(&instance_network(), to_wasi(local))
             .map_err(bind_err)?;
-        let ready = AsyncPollable::new(socket.subscribe());
-        let local = loop {
+        let ready = socket.subscribe();
+        loop {
             match socket.finish_bind() {
-                Ok(()) => break socket.local_address().map(from_wasi).unwrap_or(addr),
-                Err(wasip2::sockets::network::ErrorCode::WouldBlock) => ready.wait_for().await,
+                Ok(()) => break,
+                Err(ErrorCode::WouldBlock) => ready.block(),
                 Err(c) => return Err(bind_err(c)),
             }
-        };
+        }
         drop(ready);
-        let (incoming, outgoing) = socket.stream(None).map_err(bind_err)?;
-        Ok(UdpServer {
-            incoming_ready: AsyncPollable::new(incoming.subscribe()),
-            outgoing_ready: AsyncPollable::new(outgoing.subscribe()),
+        let bound = socket.local_address().map(from_wasi).unwrap_or(local);
+        let (incoming, outgoing) =
+            socket
+                .stream(remote.map(to_wasi))
+                .map_err(|c| match remote {
+                    Some(r) => NetError::code(Op::Connect, r, c),
+                    None => NetError::code(Op::Bind, local, c),
+                })?;
+        Ok(Udp {
+            incoming_ready: incoming.subscribe(),
+            outgoing_ready: outgoing.subscribe(),
             incoming,
             outgoing,
             _socket: socket,
-            local,
+            local: bound,
+            remote,
         })
     }
 
@@ -56,37 +91,60 @@ impl UdpServer {
         self.local
     }
 
-    /// Wait for datagrams; returns up to a batch of `(payload, sender)`.
-    pub async fn receive(&self) -> Result<Vec<(Vec<u8>, SocketAddr)>, NetError> {
-        loop {
-            self.incoming_ready.wait_for().await;
-            let got = self
-                .incoming
-                .receive(BATCH)
-                .map_err(|c| NetError::code(Op::Receive, self.local, c))?;
-            if !got.is_empty() {
-                return Ok(got
-                    .into_iter()
-                    .map(|d| (d.data, from_wasi(d.remote_address)))
-                    .collect());
-            }
-        }
-    }
-
-    /// Send `data` to `to`.
-    pub async fn send_to(&self, data: Vec<u8>, to: SocketAddr) -> Result<(), NetError> {
-        let err = |c| NetError::code(Op::Send, to, c);
-        loop {
-            if self.outgoing.check_send().map_err(err)? > 0 {
-                break;
-            }
-            self.outgoing_ready.wait_for().await;
+    /// Send `data` to `to` (`None`: the connected peer), waiting for room to send.
+    pub fn send(&self, data: Vec<u8>, to: Option<SocketAddr>) -> Result<(), NetError> {
+        let dest = to.or(self.remote).unwrap_or(self.local);
+        let err = |c| NetError::code(Op::Send, dest, c);
+        while self.outgoing.check_send().map_err(err)? == 0 {
+            self.outgoing_ready.block();
         }
         let datagram = OutgoingDatagram {
             data,
-            remote_address: Some(to_wasi(to)),
+            // A connected socket must not name the peer again.
+            remote_address: if self.remote.is_some() {
+                None
+            } else {
+                to.map(to_wasi)
+            },
         };
         self.outgoing.send(&[datagram]).map_err(err)?;
         Ok(())
+    }
+
+    /// Wait until datagrams arrive, `deadline_ns` (monotonic clock) passes, or `extra` is ready.
+    pub fn receive(
+        &self,
+        deadline_ns: Option<u64>,
+        extra: Option<&Pollable>,
+    ) -> Result<Received, NetError> {
+        loop {
+            let got = self
+                .incoming
+                .receive(BATCH)
+                .map_err(|c| NetError::code(Op::Receive, self.remote.unwrap_or(self.local), c))?;
+            if !got.is_empty() {
+                return Ok(Received::Datagrams(
+                    got.into_iter()
+                        .map(|d| (d.data, from_wasi(d.remote_address)))
+                        .collect(),
+                ));
+            }
+            let timer = deadline_ns.map(monotonic_clock::subscribe_instant);
+            let mut list = vec![&self.incoming_ready];
+            if let Some(t) = &timer {
+                list.push(t);
+            }
+            let extra_index = list.len();
+            if let Some(e) = extra {
+                list.push(e);
+            }
+            let ready = poll(&list);
+            if extra.is_some() && ready.contains(&(extra_index as u32)) {
+                return Ok(Received::Extra);
+            }
+            if timer.is_some() && ready.contains(&1) && !ready.contains(&0) {
+                return Ok(Received::Deadline);
+            }
+        }
     }
 }

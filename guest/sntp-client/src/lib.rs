@@ -1,0 +1,166 @@
+//! The netkit SNTP client component: `wasi:cli/run` for the command line and
+//! `netkit:diag/sntp-client` for plugin hosts. The exchange is in `query.rs`.
+
+mod query;
+
+use clap::Parser;
+use exports::netkit::diag::sntp_client::Guest as SntpClient;
+use exports::wasi::cli::run::Guest as Run;
+use netkit::diag::sntp_types::{Family, Leap, QueryOptions, Report, SntpError};
+
+wit_bindgen::generate!({
+    world: "sntp-client-component",
+    path: "../../wit",
+    generate_all,
+});
+
+struct Component;
+
+impl SntpClient for Component {
+    fn query(server: String, port: u16, options: QueryOptions) -> Result<Report, SntpError> {
+        query::query(&server, port, &options)
+    }
+}
+
+/// Ask an SNTP/NTP server for the time and how far our clock is off (RFC 4330).
+///
+/// Prints one line like ntpdig: corrected time, offset, error bound, server, stratum, leap.
+#[derive(Parser, Debug)]
+#[command(name = "sntp-client.wasm", version)]
+struct Args {
+    /// Server: HOST, HOST:PORT, IP or [IPv6]:PORT (default port 123).
+    server: String,
+    /// Seconds to wait for a valid reply, per sample.
+    #[arg(long, short, default_value_t = 5.0)]
+    timeout: f64,
+    /// Requests sent per sample, spread over the timeout.
+    #[arg(long, default_value_t = 3)]
+    tries: u32,
+    /// Samples to take (1 s apart); the one with the lowest delay is reported.
+    #[arg(long, short, default_value_t = 1)]
+    samples: u32,
+    /// Take the samples back to back.
+    #[arg(long)]
+    burst: bool,
+    /// Print one JSON object with every field.
+    #[arg(long)]
+    json: bool,
+    /// Use IPv4 only.
+    #[arg(short = '4', conflicts_with = "ipv6")]
+    ipv4: bool,
+    /// Use IPv6 only.
+    #[arg(short = '6')]
+    ipv6: bool,
+}
+
+impl Run for Component {
+    fn run() -> Result<(), ()> {
+        let args = Args::try_parse().unwrap_or_else(|e| e.exit());
+        let (host, port) = match sntp_proto::split_server(&args.server, 123) {
+            Ok(hp) => hp,
+            Err(e) => {
+                eprintln!("sntp-client: {e}");
+                return Err(());
+            }
+        };
+        let options = QueryOptions {
+            timeout_ms: (args.timeout.max(0.001) * 1000.0) as u64,
+            tries: args.tries,
+            samples: args.samples,
+            burst: args.burst,
+            family: match (args.ipv4, args.ipv6) {
+                (true, _) => Family::Ipv4,
+                (_, true) => Family::Ipv6,
+                _ => Family::Any,
+            },
+        };
+        match query::query(&host, port, &options) {
+            Ok(r) if args.json => println!("{}", to_json(&r)),
+            Ok(r) => println!("{}", to_text(&r)),
+            Err(e) => {
+                eprintln!("sntp-client: {}", describe(&e));
+                return Err(());
+            }
+        }
+        Ok(())
+    }
+}
+
+fn leap_name(l: Leap) -> &'static str {
+    match l {
+        Leap::NoWarning => "no-leap",
+        Leap::Insert => "add-leap",
+        Leap::Delete => "del-leap",
+        Leap::Unsynchronized => "unsync",
+    }
+}
+
+/// Error bound: half the round trip plus the server's own distance to its reference.
+fn error_ns(r: &Report) -> u64 {
+    r.delay_ns.max(0) as u64 / 2 + r.root_delay_ns / 2 + r.root_dispersion_ns
+}
+
+fn to_text(r: &Report) -> String {
+    // The corrected time at arrival: T3 + delay/2 (= T4 + offset).
+    let total = i128::from(r.transmit_seconds) * 1_000_000_000
+        + i128::from(r.transmit_nanos)
+        + i128::from(r.delay_ns / 2);
+    let time = (
+        (total / 1_000_000_000) as i64,
+        (total % 1_000_000_000) as u32,
+    );
+    let host = r
+        .server
+        .rsplit_once(':')
+        .map_or(r.server.as_str(), |(h, _)| h);
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    sntp_proto::summary_line(
+        time,
+        r.offset_ns,
+        error_ns(r),
+        host,
+        r.stratum,
+        leap_name(r.leap),
+    )
+}
+
+fn to_json(r: &Report) -> String {
+    format!(
+        concat!(
+            "{{\"server\":\"{}\",\"stratum\":{},\"leap\":\"{}\",\"version\":{},\"precision\":{},",
+            "\"root_delay_ns\":{},\"root_dispersion_ns\":{},\"reference_id\":\"{}\",",
+            "\"transmit_seconds\":{},\"transmit_nanos\":{},\"offset_ns\":{},\"delay_ns\":{},",
+            "\"error_ns\":{},\"samples\":{}}}"
+        ),
+        r.server,
+        r.stratum,
+        leap_name(r.leap),
+        r.version,
+        r.precision,
+        r.root_delay_ns,
+        r.root_dispersion_ns,
+        r.reference_id.replace(['"', '\\'], "?"),
+        r.transmit_seconds,
+        r.transmit_nanos,
+        r.offset_ns,
+        r.delay_ns,
+        error_ns(r),
+        r.samples
+    )
+}
+
+fn describe(e: &SntpError) -> String {
+    match e {
+        SntpError::KissOfDeath(code) => format!("server sent kiss-o'-death {code}; stop asking it"),
+        SntpError::InvalidRequest(s)
+        | SntpError::Timeout(s)
+        | SntpError::Unsynchronized(s)
+        | SntpError::BadReply(s)
+        | SntpError::Denied(s)
+        | SntpError::Unreachable(s)
+        | SntpError::NameNotFound(s)
+        | SntpError::Network(s) => s.clone(),
+    }
+}
+
+export!(Component);

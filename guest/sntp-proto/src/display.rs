@@ -1,0 +1,100 @@
+//! Text shared by every front end: parsing `SERVER[:PORT]` and the one-line summary.
+
+use crate::civil::format_utc;
+
+/// Split `SERVER[:PORT]`: `host`, `host:123`, `1.2.3.4:123`, `::1`, `[::1]`, `[::1]:123`.
+pub fn split_server(text: &str, default_port: u16) -> Result<(String, u16), String> {
+    let bad = |why: &str| format!("server {text:?}: {why} (use HOST, HOST:PORT or [IPv6]:PORT)");
+    if text.is_empty() {
+        return Err(bad("empty"));
+    }
+    if let Some(rest) = text.strip_prefix('[') {
+        let (host, after) = rest.split_once(']').ok_or_else(|| bad("'[' without ']'"))?;
+        let port = match after {
+            "" => default_port,
+            p => p
+                .strip_prefix(':')
+                .and_then(|p| p.parse().ok())
+                .ok_or_else(|| bad("bad port after ']'"))?,
+        };
+        return Ok((host.to_string(), port));
+    }
+    if text.matches(':').count() > 1 {
+        // A bare IPv6 address: no port possible without brackets.
+        return Ok((text.to_string(), default_port));
+    }
+    match text.split_once(':') {
+        None => Ok((text.to_string(), default_port)),
+        Some((host, port)) if !host.is_empty() => {
+            let port = port
+                .parse()
+                .map_err(|_| bad(&format!("port {port:?} is not a number from 0 to 65535")))?;
+            Ok((host.to_string(), port))
+        }
+        Some(_) => Err(bad("empty host")),
+    }
+}
+
+/// The ntpdig-style line: corrected time, offset, error bound, server, stratum, leap.
+///
+/// `2026-11-25 02:01:36.167580 (+0000) -0.000023 +/- 0.000315 127.0.0.1 s10 no-leap`
+pub fn summary_line(
+    time: (i64, u32),
+    offset_ns: i64,
+    error_ns: u64,
+    server: &str,
+    stratum: u8,
+    leap: &str,
+) -> String {
+    format!(
+        "{} (+0000) {:+.6} +/- {:.6} {server} s{stratum} {leap}",
+        format_utc(time.0, time.1),
+        offset_ns as f64 / 1e9,
+        error_ns as f64 / 1e9,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_every_form() {
+        assert_eq!(
+            split_server("pool.ntp.org", 123),
+            Ok(("pool.ntp.org".into(), 123))
+        );
+        assert_eq!(
+            split_server("127.0.0.1:11123", 123),
+            Ok(("127.0.0.1".into(), 11123))
+        );
+        assert_eq!(split_server("::1", 123), Ok(("::1".into(), 123)));
+        assert_eq!(split_server("[::1]", 123), Ok(("::1".into(), 123)));
+        assert_eq!(split_server("[::1]:5", 123), Ok(("::1".into(), 5)));
+    }
+
+    #[test]
+    fn rejects_bad_forms() {
+        assert!(split_server("", 1).is_err());
+        assert!(split_server("host:abc", 1).unwrap_err().contains("\"abc\""));
+        assert!(split_server("[::1", 1).is_err());
+        assert!(split_server("[::1]x", 1).is_err());
+        assert!(split_server(":5", 1).is_err());
+    }
+
+    #[test]
+    fn summary_matches_ntpdig_layout() {
+        let line = summary_line(
+            (1_795_573_296, 167_580_000),
+            -23_000,
+            315_000,
+            "127.0.0.1",
+            10,
+            "no-leap",
+        );
+        assert_eq!(
+            line,
+            "2026-11-25 02:21:36.167580 (+0000) -0.000023 +/- 0.000315 127.0.0.1 s10 no-leap"
+        );
+    }
+}

@@ -1,0 +1,160 @@
+//! Driving the SNTP components through their typed exports, with exact grants.
+
+use crate::policy::{Grant, GrantKind, Policy, PortRange};
+use crate::runtime::sntp_bindings::{client, server};
+use crate::runtime::{Runtime, Sandbox, StopHandle, unconstrained};
+use anyhow::Result;
+use ipnet::IpNet;
+use std::net::SocketAddr;
+use tokio::task::JoinHandle;
+use wasmtime::component::Component;
+
+pub use client::netkit::diag::sntp_types::{
+    Family, Leap, QueryOptions, Report, ServerConfig, ServerSummary, SntpError,
+};
+
+/// Grants for a query of exactly `server`: datagrams to and from it (and the
+/// wildcard ephemeral bind that implies). Nothing else.
+pub fn client_policy(server: SocketAddr) -> Policy {
+    Policy::new(vec![Grant::exact(GrantKind::Udp, server)])
+}
+
+/// Grants for a server on exactly `addr`, answering clients in `allow_from` (everyone when empty).
+pub fn server_policy(addr: SocketAddr, allow_from: &[IpNet]) -> Policy {
+    let everyone: [IpNet; 2] = ["0.0.0.0/0".parse().unwrap(), "::/0".parse().unwrap()];
+    let peers = if allow_from.is_empty() {
+        &everyone[..]
+    } else {
+        allow_from
+    };
+    let mut grants = vec![Grant::exact(GrantKind::UdpBind, addr)];
+    grants.extend(
+        peers
+            .iter()
+            .map(|n| Grant::net(GrantKind::Udp, *n, PortRange::any())),
+    );
+    Policy::new(grants)
+}
+
+/// Query `server` with the SNTP client `component` under `sandbox`.
+pub async fn query(
+    rt: &Runtime,
+    component: &Component,
+    sandbox: &Sandbox,
+    server: SocketAddr,
+    options: &QueryOptions,
+) -> Result<Result<Report, SntpError>> {
+    let (mut store, _) = rt.store(sandbox);
+    unconstrained(async {
+        let instance =
+            client::SntpClientComponent::instantiate_async(&mut store, component, rt.linker())
+                .await?;
+        Ok(instance
+            .netkit_diag_sntp_client()
+            .call_query(
+                &mut store,
+                &server.ip().to_string(),
+                server.port(),
+                *options,
+            )
+            .await?)
+    })
+    .await
+}
+
+/// An SNTP server component running on a tokio task.
+pub struct ServerHandle {
+    stop: Option<StopHandle>,
+    task: JoinHandle<Result<Result<ServerSummary, SntpError>>>,
+}
+
+impl ServerHandle {
+    /// Ask the server to stop (closes its stdin) and wait for its summary.
+    pub async fn stop(mut self) -> Result<Result<ServerSummary, SntpError>> {
+        self.stop.take();
+        self.task.await?
+    }
+
+    /// Wait for the server to finish on its own.
+    pub async fn wait(&mut self) -> Result<Result<ServerSummary, SntpError>> {
+        (&mut self.task).await?
+    }
+}
+
+/// Start `config` in the SNTP server `component` under `sandbox`.
+pub fn start_server(
+    rt: &Runtime,
+    component: &Component,
+    sandbox: &Sandbox,
+    mut config: ServerConfig,
+) -> ServerHandle {
+    let mut sandbox = sandbox.clone();
+    sandbox.stop_pipe(true);
+    config.stop_on_stdin_eof = true;
+    let (mut store, stop) = rt.store(&sandbox);
+    let (rt, component) = (rt.clone(), component.clone());
+    let task = tokio::spawn(unconstrained(async move {
+        let instance =
+            server::SntpServerComponent::instantiate_async(&mut store, &component, rt.linker())
+                .await?;
+        Ok(instance
+            .netkit_diag_sntp_server()
+            .call_serve(&mut store, &config)
+            .await?)
+    }));
+    ServerHandle { stop, task }
+}
+
+/// One line describing an SNTP failure.
+pub fn describe(e: &SntpError) -> String {
+    match e {
+        SntpError::KissOfDeath(code) => format!("server sent kiss-o'-death {code}; stop asking it"),
+        SntpError::InvalidRequest(s)
+        | SntpError::Timeout(s)
+        | SntpError::Unsynchronized(s)
+        | SntpError::BadReply(s)
+        | SntpError::Denied(s)
+        | SntpError::Unreachable(s)
+        | SntpError::NameNotFound(s)
+        | SntpError::Network(s) => s.clone(),
+    }
+}
+
+/// The short name of a leap indicator, as ntpdig prints it.
+pub fn leap_name(l: Leap) -> &'static str {
+    match l {
+        Leap::NoWarning => "no-leap",
+        Leap::Insert => "add-leap",
+        Leap::Delete => "del-leap",
+        Leap::Unsynchronized => "unsync",
+    }
+}
+
+/// Error bound: half the round trip plus the server's own distance to its reference.
+pub fn error_ns(r: &Report) -> u64 {
+    r.delay_ns.max(0) as u64 / 2 + r.root_delay_ns / 2 + r.root_dispersion_ns
+}
+
+/// The ntpdig-style line for a report.
+pub fn text(r: &Report) -> String {
+    let total = i128::from(r.transmit_seconds) * 1_000_000_000
+        + i128::from(r.transmit_nanos)
+        + i128::from(r.delay_ns / 2);
+    let time = (
+        (total / 1_000_000_000) as i64,
+        (total % 1_000_000_000) as u32,
+    );
+    let host = r
+        .server
+        .parse::<SocketAddr>()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|_| r.server.clone());
+    sntp_proto::summary_line(
+        time,
+        r.offset_ns,
+        error_ns(r),
+        &host,
+        r.stratum,
+        leap_name(r.leap),
+    )
+}

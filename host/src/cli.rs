@@ -148,9 +148,10 @@ struct SntpServerArgs {
     /// Stratum to announce (1..=15).
     #[arg(long, default_value_t = 10)]
     stratum: u8,
-    /// Reference id: up to 4 characters (e.g. LOCL), or an IPv4 address for stratum 2 and up.
-    #[arg(long, default_value = "LOCL")]
-    refid: String,
+    /// Reference id: up to 4 characters for stratum 1 (e.g. GPS), an IPv4 address above
+    /// [default: LOCL at stratum 1, else 127.127.1.1].
+    #[arg(long)]
+    refid: Option<String>,
     /// Answer each client at most once per this many milliseconds; RATE kiss-o'-death in between.
     #[arg(long, default_value_t = 0)]
     rate_limit_ms: u64,
@@ -270,7 +271,7 @@ async fn sntp_server(a: SntpServerArgs, audit: bool) -> Result<ExitCode> {
         host: addr.ip().to_string(),
         port: addr.port(),
         stratum: a.stratum,
-        reference_id: a.refid,
+        reference_id: a.refid.unwrap_or_else(|| default_refid(a.stratum).into()),
         rate_limit_ms: a.rate_limit_ms,
         stop_on_stdin_eof: true,
         stop_after: None,
@@ -303,6 +304,11 @@ async fn sntp_server(a: SntpServerArgs, audit: bool) -> Result<ExitCode> {
             Ok(ExitCode::FAILURE)
         }
     }
+}
+
+/// The reference id a local clock announces (what chronyd's `local` directive uses).
+fn default_refid(stratum: u8) -> &'static str {
+    if stratum <= 1 { "LOCL" } else { "127.127.1.1" }
 }
 
 fn grant_list(policy: &Policy) -> Vec<String> {
@@ -603,7 +609,7 @@ async fn demo(audit: bool) -> Result<ExitCode> {
             host: sntp_addr.ip().to_string(),
             port: sntp_addr.port(),
             stratum: 10,
-            reference_id: "LOCL".into(),
+            reference_id: default_refid(10).into(),
             rate_limit_ms: 0,
             stop_on_stdin_eof: true,
             stop_after: None,

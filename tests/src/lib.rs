@@ -265,3 +265,151 @@ pub fn read_to_end_within(stream: &mut TcpStream, limit: Duration) -> Vec<u8> {
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
+
+/// `chronyd`, or a panic with the install command.
+pub fn chronyd() -> PathBuf {
+    require("chronyd", "apt-get install -y chrony")
+}
+
+/// `ntpdig`, or a panic with the install command.
+pub fn ntpdig() -> PathBuf {
+    require("ntpdig", "apt-get install -y ntpsec-ntpdate")
+}
+
+/// A UDP port on loopback (IPv4 and IPv6) that was free a moment ago.
+pub fn free_udp_port() -> u16 {
+    loop {
+        let s = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind ephemeral UDP port");
+        let port = s.local_addr().expect("local addr").port();
+        if std::net::UdpSocket::bind(("::1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+/// Holds the machine-wide lock on NTP's port 123 (ntpdig cannot use another port),
+/// so that tests in different binaries never bind it at the same time.
+pub struct Port123(#[allow(dead_code)] std::fs::File);
+
+/// Take the port-123 lock, waiting for other tests to release it.
+pub fn port_123() -> Port123 {
+    let f = std::fs::File::create(std::env::temp_dir().join("netkit-tests-port-123.lock"))
+        .expect("create the port-123 lock file");
+    f.lock().expect("lock port 123");
+    Port123(f)
+}
+
+/// A chronyd serving NTP on loopback, killed on drop.
+pub struct Chrony {
+    _peer: Peer,
+    _dir: PathBuf,
+    /// The UDP port it serves on.
+    pub port: u16,
+}
+
+/// Start chronyd as an NTP server on `port` of 127.0.0.1 and ::1 (`local stratum 10`,
+/// never touching the clock), with `extra` config lines; waits until it answers.
+pub fn start_chrony(port: u16, extra: &str) -> Chrony {
+    let dir = std::env::temp_dir().join(format!("netkit-chrony-{}-{port}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("chrony dir");
+    let conf = format!(
+        "port {port}\nbindaddress 127.0.0.1\nbindaddress ::1\nallow 127.0.0.1\nallow ::1\n\
+         local stratum 10\ncmdport 0\nbindcmdaddress /\npidfile {dir}/chronyd.pid\n\
+         driftfile {dir}/drift\n{extra}\n",
+        dir = dir.display()
+    );
+    std::fs::write(dir.join("chrony.conf"), conf).expect("write chrony.conf");
+    let user = String::from_utf8(
+        Command::new("id")
+            .arg("-un")
+            .output()
+            .expect("id -un")
+            .stdout,
+    )
+    .expect("user name");
+    let mut peer = Peer::start(
+        "chronyd",
+        Command::new(chronyd())
+            .args(["-d", "-x", "-U", "-u", user.trim(), "-f"])
+            .arg(dir.join("chrony.conf")),
+    );
+    peer.wait_for_stderr("Disabled control of system clock", Duration::from_secs(20));
+    // chronyd answers once its local reference is selected; poll until it does.
+    let start = Instant::now();
+    loop {
+        if ntp_probe(([127, 0, 0, 1], port).into()) {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "chronyd on port {port} never answered; stderr: {}",
+            peer.stderr_so_far()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Chrony {
+        _peer: peer,
+        _dir: dir,
+        port,
+    }
+}
+
+/// Whether an SNTP request to `addr` gets a synchronised server reply within 500 ms.
+pub fn ntp_probe(addr: SocketAddr) -> bool {
+    let bind = if addr.is_ipv4() {
+        "127.0.0.1:0"
+    } else {
+        "[::1]:0"
+    };
+    let s = std::net::UdpSocket::bind(bind).expect("probe socket");
+    s.set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    let nonce = sntp_proto::NtpTimestamp(0x1234_5678_9abc_def0);
+    if s.send_to(&sntp_proto::client_request(nonce), addr).is_err() {
+        return false;
+    }
+    let mut buf = [0u8; 128];
+    match s.recv(&mut buf) {
+        Ok(n) => sntp_proto::Packet::parse(&buf[..n]).is_ok_and(|p| {
+            p.stratum > 0 && p.stratum < 16 && p.leap != sntp_proto::LeapIndicator::Unsynchronized
+        }),
+        Err(_) => false,
+    }
+}
+
+/// Offset in seconds that `chronyd -Q` measures against `server:port`.
+pub fn chronyd_q_offset(server: &str, port: u16) -> f64 {
+    let out = Command::new(chronyd())
+        .args(["-Q", "-f", "/dev/null"])
+        .arg(format!("server {server} port {port} iburst maxsamples 1"))
+        .output()
+        .expect("run chronyd -Q");
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    let line = all
+        .lines()
+        .find(|l| l.contains("System clock wrong by"))
+        .unwrap_or_else(|| panic!("chronyd -Q printed no offset: {all}"));
+    line.split("wrong by ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("cannot read the offset in {line:?}"))
+}
+
+/// Offset in seconds that `ntpdig` measures against `server` (port 123 only).
+pub fn ntpdig_offset(server: &str) -> f64 {
+    let out = Command::new(ntpdig())
+        .args(["-j", "-t", "2", server])
+        .output()
+        .expect("run ntpdig");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "ntpdig printed no JSON ({e}): {} {}",
+            text(&out.stdout),
+            text(&out.stderr)
+        )
+    });
+    v["offset"]
+        .as_f64()
+        .unwrap_or_else(|| panic!("no offset in ntpdig output {v}"))
+}

@@ -164,9 +164,10 @@ struct Args {
     /// Stratum to announce (1..=15).
     #[arg(long, default_value_t = 10)]
     stratum: u8,
-    /// Reference id: up to 4 characters (stratum 1), or an IPv4 address.
-    #[arg(long, default_value = "LOCL")]
-    refid: String,
+    /// Reference id: up to 4 characters for stratum 1, an IPv4 address above
+    /// [default: LOCL at stratum 1, else 127.127.1.1].
+    #[arg(long)]
+    refid: Option<String>,
     /// Answer each client at most once per this many milliseconds; RATE kiss-o'-death in between.
     #[arg(long, default_value_t = 0)]
     rate_limit_ms: u64,
@@ -188,7 +189,14 @@ impl Run for Component {
             host: a.host,
             port: a.port,
             stratum: a.stratum,
-            reference_id: a.refid,
+            reference_id: a.refid.unwrap_or_else(|| {
+                if a.stratum <= 1 {
+                    "LOCL"
+                } else {
+                    "127.127.1.1"
+                }
+                .into()
+            }),
             rate_limit_ms: a.rate_limit_ms,
             stop_on_stdin_eof: a.stop_on_eof,
             stop_after: a.stop_after,

@@ -14,6 +14,8 @@ const GUESTS: &[(&str, &str, &str)] = &[
     ("echo-client", "echo_client", "NETKIT_ECHO_CLIENT_WASM"),
     ("sntp-client", "sntp_client", "NETKIT_SNTP_CLIENT_WASM"),
     ("sntp-server", "sntp_server", "NETKIT_SNTP_SERVER_WASM"),
+    // Test-only: built here so the tests find it beside the others; never embedded.
+    ("hostile", "hostile", "NETKIT_HOSTILE_WASM"),
 ];
 
 fn main() {

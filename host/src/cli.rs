@@ -6,7 +6,9 @@ use ipnet::IpNet;
 use netkit::audit::Audit;
 use netkit::components::Builtin;
 use netkit::echo::{self, ClientRequest, EchoError, Payload, ServerConfig, Transport};
+use netkit::policy::Grant;
 use netkit::policy::Policy;
+use netkit::run;
 use netkit::runtime::{Runtime, Sandbox};
 use netkit::sntp::{self, Family, QueryOptions, ServerConfig as SntpServerConfig};
 use serde_json::json;
@@ -40,6 +42,8 @@ enum Command {
     Sntp(SntpArgs),
     /// Run the SNTP server component, granted exactly HOST:PORT, until Ctrl-C.
     SntpServer(SntpServerArgs),
+    /// Run any wasi:cli/run component under exactly the grants given (default: no network).
+    Run(RunArgs),
     /// Write the embedded components out as .wasm files, for `wasmtime run` or other hosts.
     Components {
         /// Directory to write into (created if missing).
@@ -166,6 +170,29 @@ struct SntpServerArgs {
     component: Option<PathBuf>,
 }
 
+#[derive(Args, Debug)]
+struct RunArgs {
+    /// A network grant, repeatable: tcp-connect://HOST:PORT, tcp-listen://HOST:PORT,
+    /// tcp-accept://CIDR:PORTS, udp://HOST:PORT, udp-bind://HOST:PORT. HOST is an IP,
+    /// [IPv6], CIDR or name; PORT a number, a-b, or *.
+    #[arg(long = "allow", value_name = "GRANT")]
+    allow: Vec<Grant>,
+    /// Stop the component after this many seconds.
+    #[arg(long, value_name = "SECS")]
+    deadline: Option<f64>,
+    /// Cap on the component's memory, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 256)]
+    max_memory: usize,
+    /// Let the component read this process's standard input (closed by default).
+    #[arg(long)]
+    stdin: bool,
+    /// The component (.wasm) to run.
+    component: PathBuf,
+    /// Arguments for the component (after --).
+    #[arg(last = true)]
+    args: Vec<String>,
+}
+
 /// Run the parsed command.
 pub async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
@@ -174,6 +201,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::EchoClient(a) => echo_client(a, cli.audit).await,
         Command::Sntp(a) => sntp_query(a, cli.audit).await,
         Command::SntpServer(a) => sntp_server(a, cli.audit).await,
+        Command::Run(a) => run_component(a, cli.audit).await,
         Command::Components { out } => write_components(&out),
     }
 }
@@ -309,6 +337,46 @@ async fn sntp_server(a: SntpServerArgs, audit: bool) -> Result<ExitCode> {
 /// The reference id a local clock announces (what chronyd's `local` directive uses).
 fn default_refid(stratum: u8) -> &'static str {
     if stratum <= 1 { "LOCL" } else { "127.127.1.1" }
+}
+
+async fn run_component(a: RunArgs, audit: bool) -> Result<ExitCode> {
+    let bytes = std::fs::read(&a.component)
+        .with_context(|| format!("cannot read component {}", a.component.display()))?;
+    let policy = Policy::new(a.allow)
+        .resolve_names()
+        .map_err(anyhow::Error::msg)?;
+    let rt = Runtime::new()?;
+    let component = rt
+        .compile(&bytes)
+        .with_context(|| format!("cannot load {}", a.component.display()))?;
+    let name = a
+        .component
+        .file_name()
+        .map_or_else(|| "component".into(), |n| n.to_string_lossy().into_owned());
+    if policy.grants().is_empty() {
+        eprintln!("netkit: {name} granted: nothing (no network)");
+    } else {
+        show_grants(&name, &policy);
+    }
+    let mut sandbox = Sandbox::new(name.clone(), policy);
+    let mut argv = vec![name.clone()];
+    argv.extend(a.args);
+    if a.deadline.is_some_and(|d| !(d > 0.0 && d.is_finite())) {
+        bail!("--deadline must be a positive number of seconds");
+    }
+    sandbox
+        .args(argv)
+        .inherit_stdin(a.stdin)
+        .max_memory(a.max_memory.saturating_mul(1 << 20))
+        .deadline(a.deadline.map(std::time::Duration::from_secs_f64));
+    let exit = run::run_command(&rt, &component, &sandbox).await?;
+    if audit {
+        eprint!("{}", sandbox.audit_log().table());
+    }
+    if !matches!(exit, run::Exit::Code(_)) {
+        eprintln!("netkit: {name} {exit}");
+    }
+    Ok(ExitCode::from(exit.code().clamp(0, 255) as u8))
 }
 
 fn grant_list(policy: &Policy) -> Vec<String> {

@@ -7,8 +7,10 @@
 #![warn(missing_docs)]
 
 pub mod audit;
+pub mod cache;
 pub mod components;
 pub mod echo;
 pub mod policy;
+pub mod run;
 pub mod runtime;
 pub mod sntp;

@@ -1,9 +1,11 @@
 //! The wasmtime side: one engine and linker, and stores built from a [`Sandbox`].
 
 use crate::audit::Audit;
+use crate::cache::{CompileCache, Origin};
 use crate::policy::{Policy, use_name};
 use anyhow::{Context, Result};
 use std::sync::Arc;
+use std::time::Duration;
 use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::cli::AsyncStdinStream;
@@ -86,7 +88,7 @@ impl WasiView for State {
 /// Everything one guest instance is allowed: its grants and its resources.
 ///
 /// Defaults: no grants (all network denied), no arguments, no environment, no
-/// files, stdin closed, 256 MiB of linear memory.
+/// files, stdin closed, 256 MiB of linear memory, no deadline.
 #[derive(Debug, Clone)]
 pub struct Sandbox {
     label: String,
@@ -94,7 +96,9 @@ pub struct Sandbox {
     audit: Arc<Audit>,
     args: Vec<String>,
     stop_pipe: bool,
+    inherit_stdin: bool,
     max_memory: usize,
+    deadline: Option<Duration>,
 }
 
 /// Dropping this closes the guest's stdin, which asks a server to stop cleanly.
@@ -110,8 +114,33 @@ impl Sandbox {
             policy,
             args: Vec::new(),
             stop_pipe: false,
+            inherit_stdin: false,
             max_memory: 256 << 20,
+            deadline: None,
         }
+    }
+
+    /// Let the guest read this process's stdin. By default stdin is closed.
+    pub fn inherit_stdin(&mut self, on: bool) -> &mut Self {
+        self.inherit_stdin = on;
+        self
+    }
+
+    /// Stop the guest after this much wall-clock time (a busy loop is interrupted
+    /// too, by epoch interruption). By default there is no deadline.
+    pub fn deadline(&mut self, deadline: Option<Duration>) -> &mut Self {
+        self.deadline = deadline;
+        self
+    }
+
+    /// The deadline, if any.
+    pub fn deadline_limit(&self) -> Option<Duration> {
+        self.deadline
+    }
+
+    /// The memory cap in bytes.
+    pub fn memory_limit(&self) -> usize {
+        self.max_memory
     }
 
     /// The guest's argv (the first is the program name). By default empty.
@@ -165,24 +194,48 @@ pub fn unconstrained<F: std::future::Future>(fut: F) -> tokio::task::Unconstrain
     tokio::task::unconstrained(fut)
 }
 
+/// How often the engine's epoch advances; deadlines are counted in these ticks.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+
 /// One engine and linker, shared by every component and store.
 #[derive(Clone)]
 pub struct Runtime {
     engine: Engine,
     linker: Arc<Linker<State>>,
+    cache: Option<CompileCache>,
 }
 
 impl Runtime {
-    /// An engine with the component model and a linker with WASI 0.2.
+    /// An engine with the component model, epoch interruption and a linker with
+    /// WASI 0.2; compiled components are cached in [`CompileCache::default_dir`].
     pub fn new() -> Result<Self> {
+        Self::with_cache(CompileCache::default_dir().map(CompileCache::new))
+    }
+
+    /// Like [`Runtime::new`] with an explicit compile cache (`None`: always compile).
+    pub fn with_cache(cache: Option<CompileCache>) -> Result<Self> {
         let mut config = Config::new();
         config.wasm_component_model(true);
+        config.epoch_interruption(true);
         let engine = Engine::new(&config)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        // The epoch ticker stops by itself once the engine is gone.
+        let weak = engine.weak();
+        std::thread::Builder::new()
+            .name("netkit-epoch".into())
+            .spawn(move || {
+                while let Some(engine) = weak.upgrade() {
+                    engine.increment_epoch();
+                    drop(engine);
+                    std::thread::sleep(EPOCH_TICK);
+                }
+            })
+            .context("cannot start the epoch ticker thread")?;
         Ok(Self {
             engine,
             linker: Arc::new(linker),
+            cache,
         })
     }
 
@@ -196,11 +249,27 @@ impl Runtime {
         &self.linker
     }
 
-    /// Compile a component from its bytes.
+    /// Compile a component from its bytes, or load it from the compile cache.
     pub fn compile(&self, bytes: &[u8]) -> Result<Component> {
-        Component::new(&self.engine, bytes)
-            .map_err(anyhow::Error::from)
-            .context("not a valid WebAssembly component")
+        Ok(self.load(bytes)?.0)
+    }
+
+    /// Like [`Runtime::compile`], also saying whether the cache was used.
+    pub fn load(&self, bytes: &[u8]) -> Result<(Component, Origin)> {
+        match &self.cache {
+            Some(cache) => cache.load(&self.engine, bytes),
+            None => Ok((
+                Component::new(&self.engine, bytes)
+                    .map_err(anyhow::Error::from)
+                    .context("not a valid WebAssembly component")?,
+                Origin::Compiled,
+            )),
+        }
+    }
+
+    /// The compile cache, if any.
+    pub fn cache(&self) -> Option<&CompileCache> {
+        self.cache.as_ref()
     }
 
     /// A store whose WASI context enforces `sandbox`, and the handle that stops it (if asked for).
@@ -212,6 +281,9 @@ impl Runtime {
             b.stdin(AsyncStdinStream::new(reader));
             Some(StopHandle(writer))
         } else {
+            if sandbox.inherit_stdin {
+                b.inherit_stdin();
+            }
             None
         };
         b.allow_tcp(sandbox.policy.uses_tcp())
@@ -230,10 +302,17 @@ impl Runtime {
             limits: StoreLimitsBuilder::new()
                 .memory_size(sandbox.max_memory)
                 .instances(16)
+                .trap_on_grow_failure(true)
                 .build(),
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
+        // "No deadline" is a deadline centuries away: the epoch is added to it, so not u64::MAX.
+        let ticks = sandbox.deadline.map_or(u64::MAX / 4, |d| {
+            (d.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64 + 1
+        });
+        store.set_epoch_deadline(ticks);
+        store.epoch_deadline_trap();
         (store, stop)
     }
 }

@@ -413,3 +413,19 @@ pub fn ntpdig_offset(server: &str) -> f64 {
         .as_f64()
         .unwrap_or_else(|| panic!("no offset in ntpdig output {v}"))
 }
+
+/// The test-only hostile component, built by netkit's build script beside the others.
+pub fn hostile_wasm() -> PathBuf {
+    let target = netkit()
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>/netkit")
+        .to_path_buf();
+    let wasm = target.join("guest/wasm32-wasip2/release/hostile.wasm");
+    assert!(
+        wasm.exists(),
+        "{} is missing: `cargo build -p netkit` builds it",
+        wasm.display()
+    );
+    wasm
+}

@@ -1,0 +1,89 @@
+//! A deliberately hostile `wasi:cli/run` component for netkit's sandbox tests.
+//!
+//! `hostile.wasm ACTION [TARGET]` tries one thing and reports it on stdout as
+//! `ESCAPED ...` (it worked: exit 0) or `BLOCKED ...: why` (exit 3).
+//! Actions: tcp-connect ADDR, tcp-listen ADDR, udp-send ADDR, udp-bind ADDR,
+//! lookup NAME, read-file PATH, env NAME, list-env, spin, grow.
+
+use std::hint::black_box;
+use std::io::Write;
+use std::net::{TcpListener, TcpStream, ToSocketAddrs, UdpSocket};
+use std::time::Duration;
+
+fn attempt(action: &str, target: &str) -> Result<String, String> {
+    let e = |e: std::io::Error| e.to_string();
+    match action {
+        "tcp-connect" => {
+            let addr = target
+                .parse()
+                .map_err(|_| format!("bad address {target}"))?;
+            let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(3)).map_err(e)?;
+            s.write_all(b"escaped").map_err(e)?;
+            Ok(format!("connected to {addr}"))
+        }
+        "tcp-listen" => {
+            let l = TcpListener::bind(target).map_err(e)?;
+            Ok(format!("listening on {}", l.local_addr().map_err(e)?))
+        }
+        "udp-send" => {
+            let any = if target.starts_with('[') {
+                "[::]:0"
+            } else {
+                "0.0.0.0:0"
+            };
+            let s = UdpSocket::bind(any).map_err(e)?;
+            s.send_to(b"escaped", target).map_err(e)?;
+            Ok(format!("sent to {target}"))
+        }
+        "udp-bind" => {
+            let s = UdpSocket::bind(target).map_err(e)?;
+            Ok(format!("bound {}", s.local_addr().map_err(e)?))
+        }
+        "lookup" => {
+            let addrs: Vec<_> = (target, 0).to_socket_addrs().map_err(e)?.collect();
+            Ok(format!("resolved {target} to {addrs:?}"))
+        }
+        "read-file" => std::fs::read_to_string(target)
+            .map(|t| format!("read {} bytes", t.len()))
+            .map_err(e),
+        "env" => std::env::var(target)
+            .map(|v| format!("{target}={v}"))
+            .map_err(|e| e.to_string()),
+        "list-env" => {
+            let n = std::env::vars().count();
+            if n == 0 {
+                Err("no environment variables".into())
+            } else {
+                Ok(format!("{n} variables"))
+            }
+        }
+        "spin" => {
+            let mut x = 0u64;
+            loop {
+                x = black_box(x.wrapping_add(1));
+            }
+        }
+        "grow" => {
+            let mut hoard: Vec<Vec<u8>> = Vec::new();
+            loop {
+                hoard.push(black_box(vec![1u8; 1 << 20]));
+            }
+        }
+        other => Err(format!("unknown action {other}")),
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let action = args.get(1).map(String::as_str).unwrap_or("");
+    let target = args.get(2).map(String::as_str).unwrap_or("");
+    match attempt(action, target) {
+        Ok(what) => {
+            println!("ESCAPED {action} {target}: {what}");
+        }
+        Err(why) => {
+            println!("BLOCKED {action} {target}: {why}");
+            std::process::exit(3);
+        }
+    }
+}

@@ -1,0 +1,96 @@
+//! Running any `wasi:cli/run` component under a sandbox, with every way it can end named.
+
+use crate::runtime::{Runtime, Sandbox, unconstrained};
+use anyhow::Result;
+use std::fmt;
+use std::time::Duration;
+use wasmtime::Trap;
+use wasmtime::component::Component;
+use wasmtime_wasi::I32Exit;
+use wasmtime_wasi::p2::bindings::Command;
+
+/// Grace period past the deadline for a guest blocked in a host call to be dropped.
+const DEADLINE_GRACE: Duration = Duration::from_millis(50);
+
+/// How a component run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Exit {
+    /// It returned (0 = success) or called `exit(code)`.
+    Code(i32),
+    /// The deadline passed; the guest was stopped.
+    Deadline(Duration),
+    /// It tried to grow its memory past the cap (bytes).
+    OutOfMemory(usize),
+    /// It trapped (a Rust panic, `unreachable`, a bad memory access, ...).
+    Trap(String),
+}
+
+impl Exit {
+    /// The process exit code netkit uses for this outcome.
+    pub fn code(&self) -> i32 {
+        match self {
+            Exit::Code(c) => *c,
+            Exit::Deadline(_) => 124,
+            Exit::OutOfMemory(_) => 125,
+            Exit::Trap(_) => 134,
+        }
+    }
+}
+
+impl fmt::Display for Exit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Exit::Code(c) => write!(f, "exited with code {c}"),
+            Exit::Deadline(d) => write!(
+                f,
+                "stopped at the deadline of {:.3} s (raise it with --deadline)",
+                d.as_secs_f64()
+            ),
+            Exit::OutOfMemory(cap) => write!(
+                f,
+                "out of memory: it tried to grow past the cap of {} MiB (raise it with --max-memory)",
+                cap >> 20
+            ),
+            Exit::Trap(why) => write!(f, "trapped: {why}"),
+        }
+    }
+}
+
+/// Instantiate `component` under `sandbox` and call its `wasi:cli/run`.
+///
+/// Errors are only for failures before the guest runs (e.g. it needs imports
+/// netkit does not provide); everything the guest does ends in an [`Exit`].
+pub async fn run_command(rt: &Runtime, component: &Component, sandbox: &Sandbox) -> Result<Exit> {
+    let (mut store, _) = rt.store(sandbox);
+    let run = unconstrained(async {
+        let command = Command::instantiate_async(&mut store, component, rt.linker()).await?;
+        command.wasi_cli_run().call_run(&mut store).await
+    });
+    let outcome = match sandbox.deadline_limit() {
+        Some(d) => match tokio::time::timeout(d + DEADLINE_GRACE, run).await {
+            Ok(r) => r,
+            Err(_) => return Ok(Exit::Deadline(d)),
+        },
+        None => run.await,
+    };
+    Ok(match outcome {
+        Ok(Ok(())) => Exit::Code(0),
+        Ok(Err(())) => Exit::Code(1),
+        Err(e) => classify(e, sandbox),
+    })
+}
+
+fn classify(e: wasmtime::Error, sandbox: &Sandbox) -> Exit {
+    if let Some(exit) = e.downcast_ref::<I32Exit>() {
+        return Exit::Code(exit.0);
+    }
+    if let Some(Trap::Interrupt) = e.downcast_ref::<Trap>() {
+        return Exit::Deadline(sandbox.deadline_limit().unwrap_or_default());
+    }
+    let text = format!("{e:#}");
+    if text.contains("forcing trap when growing memory") {
+        return Exit::OutOfMemory(sandbox.memory_limit());
+    }
+    let first = text.lines().next().unwrap_or("unknown trap").to_string();
+    Exit::Trap(first)
+}

@@ -342,7 +342,7 @@ fn default_refid(stratum: u8) -> &'static str {
 async fn run_component(a: RunArgs, audit: bool) -> Result<ExitCode> {
     let bytes = std::fs::read(&a.component)
         .with_context(|| format!("cannot read component {}", a.component.display()))?;
-    let policy = Policy::new(a.allow)
+    let (policy, names) = Policy::new(a.allow)
         .resolve_names()
         .map_err(anyhow::Error::msg)?;
     let rt = Runtime::new()?;
@@ -359,6 +359,7 @@ async fn run_component(a: RunArgs, audit: bool) -> Result<ExitCode> {
         show_grants(&name, &policy);
     }
     let mut sandbox = Sandbox::new(name.clone(), policy);
+    sandbox.names(names);
     let mut argv = vec![name.clone()];
     argv.extend(a.args);
     if a.deadline.is_some_and(|d| !(d > 0.0 && d.is_finite())) {

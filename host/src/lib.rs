@@ -9,6 +9,7 @@
 pub mod audit;
 pub mod cache;
 pub mod components;
+pub mod dns;
 pub mod echo;
 pub mod policy;
 pub mod run;

@@ -23,6 +23,7 @@
 //! assert!(policy.check("127.0.0.1:7008".parse().unwrap(), SocketAddrUse::TcpConnect).is_none());
 //! ```
 
+use crate::dns::NameTable;
 use ipnet::IpNet;
 use std::fmt;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
@@ -313,9 +314,12 @@ impl Policy {
         self.grants.iter().any(|g| !g.kind.is_tcp())
     }
 
-    /// Replace every name grant by one grant per address the name resolves to (host-side DNS).
-    pub fn resolve_names(&self) -> Result<Policy, String> {
+    /// Replace every name grant by one grant per address the name resolves to
+    /// (host-side DNS), and return the names with their addresses: the only names
+    /// the guest may then look up itself (see [`crate::dns`]).
+    pub fn resolve_names(&self) -> Result<(Policy, NameTable), String> {
         let mut out = Vec::new();
+        let mut names = NameTable::new();
         for g in &self.grants {
             match &g.host {
                 HostPattern::Net(_) => out.push(g.clone()),
@@ -323,7 +327,11 @@ impl Policy {
                     let addrs = (name.as_str(), 0)
                         .to_socket_addrs()
                         .map_err(|e| format!("cannot resolve {name:?} in grant {g}: {e}"))?;
+                    let entry = names.entry(name.clone()).or_default();
                     for a in addrs {
+                        if !entry.contains(&a.ip()) {
+                            entry.push(a.ip());
+                        }
                         let resolved = Grant {
                             host: HostPattern::Net(IpNet::from(a.ip())),
                             ..g.clone()
@@ -335,7 +343,7 @@ impl Policy {
                 }
             }
         }
-        Ok(Policy::new(out))
+        Ok((Policy::new(out), names))
     }
 
     /// The grant that allows `use_` of `addr`, or `None`: denied.

@@ -2,6 +2,7 @@
 
 use crate::audit::Audit;
 use crate::cache::{CompileCache, Origin};
+use crate::dns::NameTable;
 use crate::policy::{Policy, use_name};
 use anyhow::{Context, Result};
 use std::sync::Arc;
@@ -69,11 +70,14 @@ pub mod sntp_bindings {
     }
 }
 
-/// Per-store state: the WASI context, its resources, and the memory limits.
+/// Per-store state: the WASI context, its resources, the memory limits, and what
+/// the scoped name lookup may answer.
 pub struct State {
     wasi: WasiCtx,
-    table: ResourceTable,
+    pub(crate) table: ResourceTable,
     limits: StoreLimits,
+    pub(crate) names: Arc<NameTable>,
+    pub(crate) audit: Arc<Audit>,
 }
 
 impl WasiView for State {
@@ -99,6 +103,7 @@ pub struct Sandbox {
     inherit_stdin: bool,
     max_memory: usize,
     deadline: Option<Duration>,
+    names: Arc<NameTable>,
 }
 
 /// Dropping this closes the guest's stdin, which asks a server to stop cleanly.
@@ -117,7 +122,15 @@ impl Sandbox {
             inherit_stdin: false,
             max_memory: 256 << 20,
             deadline: None,
+            names: Arc::default(),
         }
+    }
+
+    /// Names the guest may resolve, with their addresses (see [`crate::dns`]).
+    /// By default none: every lookup of a name is refused.
+    pub fn names(&mut self, names: NameTable) -> &mut Self {
+        self.names = Arc::new(names);
+        self
     }
 
     /// Let the guest read this process's stdin. By default stdin is closed.
@@ -220,6 +233,7 @@ impl Runtime {
         let engine = Engine::new(&config)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        crate::dns::add_to_linker(&mut linker)?;
         // The epoch ticker stops by itself once the engine is gone.
         let weak = engine.weak();
         std::thread::Builder::new()
@@ -304,6 +318,8 @@ impl Runtime {
                 .instances(16)
                 .trap_on_grow_failure(true)
                 .build(),
+            names: sandbox.names.clone(),
+            audit: sandbox.audit.clone(),
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);

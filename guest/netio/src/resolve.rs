@@ -15,8 +15,9 @@ pub async fn resolve(host: &str) -> Result<Vec<IpAddr>, String> {
     }
     let fail = |code: ErrorCode| match code {
         ErrorCode::AccessDenied => format!(
-            "look up {host:?}: permission denied (the host did not allow name lookups; \
-             pass an IP address, or allow lookups, e.g. wasmtime run -S allow-ip-name-lookup)"
+            "look up {host:?}: permission denied (the host does not allow looking up this name; \
+             pass an IP address, grant the name (netkit run --allow udp://NAME:PORT), \
+             or allow lookups (wasmtime run -S allow-ip-name-lookup))"
         ),
         ErrorCode::NameUnresolvable => format!("look up {host:?}: name not found"),
         ErrorCode::PermanentResolverFailure => format!(

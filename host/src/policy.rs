@@ -449,7 +449,8 @@ mod tests {
             p.check(addr("127.0.0.1:7007"), SocketAddrUse::TcpConnect)
                 .is_none()
         );
-        let resolved = p.resolve_names().unwrap();
+        let (resolved, names) = p.resolve_names().unwrap();
+        assert!(names["localhost"].contains(&"127.0.0.1".parse().unwrap()));
         assert!(
             resolved
                 .check(addr("127.0.0.1:7007"), SocketAddrUse::TcpConnect)

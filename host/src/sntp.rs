@@ -2,7 +2,7 @@
 
 use crate::policy::{Grant, GrantKind, Policy, PortRange};
 use crate::runtime::sntp_bindings::{client, server};
-use crate::runtime::{Runtime, Sandbox, StopHandle, unconstrained};
+use crate::runtime::{Runtime, Sandbox, State, StopHandle, unconstrained};
 use anyhow::Result;
 use ipnet::IpNet;
 use std::net::SocketAddr;
@@ -60,6 +60,75 @@ pub async fn query(
             .await?)
     })
     .await
+}
+
+/// A reusable SNTP client for plugin hosts: the component is compiled and linked
+/// once ([`wasmtime::component::InstancePre`]); each query gets a fresh instance in
+/// its own store, granted only that server.
+///
+/// ```no_run
+/// # async fn demo() -> anyhow::Result<()> {
+/// use netkit::runtime::Runtime;
+/// use netkit::sntp::{Family, QueryOptions, SntpClient};
+///
+/// let rt = Runtime::new()?;
+/// let client = SntpClient::new(&rt)?;
+/// let options = QueryOptions { timeout_ms: 2000, tries: 3, samples: 1, burst: true, family: Family::Any };
+/// let report = client.query("127.0.0.1:123".parse()?, &options).await?;
+/// # Ok(()) }
+/// ```
+pub struct SntpClient {
+    rt: Runtime,
+    pre: client::SntpClientComponentPre<State>,
+}
+
+impl SntpClient {
+    /// A client running netkit's embedded SNTP client component.
+    pub fn new(rt: &Runtime) -> Result<Self> {
+        Self::from_component(
+            rt,
+            &rt.compile(crate::components::Builtin::SntpClient.bytes())?,
+        )
+    }
+
+    /// A client running `component` (which must export `netkit:diag/sntp-client`).
+    pub fn from_component(rt: &Runtime, component: &Component) -> Result<Self> {
+        let pre = rt
+            .linker()
+            .instantiate_pre(component)
+            .map_err(anyhow::Error::from)?;
+        let pre = client::SntpClientComponentPre::new(pre).map_err(anyhow::Error::from)?;
+        Ok(Self {
+            rt: rt.clone(),
+            pre,
+        })
+    }
+
+    /// Query `server` in a fresh instance granted only `udp://server`.
+    ///
+    /// The outer error is a host failure (instantiation); the inner one is the
+    /// guest's typed answer (timeout, kiss-o'-death, denied, ...).
+    pub async fn query(
+        &self,
+        server: SocketAddr,
+        options: &QueryOptions,
+    ) -> Result<Result<Report, SntpError>> {
+        let sandbox = Sandbox::new("sntp", client_policy(server));
+        let (mut store, _) = self.rt.store(&sandbox);
+        unconstrained(async {
+            let instance = self.pre.instantiate_async(&mut store).await?;
+            Ok(instance
+                .netkit_diag_sntp_client()
+                .call_query(
+                    &mut store,
+                    &server.ip().to_string(),
+                    server.port(),
+                    *options,
+                )
+                .await?)
+        })
+        .await
+    }
 }
 
 /// An SNTP server component running on a tokio task.

@@ -2,11 +2,10 @@
 
 use crate::policy::{Grant, GrantKind, Policy, PortRange};
 use crate::runtime::bindings::{echo_client, echo_server};
-use crate::runtime::{Runtime, Sandbox, StopHandle};
+use crate::runtime::{Runtime, Sandbox};
 use anyhow::Result;
 use ipnet::IpNet;
 use std::net::SocketAddr;
-use tokio::task::JoinHandle;
 use wasmtime::component::Component;
 
 pub use echo_server::netkit::diag::echo_types::{
@@ -37,24 +36,8 @@ pub fn client_policy(addr: SocketAddr) -> Policy {
     Policy::new(vec![Grant::exact(GrantKind::TcpConnect, addr)])
 }
 
-/// An echo server component running on a tokio task.
-pub struct ServerHandle {
-    stop: Option<StopHandle>,
-    task: JoinHandle<Result<Result<ServerSummary, EchoError>>>,
-}
-
-impl ServerHandle {
-    /// Ask the server to stop (closes its stdin) and wait for its summary.
-    pub async fn stop(mut self) -> Result<Result<ServerSummary, EchoError>> {
-        self.stop.take();
-        self.task.await?
-    }
-
-    /// Wait for the server to finish on its own (error, or `stop-after`).
-    pub async fn wait(&mut self) -> Result<Result<ServerSummary, EchoError>> {
-        (&mut self.task).await?
-    }
-}
+/// A running echo server component.
+pub type ServerHandle = crate::runtime::ServerHandle<Result<ServerSummary, EchoError>>;
 
 /// Start `config` in the echo server `component` under `sandbox`.
 pub fn start_server(
@@ -63,12 +46,9 @@ pub fn start_server(
     sandbox: &Sandbox,
     mut config: ServerConfig,
 ) -> ServerHandle {
-    let mut sandbox = sandbox.clone();
-    sandbox.stop_pipe(true);
     config.stop_on_stdin_eof = true;
-    let (mut store, stop) = rt.store(&sandbox);
-    let (rt, component) = (rt.clone(), component.clone());
-    let task = tokio::spawn(crate::runtime::unconstrained(async move {
+    let component = component.clone();
+    rt.spawn_server(sandbox, move |rt, mut store| async move {
         let instance = echo_server::EchoServerComponent::instantiate_async(
             &mut store,
             &component,
@@ -79,8 +59,7 @@ pub fn start_server(
             .netkit_diag_echo_server()
             .call_serve(&mut store, &config)
             .await?)
-    }));
-    ServerHandle { stop, task }
+    })
 }
 
 /// Run `request` in the echo client `component` under `sandbox`.

@@ -207,6 +207,25 @@ pub fn unconstrained<F: std::future::Future>(fut: F) -> tokio::task::Unconstrain
     tokio::task::unconstrained(fut)
 }
 
+/// A server component running on a tokio task; `T` is its typed outcome.
+pub struct ServerHandle<T> {
+    stop: Option<StopHandle>,
+    task: tokio::task::JoinHandle<Result<T>>,
+}
+
+impl<T> ServerHandle<T> {
+    /// Ask the server to stop (closes its stdin) and wait for its outcome.
+    pub async fn stop(mut self) -> Result<T> {
+        self.stop.take();
+        self.task.await?
+    }
+
+    /// Wait for the server to finish on its own (an error, or its stop condition).
+    pub async fn wait(&mut self) -> Result<T> {
+        (&mut self.task).await?
+    }
+}
+
 /// How often the engine's epoch advances; deadlines are counted in these ticks.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
 
@@ -284,6 +303,21 @@ impl Runtime {
     /// The compile cache, if any.
     pub fn cache(&self) -> Option<&CompileCache> {
         self.cache.as_ref()
+    }
+
+    /// Run `serve` on a tokio task with a store for `sandbox` whose stdin is a stop
+    /// pipe: [`ServerHandle::stop`] closes it, which asks the guest to stop cleanly.
+    pub fn spawn_server<T, F, Fut>(&self, sandbox: &Sandbox, serve: F) -> ServerHandle<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(Runtime, Store<State>) -> Fut,
+        Fut: std::future::Future<Output = Result<T>> + Send + 'static,
+    {
+        let mut sandbox = sandbox.clone();
+        sandbox.stop_pipe(true);
+        let (store, stop) = self.store(&sandbox);
+        let task = tokio::spawn(unconstrained(serve(self.clone(), store)));
+        ServerHandle { stop, task }
     }
 
     /// A store whose WASI context enforces `sandbox`, and the handle that stops it (if asked for).

@@ -2,11 +2,10 @@
 
 use crate::policy::{Grant, GrantKind, Policy, PortRange};
 use crate::runtime::sntp_bindings::{client, server};
-use crate::runtime::{Runtime, Sandbox, State, StopHandle, unconstrained};
+use crate::runtime::{Runtime, Sandbox, State, unconstrained};
 use anyhow::Result;
 use ipnet::IpNet;
 use std::net::SocketAddr;
-use tokio::task::JoinHandle;
 use wasmtime::component::Component;
 
 pub use client::netkit::diag::sntp_types::{
@@ -131,24 +130,8 @@ impl SntpClient {
     }
 }
 
-/// An SNTP server component running on a tokio task.
-pub struct ServerHandle {
-    stop: Option<StopHandle>,
-    task: JoinHandle<Result<Result<ServerSummary, SntpError>>>,
-}
-
-impl ServerHandle {
-    /// Ask the server to stop (closes its stdin) and wait for its summary.
-    pub async fn stop(mut self) -> Result<Result<ServerSummary, SntpError>> {
-        self.stop.take();
-        self.task.await?
-    }
-
-    /// Wait for the server to finish on its own.
-    pub async fn wait(&mut self) -> Result<Result<ServerSummary, SntpError>> {
-        (&mut self.task).await?
-    }
-}
+/// A running SNTP server component.
+pub type ServerHandle = crate::runtime::ServerHandle<Result<ServerSummary, SntpError>>;
 
 /// Start `config` in the SNTP server `component` under `sandbox`.
 pub fn start_server(
@@ -157,12 +140,9 @@ pub fn start_server(
     sandbox: &Sandbox,
     mut config: ServerConfig,
 ) -> ServerHandle {
-    let mut sandbox = sandbox.clone();
-    sandbox.stop_pipe(true);
     config.stop_on_stdin_eof = true;
-    let (mut store, stop) = rt.store(&sandbox);
-    let (rt, component) = (rt.clone(), component.clone());
-    let task = tokio::spawn(unconstrained(async move {
+    let component = component.clone();
+    rt.spawn_server(sandbox, move |rt, mut store| async move {
         let instance =
             server::SntpServerComponent::instantiate_async(&mut store, &component, rt.linker())
                 .await?;
@@ -170,8 +150,7 @@ pub fn start_server(
             .netkit_diag_sntp_server()
             .call_serve(&mut store, &config)
             .await?)
-    }));
-    ServerHandle { stop, task }
+    })
 }
 
 /// One line describing an SNTP failure.
@@ -199,25 +178,18 @@ pub fn leap_name(l: Leap) -> &'static str {
     }
 }
 
-/// Error bound: half the round trip plus the server's own distance to its reference.
+/// Error bound of a report (see [`sntp_proto::error_bound_ns`]).
 pub fn error_ns(r: &Report) -> u64 {
-    r.delay_ns.max(0) as u64 / 2 + r.root_delay_ns / 2 + r.root_dispersion_ns
+    sntp_proto::error_bound_ns(r.delay_ns, r.root_delay_ns, r.root_dispersion_ns)
 }
 
 /// The ntpdig-style line for a report.
 pub fn text(r: &Report) -> String {
-    let total = i128::from(r.transmit_seconds) * 1_000_000_000
-        + i128::from(r.transmit_nanos)
-        + i128::from(r.delay_ns / 2);
-    let time = (
-        (total / 1_000_000_000) as i64,
-        (total % 1_000_000_000) as u32,
-    );
+    let time = sntp_proto::arrival_time(r.transmit_seconds, r.transmit_nanos, r.delay_ns);
     let host = r
         .server
         .parse::<SocketAddr>()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_else(|_| r.server.clone());
+        .map_or_else(|_| r.server.clone(), |a| a.ip().to_string());
     sntp_proto::summary_line(
         time,
         r.offset_ns,

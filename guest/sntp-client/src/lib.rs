@@ -1,6 +1,8 @@
 //! The netkit SNTP client component: `wasi:cli/run` for the command line and
 //! `netkit:diag/sntp-client` for plugin hosts. The exchange is in `query.rs`.
 
+#[path = "../../shared/sntp_errors.rs"]
+mod errors;
 mod query;
 
 use clap::Parser;
@@ -78,7 +80,7 @@ impl Run for Component {
             Ok(r) if args.json => println!("{}", to_json(&r)),
             Ok(r) => println!("{}", to_text(&r)),
             Err(e) => {
-                eprintln!("sntp-client: {}", describe(&e));
+                eprintln!("sntp-client: {}", errors::describe(&e));
                 return Err(());
             }
         }
@@ -95,30 +97,21 @@ fn leap_name(l: Leap) -> &'static str {
     }
 }
 
-/// Error bound: half the round trip plus the server's own distance to its reference.
 fn error_ns(r: &Report) -> u64 {
-    r.delay_ns.max(0) as u64 / 2 + r.root_delay_ns / 2 + r.root_dispersion_ns
+    sntp_proto::error_bound_ns(r.delay_ns, r.root_delay_ns, r.root_dispersion_ns)
 }
 
 fn to_text(r: &Report) -> String {
-    // The corrected time at arrival: T3 + delay/2 (= T4 + offset).
-    let total = i128::from(r.transmit_seconds) * 1_000_000_000
-        + i128::from(r.transmit_nanos)
-        + i128::from(r.delay_ns / 2);
-    let time = (
-        (total / 1_000_000_000) as i64,
-        (total % 1_000_000_000) as u32,
-    );
+    let time = sntp_proto::arrival_time(r.transmit_seconds, r.transmit_nanos, r.delay_ns);
     let host = r
         .server
-        .rsplit_once(':')
-        .map_or(r.server.as_str(), |(h, _)| h);
-    let host = host.trim_start_matches('[').trim_end_matches(']');
+        .parse::<std::net::SocketAddr>()
+        .map_or_else(|_| r.server.clone(), |a| a.ip().to_string());
     sntp_proto::summary_line(
         time,
         r.offset_ns,
         error_ns(r),
-        host,
+        &host,
         r.stratum,
         leap_name(r.leap),
     )
@@ -147,20 +140,6 @@ fn to_json(r: &Report) -> String {
         error_ns(r),
         r.samples
     )
-}
-
-fn describe(e: &SntpError) -> String {
-    match e {
-        SntpError::KissOfDeath(code) => format!("server sent kiss-o'-death {code}; stop asking it"),
-        SntpError::InvalidRequest(s)
-        | SntpError::Timeout(s)
-        | SntpError::Unsynchronized(s)
-        | SntpError::BadReply(s)
-        | SntpError::Denied(s)
-        | SntpError::Unreachable(s)
-        | SntpError::NameNotFound(s)
-        | SntpError::Network(s) => s.clone(),
-    }
 }
 
 export!(Component);

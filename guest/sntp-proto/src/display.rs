@@ -35,6 +35,23 @@ pub fn split_server(text: &str, default_port: u16) -> Result<(String, u16), Stri
     }
 }
 
+/// Error bound of a sample: half the round trip plus the server's own distance to
+/// its reference (half its root delay plus its root dispersion), in nanoseconds.
+pub fn error_bound_ns(delay_ns: i64, root_delay_ns: u64, root_dispersion_ns: u64) -> u64 {
+    delay_ns.max(0) as u64 / 2 + root_delay_ns / 2 + root_dispersion_ns
+}
+
+/// The corrected time at the reply's arrival, T3 + delay/2 (= T4 + offset), as Unix (secs, nanos).
+pub fn arrival_time(transmit_secs: i64, transmit_nanos: u32, delay_ns: i64) -> (i64, u32) {
+    let total = i128::from(transmit_secs) * 1_000_000_000
+        + i128::from(transmit_nanos)
+        + i128::from(delay_ns / 2);
+    (
+        total.div_euclid(1_000_000_000) as i64,
+        total.rem_euclid(1_000_000_000) as u32,
+    )
+}
+
 /// The ntpdig-style line: corrected time, offset, error bound, server, stratum, leap.
 ///
 /// `2026-11-25 02:01:36.167580 (+0000) -0.000023 +/- 0.000315 127.0.0.1 s10 no-leap`
@@ -80,6 +97,13 @@ mod tests {
         assert!(split_server("[::1", 1).is_err());
         assert!(split_server("[::1]x", 1).is_err());
         assert!(split_server(":5", 1).is_err());
+    }
+
+    #[test]
+    fn error_bound_and_arrival_time() {
+        assert_eq!(error_bound_ns(2_000, 1_000, 300), 1_800);
+        assert_eq!(error_bound_ns(-5, 0, 0), 0);
+        assert_eq!(arrival_time(10, 999_999_000, 4_000), (11, 1_000));
     }
 
     #[test]

@@ -14,7 +14,7 @@ mod time;
 
 pub use civil::format_utc;
 pub use client::{Reply, ReplyError, Sample, client_request, validate_reply};
-pub use display::{split_server, summary_line};
+pub use display::{arrival_time, error_bound_ns, split_server, summary_line};
 pub use packet::{LeapIndicator, Mode, PACKET_LEN, Packet, ParseError};
 pub use refid::RefId;
 pub use server::{RateLimiter, ServerParams, kiss_of_death, respond};

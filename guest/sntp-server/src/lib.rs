@@ -2,6 +2,9 @@
 //! WASI wall clock. `wasi:cli/run` for the command line, `netkit:diag/sntp-server`
 //! for plugin hosts.
 
+#[path = "../../shared/sntp_errors.rs"]
+mod errors;
+
 use clap::Parser;
 use exports::netkit::diag::sntp_server::Guest as SntpServer;
 use exports::wasi::cli::run::Guest as Run;
@@ -211,24 +214,10 @@ impl Run for Component {
                 Ok(())
             }
             Err(e) => {
-                eprintln!("sntp-server: {}", describe(&e));
+                eprintln!("sntp-server: {}", errors::describe(&e));
                 Err(())
             }
         }
-    }
-}
-
-fn describe(e: &SntpError) -> String {
-    match e {
-        SntpError::KissOfDeath(s)
-        | SntpError::InvalidRequest(s)
-        | SntpError::Timeout(s)
-        | SntpError::Unsynchronized(s)
-        | SntpError::BadReply(s)
-        | SntpError::Denied(s)
-        | SntpError::Unreachable(s)
-        | SntpError::NameNotFound(s)
-        | SntpError::Network(s) => s.clone(),
     }
 }
 

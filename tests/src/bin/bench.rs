@@ -1,0 +1,459 @@
+//! netkit benchmarks: side by side in one run, as ratios, printed as one table.
+//!
+//! `cargo run -p netkit-tests --bin bench` (after `cargo build -p netkit`).
+//! Starts its own peers on loopback: chronyd, netkit and `wasmtime run` servers,
+//! native tokio echo servers (current-thread and multi-thread) and socat.
+
+use netkit_tests::*;
+use std::net::SocketAddr;
+use std::process::Command;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+const ECHO_SECONDS: f64 = 2.0;
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+fn percentile(mut v: Vec<f64>, p: f64) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let rank = ((p / 100.0) * v.len() as f64).ceil().max(1.0) as usize;
+    v[rank - 1]
+}
+
+/// Median wall time (ms) of `runs` executions of `cmd`, which must succeed.
+fn time_process(runs: usize, mut cmd: impl FnMut() -> Command) -> f64 {
+    let mut times = Vec::new();
+    for _ in 0..runs {
+        let start = Instant::now();
+        let out = cmd().output().expect("run benchmark command");
+        let elapsed = start.elapsed().as_secs_f64() * 1e3;
+        assert!(
+            out.status.success(),
+            "benchmark command failed: {}",
+            text(&out.stderr)
+        );
+        times.push(elapsed);
+    }
+    median(times)
+}
+
+/// Peak RSS in KiB of one run of `cmd`, measured by GNU time.
+fn peak_rss_kib(cmd: Command) -> u64 {
+    let program = cmd.get_program().to_owned();
+    let args: Vec<_> = cmd.get_args().map(|a| a.to_owned()).collect();
+    let out = Command::new("/usr/bin/time")
+        .args(["-f", "%M"])
+        .arg(program)
+        .args(args)
+        .envs(
+            cmd.get_envs()
+                .filter_map(|(k, v)| v.map(|v| (k.to_owned(), v.to_owned()))),
+        )
+        .output()
+        .expect("run /usr/bin/time (apt-get install -y time)");
+    text(&out.stderr)
+        .lines()
+        .last()
+        .and_then(|l| l.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+struct Row {
+    group: &'static str,
+    what: String,
+    value: f64,
+    unit: &'static str,
+    ratio: String,
+}
+
+fn print_table(rows: &[Row]) {
+    println!("\n| benchmark | subject | median | unit | ratio |");
+    println!("|---|---|---:|---|---|");
+    for r in rows {
+        println!(
+            "| {} | {} | {:.2} | {} | {} |",
+            r.group, r.what, r.value, r.unit, r.ratio
+        );
+    }
+}
+
+// ---------------------------------------------------------------- echo servers
+
+async fn native_echo(listener: TcpListener) {
+    loop {
+        let Ok((mut s, _)) = listener.accept().await else {
+            return;
+        };
+        tokio::spawn(async move {
+            let (mut r, mut w) = s.split();
+            let _ = tokio::io::copy(&mut r, &mut w).await;
+        });
+    }
+}
+
+/// A native tokio echo server on its own thread: `threads` = 1 is a current-thread runtime.
+fn start_native(threads: usize) -> SocketAddr {
+    let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    std_listener.set_nonblocking(true).unwrap();
+    let addr = std_listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let rt = if threads == 1 {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+        } else {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(threads)
+                .enable_all()
+                .build()
+                .unwrap()
+        };
+        rt.block_on(async move { native_echo(TcpListener::from_std(std_listener).unwrap()).await });
+    });
+    addr
+}
+
+/// Throughput (MB/s) of `conns` connections each ping-ponging 64 KiB chunks for ECHO_SECONDS.
+async fn throughput(addr: SocketAddr, conns: usize) -> f64 {
+    let deadline = Instant::now() + Duration::from_secs_f64(ECHO_SECONDS);
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..conns)
+        .map(|_| {
+            tokio::spawn(async move {
+                let mut s = TcpStream::connect(addr).await.expect("connect");
+                s.set_nodelay(true).ok();
+                let chunk = vec![7u8; 64 * 1024];
+                let mut back = vec![0u8; 64 * 1024];
+                let mut moved = 0u64;
+                while Instant::now() < deadline {
+                    s.write_all(&chunk).await.expect("write");
+                    s.read_exact(&mut back).await.expect("read echo");
+                    moved += chunk.len() as u64;
+                }
+                moved
+            })
+        })
+        .collect();
+    let mut total = 0;
+    for t in tasks {
+        total += t.await.unwrap();
+    }
+    total as f64 / start.elapsed().as_secs_f64() / 1e6
+}
+
+/// p50 and p99 round trip (µs) of 64-byte messages over `conns` connections for ECHO_SECONDS.
+async fn latency(addr: SocketAddr, conns: usize) -> (f64, f64) {
+    let deadline = Instant::now() + Duration::from_secs_f64(ECHO_SECONDS);
+    let tasks: Vec<_> = (0..conns)
+        .map(|_| {
+            tokio::spawn(async move {
+                let mut s = TcpStream::connect(addr).await.expect("connect");
+                s.set_nodelay(true).ok();
+                let msg = [9u8; 64];
+                let mut back = [0u8; 64];
+                let mut rtts = Vec::new();
+                while Instant::now() < deadline {
+                    let t = Instant::now();
+                    s.write_all(&msg).await.expect("write");
+                    s.read_exact(&mut back).await.expect("read echo");
+                    rtts.push(t.elapsed().as_secs_f64() * 1e6);
+                }
+                rtts
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    (percentile(all.clone(), 50.0), percentile(all, 99.0))
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut rows = Vec::new();
+    let wasm_dir = components_dir();
+    let wasmtime = wasmtime();
+
+    // ------------------------------------------------------------ SNTP, whole process
+    let chrony = start_chrony(free_udp_port(), "");
+    let server = format!("127.0.0.1:{}", chrony.port);
+    let sntp_wasm = wasm_dir.join("sntp-client.wasm");
+    let cold_cache =
+        std::env::temp_dir().join(format!("netkit-bench-cache-{}", std::process::id()));
+    let warm_cache = std::env::temp_dir().join(format!("netkit-bench-warm-{}", std::process::id()));
+    let netkit_cmd = |cache: &std::path::Path| {
+        let mut c = Command::new(netkit());
+        c.env("NETKIT_CACHE_DIR", cache).args(["sntp", &server]);
+        c
+    };
+    let wasmtime_cmd = || {
+        let mut c = Command::new(&wasmtime);
+        c.args(["run", "-S", "inherit-network"])
+            .arg(&sntp_wasm)
+            .arg(&server);
+        c
+    };
+    // Warm both caches once.
+    netkit_cmd(&warm_cache).output().unwrap();
+    wasmtime_cmd().output().unwrap();
+    let runs = 15;
+    let netkit_ms = time_process(runs, || netkit_cmd(&warm_cache));
+    let wasmtime_ms = time_process(runs, wasmtime_cmd);
+    let ntpdig_ms = time_process(3, || {
+        let mut c = Command::new(ntpdig());
+        c.args(["-t", "2", "127.0.0.1"]);
+        c
+    });
+    let chrony_q_ms = time_process(3, || {
+        let mut c = Command::new(chronyd());
+        c.args(["-Q", "-f", "/dev/null"]).arg(format!(
+            "server 127.0.0.1 port {} iburst maxsamples 1",
+            chrony.port
+        ));
+        c
+    });
+    let cold_netkit = time_process(5, || {
+        let _ = std::fs::remove_dir_all(&cold_cache);
+        netkit_cmd(&cold_cache)
+    });
+    let cold_wasmtime = time_process(5, || {
+        let mut c = wasmtime_cmd();
+        c.args(["-C", "cache=n"]);
+        c
+    });
+    let _ = ntpdig_ms;
+    let vs = |x: f64| format!("{:.2}x wasmtime run", x / wasmtime_ms);
+    rows.push(Row {
+        group: "sntp query, process",
+        what: "netkit sntp (cache warm)".into(),
+        value: netkit_ms,
+        unit: "ms",
+        ratio: vs(netkit_ms),
+    });
+    rows.push(Row {
+        group: "sntp query, process",
+        what: "wasmtime run sntp-client.wasm (cache warm)".into(),
+        value: wasmtime_ms,
+        unit: "ms",
+        ratio: "1.00x".into(),
+    });
+    rows.push(Row {
+        group: "sntp query, process",
+        what: "chronyd -Q".into(),
+        value: chrony_q_ms,
+        unit: "ms",
+        ratio: vs(chrony_q_ms),
+    });
+    rows.push(Row {
+        group: "sntp query, process",
+        what: "netkit sntp (cold cache)".into(),
+        value: cold_netkit,
+        unit: "ms",
+        ratio: format!("{:.2}x wasmtime cold", cold_netkit / cold_wasmtime),
+    });
+    rows.push(Row {
+        group: "sntp query, process",
+        what: "wasmtime run (cache off)".into(),
+        value: cold_wasmtime,
+        unit: "ms",
+        ratio: "1.00x".into(),
+    });
+
+    // ntpdig only talks to port 123.
+    {
+        let _lock = port_123();
+        let _c123 = start_chrony(123, "");
+        let dig = time_process(5, || {
+            let mut c = Command::new(ntpdig());
+            c.args(["-t", "2", "127.0.0.1"]);
+            c
+        });
+        rows.push(Row {
+            group: "sntp query, process",
+            what: "ntpdig (port 123)".into(),
+            value: dig,
+            unit: "ms",
+            ratio: vs(dig),
+        });
+    }
+
+    // ------------------------------------------------------------ memory
+    let netkit_rss = peak_rss_kib(netkit_cmd(&warm_cache));
+    let wasmtime_rss = peak_rss_kib(wasmtime_cmd());
+    rows.push(Row {
+        group: "peak RSS, sntp query",
+        what: "netkit sntp".into(),
+        value: netkit_rss as f64 / 1024.0,
+        unit: "MiB",
+        ratio: format!(
+            "{:.2}x wasmtime run",
+            netkit_rss as f64 / wasmtime_rss as f64
+        ),
+    });
+    rows.push(Row {
+        group: "peak RSS, sntp query",
+        what: "wasmtime run".into(),
+        value: wasmtime_rss as f64 / 1024.0,
+        unit: "MiB",
+        ratio: "1.00x".into(),
+    });
+
+    // ------------------------------------------------------------ in-process SNTP
+    rt.block_on(async {
+        use netkit::runtime::Runtime;
+        use netkit::sntp::{Family, QueryOptions, SntpClient};
+        let nrt = Runtime::new().unwrap();
+        let client = SntpClient::new(&nrt).unwrap();
+        let addr: SocketAddr = server.parse().unwrap();
+        let options = QueryOptions {
+            timeout_ms: 2000,
+            tries: 3,
+            samples: 1,
+            burst: true,
+            family: Family::Any,
+        };
+        for _ in 0..20 {
+            client.query(addr, &options).await.unwrap().unwrap();
+        }
+        let n = 300;
+        let start = Instant::now();
+        for _ in 0..n {
+            client.query(addr, &options).await.unwrap().unwrap();
+        }
+        let per_call = start.elapsed().as_secs_f64() * 1e6 / n as f64;
+        rows.push(Row {
+            group: "embedded sntp query",
+            what: "instantiate + query (InstancePre)".into(),
+            value: per_call,
+            unit: "µs/call",
+            ratio: format!("{:.0} instances/s", 1e6 / per_call),
+        });
+    });
+
+    // ------------------------------------------------------------ echo
+    let echo_wasm = wasm_dir.join("echo-server.wasm");
+    let netkit_port = free_port();
+    let mut netkit_server = Peer::start(
+        "netkit echo-server",
+        Command::new(netkit()).args([
+            "echo-server",
+            "--quiet",
+            "--max-connections",
+            "20000",
+            "--port",
+            &netkit_port.to_string(),
+        ]),
+    );
+    netkit_server.wait_for_stderr("listening on tcp", Duration::from_secs(30));
+    let wt_port = free_port();
+    let mut wt_server = Peer::start(
+        "wasmtime run echo-server.wasm",
+        Command::new(&wasmtime)
+            .args(["run", "-S", "inherit-network"])
+            .arg(&echo_wasm)
+            .args([
+                "--quiet",
+                "--max-connections",
+                "20000",
+                "--port",
+                &wt_port.to_string(),
+            ]),
+    );
+    wt_server.wait_for_stderr("listening on tcp", Duration::from_secs(30));
+    let socat_port = free_port();
+    let _socat = Peer::start(
+        "socat",
+        Command::new(socat()).args([
+            &format!("TCP-LISTEN:{socat_port},bind=127.0.0.1,reuseaddr,fork,backlog=1024"),
+            "EXEC:cat",
+        ]),
+    );
+    wait_for_tcp(([127, 0, 0, 1], socat_port).into(), Duration::from_secs(10));
+    let native1 = start_native(1);
+    let native_mt = start_native(2);
+    let subjects: Vec<(&str, SocketAddr)> = vec![
+        ("netkit echo-server", ([127, 0, 0, 1], netkit_port).into()),
+        (
+            "wasmtime run echo-server.wasm",
+            ([127, 0, 0, 1], wt_port).into(),
+        ),
+        ("native tokio, current-thread", native1),
+        ("native tokio, multi-thread", native_mt),
+        ("socat fork EXEC:cat", ([127, 0, 0, 1], socat_port).into()),
+    ];
+    for conns in [1usize, 100, 1000] {
+        let mut base_mbs = 0.0;
+        let mut base_p99 = 0.0;
+        let mut mt_mbs = 0.0;
+        let mut results = Vec::new();
+        for (name, addr) in &subjects {
+            if *name == "socat fork EXEC:cat" && conns > 100 {
+                continue; // a process per connection: 1000 cats is not a fair fight.
+            }
+            let mbs = rt.block_on(throughput(*addr, conns));
+            let (p50, p99) = rt.block_on(latency(*addr, conns));
+            if name.contains("current-thread") {
+                base_mbs = mbs;
+                base_p99 = p99;
+            }
+            if name.contains("multi-thread") {
+                mt_mbs = mbs;
+            }
+            results.push((name.to_string(), mbs, p50, p99));
+        }
+        for (name, mbs, p50, p99) in results {
+            rows.push(Row {
+                group: if conns == 1 {
+                    "echo, 1 conn"
+                } else if conns == 100 {
+                    "echo, 100 conns"
+                } else {
+                    "echo, 1000 conns"
+                },
+                what: format!("{name}: MB/s (64 KiB)"),
+                value: mbs,
+                unit: "MB/s",
+                ratio: format!(
+                    "{:.2}x native 1-thread, {:.2}x native multi",
+                    mbs / base_mbs,
+                    mbs / mt_mbs
+                ),
+            });
+            rows.push(Row {
+                group: if conns == 1 {
+                    "echo, 1 conn"
+                } else if conns == 100 {
+                    "echo, 100 conns"
+                } else {
+                    "echo, 1000 conns"
+                },
+                what: format!("{name}: p50 / p99 RTT (64 B)"),
+                value: p99,
+                unit: "µs p99",
+                ratio: format!(
+                    "p50 {:.0} µs; p99 {:.2}x native 1-thread",
+                    p50,
+                    p99 / base_p99
+                ),
+            });
+        }
+    }
+    print_table(&rows);
+    println!(
+        "\nmachine: {} cores, {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        std::env::consts::ARCH
+    );
+}

@@ -13,10 +13,11 @@ use std::time::{Duration, Instant};
 /// The `netkit` binary built next to this test executable.
 pub fn netkit() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>/deps/..");
+    // Test binaries live in target/<profile>/deps, the bench binary in target/<profile>.
+    let mut dir = exe.parent().expect("target/<profile>/...");
+    if dir.ends_with("deps") {
+        dir = dir.parent().expect("target/<profile>");
+    }
     let bin = dir.join(format!("netkit{}", std::env::consts::EXE_SUFFIX));
     assert!(
         bin.exists(),

@@ -121,32 +121,39 @@ fn start_native(threads: usize) -> SocketAddr {
     addr
 }
 
-/// Throughput (MB/s) of `conns` connections each ping-ponging 64 KiB chunks for ECHO_SECONDS.
-async fn throughput(addr: SocketAddr, conns: usize) -> f64 {
+/// Throughput (MB/s) of `conns` connections each ping-ponging 64 KiB chunks for
+/// ECHO_SECONDS, and how many connections failed (refused, reset) along the way.
+async fn throughput(addr: SocketAddr, conns: usize) -> (f64, usize) {
     let deadline = Instant::now() + Duration::from_secs_f64(ECHO_SECONDS);
     let start = Instant::now();
     let tasks: Vec<_> = (0..conns)
         .map(|_| {
             tokio::spawn(async move {
-                let mut s = TcpStream::connect(addr).await.expect("connect");
+                let Ok(mut s) = TcpStream::connect(addr).await else {
+                    return (0, 1);
+                };
                 s.set_nodelay(true).ok();
                 let chunk = vec![7u8; 64 * 1024];
                 let mut back = vec![0u8; 64 * 1024];
                 let mut moved = 0u64;
                 while Instant::now() < deadline {
-                    s.write_all(&chunk).await.expect("write");
-                    s.read_exact(&mut back).await.expect("read echo");
+                    if s.write_all(&chunk).await.is_err() || s.read_exact(&mut back).await.is_err()
+                    {
+                        return (moved, 1);
+                    }
                     moved += chunk.len() as u64;
                 }
-                moved
+                (moved, 0)
             })
         })
         .collect();
-    let mut total = 0;
+    let (mut total, mut failed) = (0, 0);
     for t in tasks {
-        total += t.await.unwrap();
+        let (m, f) = t.await.unwrap();
+        total += m;
+        failed += f;
     }
-    total as f64 / start.elapsed().as_secs_f64() / 1e6
+    (total as f64 / start.elapsed().as_secs_f64() / 1e6, failed)
 }
 
 /// p50 and p99 round trip (µs) of 64-byte messages over `conns` connections for ECHO_SECONDS.
@@ -155,15 +162,18 @@ async fn latency(addr: SocketAddr, conns: usize) -> (f64, f64) {
     let tasks: Vec<_> = (0..conns)
         .map(|_| {
             tokio::spawn(async move {
-                let mut s = TcpStream::connect(addr).await.expect("connect");
+                let mut rtts = Vec::new();
+                let Ok(mut s) = TcpStream::connect(addr).await else {
+                    return rtts;
+                };
                 s.set_nodelay(true).ok();
                 let msg = [9u8; 64];
                 let mut back = [0u8; 64];
-                let mut rtts = Vec::new();
                 while Instant::now() < deadline {
                     let t = Instant::now();
-                    s.write_all(&msg).await.expect("write");
-                    s.read_exact(&mut back).await.expect("read echo");
+                    if s.write_all(&msg).await.is_err() || s.read_exact(&mut back).await.is_err() {
+                        break;
+                    }
                     rtts.push(t.elapsed().as_secs_f64() * 1e6);
                 }
                 rtts
@@ -211,11 +221,6 @@ fn main() {
     let runs = 15;
     let netkit_ms = time_process(runs, || netkit_cmd(&warm_cache));
     let wasmtime_ms = time_process(runs, wasmtime_cmd);
-    let ntpdig_ms = time_process(3, || {
-        let mut c = Command::new(ntpdig());
-        c.args(["-t", "2", "127.0.0.1"]);
-        c
-    });
     let chrony_q_ms = time_process(3, || {
         let mut c = Command::new(chronyd());
         c.args(["-Q", "-f", "/dev/null"]).arg(format!(
@@ -229,11 +234,12 @@ fn main() {
         netkit_cmd(&cold_cache)
     });
     let cold_wasmtime = time_process(5, || {
-        let mut c = wasmtime_cmd();
-        c.args(["-C", "cache=n"]);
+        let mut c = Command::new(&wasmtime);
+        c.args(["run", "-C", "cache=n", "-S", "inherit-network"])
+            .arg(&sntp_wasm)
+            .arg(&server);
         c
     });
-    let _ = ntpdig_ms;
     let vs = |x: f64| format!("{:.2}x wasmtime run", x / wasmtime_ms);
     rows.push(Row {
         group: "sntp query, process",
@@ -402,7 +408,8 @@ fn main() {
             if *name == "socat fork EXEC:cat" && conns > 100 {
                 continue; // a process per connection: 1000 cats is not a fair fight.
             }
-            let mbs = rt.block_on(throughput(*addr, conns));
+            eprintln!("bench: echo {name}, {conns} connections");
+            let (mbs, failed) = rt.block_on(throughput(*addr, conns));
             let (p50, p99) = rt.block_on(latency(*addr, conns));
             if name.contains("current-thread") {
                 base_mbs = mbs;
@@ -411,9 +418,14 @@ fn main() {
             if name.contains("multi-thread") {
                 mt_mbs = mbs;
             }
-            results.push((name.to_string(), mbs, p50, p99));
+            results.push((name.to_string(), mbs, p50, p99, failed));
         }
-        for (name, mbs, p50, p99) in results {
+        for (name, mbs, p50, p99, failed) in results {
+            let failures = if failed > 0 {
+                format!(" ({failed} connections failed)")
+            } else {
+                String::new()
+            };
             rows.push(Row {
                 group: if conns == 1 {
                     "echo, 1 conn"
@@ -426,9 +438,10 @@ fn main() {
                 value: mbs,
                 unit: "MB/s",
                 ratio: format!(
-                    "{:.2}x native 1-thread, {:.2}x native multi",
+                    "{:.2}x native 1-thread, {:.2}x native multi{}",
                     mbs / base_mbs,
-                    mbs / mt_mbs
+                    mbs / mt_mbs,
+                    failures
                 ),
             });
             rows.push(Row {

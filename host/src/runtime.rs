@@ -246,9 +246,24 @@ impl Runtime {
 
     /// Like [`Runtime::new`] with an explicit compile cache (`None`: always compile).
     pub fn with_cache(cache: Option<CompileCache>) -> Result<Self> {
+        Self::with_options(cache, false)
+    }
+
+    /// Like [`Runtime::with_cache`]; `pooling` preallocates instance slots (the
+    /// pooling allocator), which makes many short-lived instances cheaper. Off by default.
+    pub fn with_options(cache: Option<CompileCache>, pooling: bool) -> Result<Self> {
         let mut config = Config::new();
         config.wasm_component_model(true);
         config.epoch_interruption(true);
+        if pooling {
+            let mut pool = wasmtime::PoolingAllocationConfig::default();
+            pool.total_component_instances(256)
+                .total_core_instances(1024)
+                .total_memories(512)
+                .total_tables(512)
+                .max_memory_size(256 << 20);
+            config.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool));
+        }
         let engine = Engine::new(&config)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;

@@ -320,32 +320,42 @@ fn main() {
     rt.block_on(async {
         use netkit::runtime::Runtime;
         use netkit::sntp::{Family, QueryOptions, SntpClient};
-        let nrt = Runtime::new().unwrap();
-        let client = SntpClient::new(&nrt).unwrap();
-        let addr: SocketAddr = server.parse().unwrap();
-        let options = QueryOptions {
-            timeout_ms: 2000,
-            tries: 3,
-            samples: 1,
-            burst: true,
-            family: Family::Any,
-        };
-        for _ in 0..20 {
-            client.query(addr, &options).await.unwrap().unwrap();
+        for pooling in [false, true] {
+            let nrt = Runtime::with_options(
+                netkit::cache::CompileCache::default_dir().map(netkit::cache::CompileCache::new),
+                pooling,
+            )
+            .unwrap();
+            let client = SntpClient::new(&nrt).unwrap();
+            let addr: SocketAddr = server.parse().unwrap();
+            let options = QueryOptions {
+                timeout_ms: 2000,
+                tries: 3,
+                samples: 1,
+                burst: true,
+                family: Family::Any,
+            };
+            for _ in 0..20 {
+                client.query(addr, &options).await.unwrap().unwrap();
+            }
+            let n = 300;
+            let start = Instant::now();
+            for _ in 0..n {
+                client.query(addr, &options).await.unwrap().unwrap();
+            }
+            let per_call = start.elapsed().as_secs_f64() * 1e6 / n as f64;
+            rows.push(Row {
+                group: "embedded sntp query",
+                what: if pooling {
+                    "instantiate + query (InstancePre, pooling allocator)".into()
+                } else {
+                    "instantiate + query (InstancePre, on-demand allocator)".into()
+                },
+                value: per_call,
+                unit: "µs/call",
+                ratio: format!("{:.0} instances/s", 1e6 / per_call),
+            });
         }
-        let n = 300;
-        let start = Instant::now();
-        for _ in 0..n {
-            client.query(addr, &options).await.unwrap().unwrap();
-        }
-        let per_call = start.elapsed().as_secs_f64() * 1e6 / n as f64;
-        rows.push(Row {
-            group: "embedded sntp query",
-            what: "instantiate + query (InstancePre)".into(),
-            value: per_call,
-            unit: "µs/call",
-            ratio: format!("{:.0} instances/s", 1e6 / per_call),
-        });
     });
 
     // ------------------------------------------------------------ echo
@@ -463,6 +473,39 @@ fn main() {
             });
         }
     }
+    // ------------------------------------------------------------ connections held
+    let held = rt.block_on(async {
+        let addr: SocketAddr = ([127, 0, 0, 1], netkit_port).into();
+        let mut idle = Vec::new();
+        for _ in 0..10_000 {
+            match TcpStream::connect(addr).await {
+                Ok(s) => idle.push(s),
+                Err(e) => {
+                    eprintln!("bench: connection {} failed: {e}", idle.len() + 1);
+                    break;
+                }
+            }
+        }
+        // A probe must still be answered while all of them stay open.
+        let mut probe = TcpStream::connect(addr).await.expect("probe connect");
+        probe.write_all(b"probe").await.expect("probe write");
+        let mut back = [0u8; 5];
+        let answered = tokio::time::timeout(Duration::from_secs(10), probe.read_exact(&mut back))
+            .await
+            .is_ok_and(|r| r.is_ok());
+        (idle.len(), answered)
+    });
+    rows.push(Row {
+        group: "connections held",
+        what: "netkit echo-server: idle connections open".into(),
+        value: held.0 as f64,
+        unit: "connections",
+        ratio: if held.1 {
+            "probe answered".into()
+        } else {
+            "probe NOT answered".into()
+        },
+    });
     print_table(&rows);
     println!(
         "\nmachine: {} cores, {}",

@@ -53,3 +53,30 @@ async fn one_client_serves_many_queries_each_under_its_own_grant() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pooling_allocator_runs_many_short_lived_instances() {
+    use netkit::runtime::Runtime;
+    use netkit::sntp::{Family, QueryOptions, SntpClient, SntpError};
+    let rt = Runtime::with_options(None, true).unwrap();
+    let client = SntpClient::new(&rt).unwrap();
+    let options = QueryOptions {
+        timeout_ms: 200,
+        tries: 1,
+        samples: 1,
+        burst: true,
+        family: Family::Any,
+    };
+    // More instances than one pool slot could hold at once if slots leaked.
+    for _ in 0..300 {
+        let addr = std::net::UdpSocket::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let r = client.query(addr, &options).await.expect("host side works");
+        assert!(
+            matches!(r, Err(SntpError::Timeout(_) | SntpError::Unreachable(_))),
+            "{r:?}"
+        );
+    }
+}

@@ -27,21 +27,19 @@ fn embedding_example_runs() {
     assert!(stdout.contains("server answered 3 queries"), "{stdout}");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn one_client_serves_many_queries_each_under_its_own_grant() {
-    use netkit::runtime::Runtime;
+/// `n` queries to ports where nobody answers, each in a fresh instance from one
+/// `SntpClient`: each must end in its own typed error, never a host failure.
+async fn queries_fail_cleanly(rt: netkit::runtime::Runtime, n: usize, timeout_ms: u64) {
     use netkit::sntp::{Family, QueryOptions, SntpClient, SntpError};
-    let rt = Runtime::new().unwrap();
     let client = SntpClient::new(&rt).unwrap();
     let options = QueryOptions {
-        timeout_ms: 300,
+        timeout_ms,
         tries: 1,
         samples: 1,
         burst: true,
         family: Family::Any,
     };
-    // Nobody answers on these ports; each query must end in its own typed error, not a host failure.
-    for _ in 0..5 {
+    for _ in 0..n {
         let addr = std::net::UdpSocket::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -55,28 +53,17 @@ async fn one_client_serves_many_queries_each_under_its_own_grant() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn one_client_serves_many_queries_each_under_its_own_grant() {
+    queries_fail_cleanly(netkit::runtime::Runtime::new().unwrap(), 5, 300).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn pooling_allocator_runs_many_short_lived_instances() {
-    use netkit::runtime::Runtime;
-    use netkit::sntp::{Family, QueryOptions, SntpClient, SntpError};
-    let rt = Runtime::with_options(None, true).unwrap();
-    let client = SntpClient::new(&rt).unwrap();
-    let options = QueryOptions {
-        timeout_ms: 200,
-        tries: 1,
-        samples: 1,
-        burst: true,
-        family: Family::Any,
-    };
-    // More instances than one pool slot could hold at once if slots leaked.
-    for _ in 0..300 {
-        let addr = std::net::UdpSocket::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap();
-        let r = client.query(addr, &options).await.expect("host side works");
-        assert!(
-            matches!(r, Err(SntpError::Timeout(_) | SntpError::Unreachable(_))),
-            "{r:?}"
-        );
-    }
+    // More instances than the pool has slots: slots must be returned after each call.
+    queries_fail_cleanly(
+        netkit::runtime::Runtime::with_options(None, true).unwrap(),
+        300,
+        200,
+    )
+    .await;
 }

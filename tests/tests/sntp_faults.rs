@@ -10,6 +10,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 const TIMEOUT_MS: u64 = 1_000;
 
+/// One case at a time: the timeout case measures wall time, and compiling the
+/// component in a neighbouring test must not steal its CPU.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 fn now() -> NtpTimestamp {
     let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
     NtpTimestamp::from_unix(d.as_secs(), d.subsec_nanos())
@@ -79,6 +83,7 @@ fn bad_reply_containing(r: Result<Report, SntpError>, needle: &str) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn short_packet_is_a_bad_reply() {
+    let _serial = SERIAL.lock().await;
     let addr = scripted(|sock, from, _| {
         sock.send_to(&[0x24; 20], from).unwrap();
     });
@@ -87,6 +92,7 @@ async fn short_packet_is_a_bad_reply() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn wrong_mode_is_a_bad_reply() {
+    let _serial = SERIAL.lock().await;
     bad_reply_containing(
         query(edited(|p| p.mode = Mode::Broadcast)).await.0,
         "mode 5",
@@ -95,11 +101,13 @@ async fn wrong_mode_is_a_bad_reply() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn version_5_is_a_bad_reply() {
+    let _serial = SERIAL.lock().await;
     bad_reply_containing(query(edited(|p| p.version = 5)).await.0, "version 5");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn zero_transmit_timestamp_is_a_bad_reply() {
+    let _serial = SERIAL.lock().await;
     bad_reply_containing(
         query(edited(|p| p.transmit_ts = NtpTimestamp(0))).await.0,
         "transmit timestamp is zero",
@@ -108,6 +116,7 @@ async fn zero_transmit_timestamp_is_a_bad_reply() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn origin_mismatch_is_ignored_and_the_genuine_reply_wins() {
+    let _serial = SERIAL.lock().await;
     let addr = scripted(|sock, from, req| {
         let mut stale = genuine(req);
         stale.origin_ts = NtpTimestamp(stale.origin_ts.0 ^ 1);
@@ -123,6 +132,7 @@ async fn origin_mismatch_is_ignored_and_the_genuine_reply_wins() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn reply_from_another_port_is_ignored() {
+    let _serial = SERIAL.lock().await;
     let addr = scripted(|sock, from, req| {
         let other = UdpSocket::bind("127.0.0.1:0").unwrap();
         let mut kod = genuine(req);
@@ -141,6 +151,7 @@ async fn reply_from_another_port_is_ignored() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn kiss_of_death_codes_are_named() {
+    let _serial = SERIAL.lock().await;
     for code in [*b"RATE", *b"DENY", *b"RSTR"] {
         let addr = edited(move |p| {
             p.stratum = 0;
@@ -157,6 +168,7 @@ async fn kiss_of_death_codes_are_named() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn leap_3_is_unsynchronized() {
+    let _serial = SERIAL.lock().await;
     let r = query(edited(|p| p.leap = LeapIndicator::Unsynchronized))
         .await
         .0;
@@ -165,6 +177,7 @@ async fn leap_3_is_unsynchronized() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn silence_times_out_within_timeout_plus_100_ms() {
+    let _serial = SERIAL.lock().await;
     let addr = scripted(|_, _, _| {});
     let (r, elapsed) = query(addr).await;
     assert!(matches!(r, Err(SntpError::Timeout(_))), "{r:?}");

@@ -430,3 +430,30 @@ pub fn hostile_wasm() -> PathBuf {
     );
     wasm
 }
+
+/// Start `netkit echo-server` on a fresh loopback port with `extra` flags, and wait
+/// until it listens.
+pub fn netkit_echo_server(extra: &[&str]) -> (Peer, SocketAddr) {
+    let port = free_port();
+    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    let mut cmd = Command::new(netkit());
+    cmd.args(["echo-server", "--port", &port.to_string()])
+        .args(extra);
+    let mut peer = Peer::start("netkit echo-server", &mut cmd);
+    peer.wait_for_stderr(&format!("listening on tcp {addr}"), Duration::from_secs(30));
+    (peer, addr)
+}
+
+/// Start `wasmtime run -S inherit-network echo-server.wasm --port PORT` plus `extra`
+/// on a fresh port, and wait until it listens.
+pub fn wasmtime_echo_server(extra: &[&str]) -> (Peer, String) {
+    let port = free_port().to_string();
+    let mut cmd = Command::new(wasmtime());
+    cmd.args(["run", "-S", "inherit-network"])
+        .arg(components_dir().join("echo-server.wasm"))
+        .args(["--port", &port])
+        .args(extra);
+    let mut peer = Peer::start("wasmtime run echo-server.wasm", &mut cmd);
+    peer.wait_for_stderr("listening on tcp", Duration::from_secs(30));
+    (peer, port)
+}

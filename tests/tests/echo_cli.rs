@@ -3,24 +3,12 @@
 use echo_proto::generated_payload;
 use netkit_tests::*;
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::TcpStream;
 use std::process::Command;
 use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
 const LONG: Duration = Duration::from_secs(30);
-
-/// Start `netkit echo-server` on a fresh port with extra args; returns it and its address.
-fn netkit_server(extra: &[&str]) -> (Peer, SocketAddr) {
-    let port = free_port();
-    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-    let mut cmd = Command::new(netkit());
-    cmd.args(["echo-server", "--port", &port.to_string()])
-        .args(extra);
-    let mut peer = Peer::start("netkit echo-server", &mut cmd);
-    peer.wait_for_stderr(&format!("listening on tcp {addr}"), LONG);
-    (peer, addr)
-}
 
 #[test]
 fn demo_succeeds_offline() {
@@ -40,8 +28,8 @@ fn demo_succeeds_offline() {
 }
 
 #[test]
-fn netkit_client_against_netkit_server() {
-    let (server, addr) = netkit_server(&["--quiet"]);
+fn netkit_client_against_netkit_echo_server() {
+    let (server, addr) = netkit_echo_server(&["--quiet"]);
     let out = Command::new(netkit())
         .args(["echo-client", "--port", &addr.port().to_string()])
         .args([
@@ -72,7 +60,7 @@ fn netkit_client_against_netkit_server() {
 
 #[test]
 fn socat_half_closed_client_gets_one_mebibyte_back() {
-    let (_server, addr) = netkit_server(&["--quiet"]);
+    let (_server, addr) = netkit_echo_server(&["--quiet"]);
     let payload = generated_payload(7, 1 << 20);
     // socat half-closes the connection when its stdin ends, then reads until the server closes.
     let out = run_with_input(
@@ -86,7 +74,7 @@ fn socat_half_closed_client_gets_one_mebibyte_back() {
 
 #[test]
 fn ncat_client_gets_message_back() {
-    let (_server, addr) = netkit_server(&[]);
+    let (_server, addr) = netkit_echo_server(&[]);
     let out = run_with_input(
         Command::new(ncat()).args(["127.0.0.1", &addr.port().to_string()]),
         b"This is a test message",
@@ -136,7 +124,7 @@ fn netkit_client_reports_refused_with_address() {
 fn two_hundred_concurrent_clients_get_their_own_bytes_back() {
     const CLIENTS: usize = 200;
     const SIZE: usize = 32 * 1024;
-    let (server, addr) = netkit_server(&["--quiet", "--max-connections", "400"]);
+    let (server, addr) = netkit_echo_server(&["--quiet", "--max-connections", "400"]);
     let barrier = Arc::new(Barrier::new(CLIENTS));
     let clients: Vec<_> = (0..CLIENTS)
         .map(|i| {
@@ -177,7 +165,7 @@ fn two_hundred_concurrent_clients_get_their_own_bytes_back() {
 
 #[test]
 fn silent_client_does_not_block_others() {
-    let (_server, addr) = netkit_server(&["--quiet"]);
+    let (_server, addr) = netkit_echo_server(&["--quiet"]);
     // One client connects and says nothing; another sends half a message and stalls.
     let silent = TcpStream::connect(addr).unwrap();
     let mut stalled = TcpStream::connect(addr).unwrap();
@@ -211,19 +199,7 @@ fn silent_client_does_not_block_others() {
 
 #[test]
 fn server_outside_allow_from_drops_clients_and_says_so() {
-    let port = free_port();
-    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-    let mut server = Peer::start(
-        "netkit echo-server",
-        Command::new(netkit()).args([
-            "echo-server",
-            "--port",
-            &port.to_string(),
-            "--allow-from",
-            "10.0.0.0/8",
-        ]),
-    );
-    server.wait_for_stderr("listening on tcp", LONG);
+    let (server, addr) = netkit_echo_server(&["--allow-from", "10.0.0.0/8"]);
     // The kernel completes the handshake, but the host drops the client before the guest sees it.
     let mut s = TcpStream::connect(addr).unwrap();
     let _ = s.write_all(b"ping");

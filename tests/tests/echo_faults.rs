@@ -91,19 +91,7 @@ fn reset_is_reported() {
 
 #[test]
 fn server_rejects_clients_beyond_max_connections() {
-    let port = free_port();
-    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-    let mut server = Peer::start(
-        "netkit echo-server",
-        Command::new(netkit()).args([
-            "echo-server",
-            "--port",
-            &port.to_string(),
-            "--max-connections",
-            "1",
-        ]),
-    );
-    server.wait_for_stderr("listening on tcp", LONG);
+    let (server, addr) = netkit_echo_server(&["--max-connections", "1"]);
     let mut first = TcpStream::connect(addr).unwrap();
     first.write_all(b"one").unwrap();
     let mut back = [0u8; 3];

@@ -13,21 +13,7 @@ fn wasm(name: &str) -> String {
 
 #[test]
 fn echo_pair_runs_under_wasmtime_run() {
-    let port = free_port().to_string();
-    let mut server = Peer::start(
-        "wasmtime run echo-server.wasm",
-        Command::new(wasmtime()).args([
-            "run",
-            "-S",
-            "inherit-network",
-            &wasm("echo-server.wasm"),
-            "--port",
-            &port,
-            "--stop-after",
-            "2",
-        ]),
-    );
-    server.wait_for_stderr("listening on tcp", LONG);
+    let (server, port) = wasmtime_echo_server(&["--stop-after", "2"]);
     // The long spelling of the same flag.
     let out = Command::new(wasmtime())
         .args([
@@ -63,22 +49,7 @@ fn echo_pair_runs_under_wasmtime_run() {
 
 #[test]
 fn echo_client_json_under_wasmtime_run() {
-    let port = free_port().to_string();
-    let mut server = Peer::start(
-        "wasmtime run echo-server.wasm",
-        Command::new(wasmtime()).args([
-            "run",
-            "-S",
-            "inherit-network",
-            &wasm("echo-server.wasm"),
-            "--port",
-            &port,
-            "--stop-after",
-            "8",
-            "--quiet",
-        ]),
-    );
-    server.wait_for_stderr("listening on tcp", LONG);
+    let (server, port) = wasmtime_echo_server(&["--stop-after", "8", "--quiet"]);
     let out = Command::new(wasmtime())
         .args([
             "run",

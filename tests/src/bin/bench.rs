@@ -121,29 +121,50 @@ fn start_native(threads: usize) -> SocketAddr {
     addr
 }
 
-/// Throughput (MB/s) of `conns` connections each ping-ponging 64 KiB chunks for
-/// ECHO_SECONDS, and how many connections failed (refused, reset) along the way.
+/// Throughput (MB/s) of `conns` connections each streaming 64 KiB writes for
+/// ECHO_SECONDS while reading the echo back concurrently (no stop-and-wait), and
+/// how many connections failed (refused, reset) along the way.
 async fn throughput(addr: SocketAddr, conns: usize) -> (f64, usize) {
     let deadline = Instant::now() + Duration::from_secs_f64(ECHO_SECONDS);
     let start = Instant::now();
     let tasks: Vec<_> = (0..conns)
         .map(|_| {
             tokio::spawn(async move {
-                let Ok(mut s) = TcpStream::connect(addr).await else {
+                let Ok(s) = TcpStream::connect(addr).await else {
                     return (0, 1);
                 };
                 s.set_nodelay(true).ok();
-                let chunk = vec![7u8; 64 * 1024];
-                let mut back = vec![0u8; 64 * 1024];
-                let mut moved = 0u64;
-                while Instant::now() < deadline {
-                    if s.write_all(&chunk).await.is_err() || s.read_exact(&mut back).await.is_err()
-                    {
-                        return (moved, 1);
+                let (mut r, mut w) = s.into_split();
+                let writer = tokio::spawn(async move {
+                    let chunk = vec![7u8; 64 * 1024];
+                    while Instant::now() < deadline {
+                        if w.write_all(&chunk).await.is_err() {
+                            return false;
+                        }
                     }
-                    moved += chunk.len() as u64;
+                    w.shutdown().await.is_ok()
+                });
+                let mut buf = vec![0u8; 64 * 1024];
+                let mut echoed = 0u64;
+                let mut failed = 0;
+                loop {
+                    match tokio::time::timeout(Duration::from_secs(5), r.read(&mut buf)).await {
+                        Ok(Ok(0)) => break,
+                        Ok(Ok(n)) => {
+                            if Instant::now() <= deadline {
+                                echoed += n as u64;
+                            }
+                        }
+                        _ => {
+                            failed = 1;
+                            break;
+                        }
+                    }
                 }
-                (moved, 0)
+                if !writer.await.unwrap_or(false) {
+                    failed = 1;
+                }
+                (echoed, failed)
             })
         })
         .collect();
@@ -153,7 +174,8 @@ async fn throughput(addr: SocketAddr, conns: usize) -> (f64, usize) {
         total += m;
         failed += f;
     }
-    (total as f64 / start.elapsed().as_secs_f64() / 1e6, failed)
+    let secs = start.elapsed().as_secs_f64().min(ECHO_SECONDS);
+    (total as f64 / secs / 1e6, failed)
 }
 
 /// p50 and p99 round trip (µs) of 64-byte messages over `conns` connections for ECHO_SECONDS.

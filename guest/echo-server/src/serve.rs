@@ -25,24 +25,17 @@ fn serve_udp(addr: SocketAddr, config: &ServerConfig) -> Result<ServerSummary, E
     let socket = Udp::bind(addr).map_err(to_echo_error)?;
     let local = socket.local_addr();
     eprintln!("echo-server: listening on udp {local}");
-    let stdin = config
-        .stop_on_stdin_eof
-        .then(netio::wasip2::cli::stdin::get_stdin);
-    let stdin_ready = stdin.as_ref().map(|s| s.subscribe());
+    let stop = netio::StopOnEof::new(config.stop_on_stdin_eof);
     let (mut datagrams_echoed, mut bytes) = (0u64, 0u64);
     'serve: loop {
         let datagrams = match socket
-            .receive(None, stdin_ready.as_ref())
+            .receive(None, stop.as_ref().map(netio::StopOnEof::pollable))
             .map_err(to_echo_error)?
         {
             Received::Datagrams(d) => d,
             Received::Deadline => continue,
-            Received::Extra => {
-                if stdin.as_ref().is_some_and(|s| s.read(4096).is_err()) {
-                    break;
-                }
-                continue;
-            }
+            Received::Extra if stop.as_ref().is_some_and(netio::StopOnEof::reached) => break,
+            Received::Extra => continue,
         };
         for (data, from) in datagrams {
             let n = data.len() as u64;

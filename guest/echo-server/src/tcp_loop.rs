@@ -127,10 +127,7 @@ pub fn serve(addr: SocketAddr, config: &ServerConfig) -> Result<ServerSummary, E
     let (listener, local) = listen(addr).map_err(to_echo_error)?;
     eprintln!("echo-server: listening on tcp {local}");
     let listener_ready = listener.subscribe();
-    let stdin = config
-        .stop_on_stdin_eof
-        .then(netio::wasip2::cli::stdin::get_stdin);
-    let stdin_ready = stdin.as_ref().map(|s| s.subscribe());
+    let stop_signal = netio::StopOnEof::new(config.stop_on_stdin_eof);
     let idle_ns = config.idle_timeout_ms.saturating_mul(1_000_000);
     let log = config.log_connections;
 
@@ -157,9 +154,9 @@ pub fn serve(addr: SocketAddr, config: &ServerConfig) -> Result<ServerSummary, E
             slots.push(Slot::Listener);
             list.push(&listener_ready);
         }
-        if let Some(p) = &stdin_ready {
+        if let Some(signal) = &stop_signal {
             slots.push(Slot::Stdin);
-            list.push(p);
+            list.push(signal.pollable());
         }
         if let Some(t) = &timer {
             slots.push(Slot::Timer);
@@ -208,18 +205,7 @@ pub fn serve(addr: SocketAddr, config: &ServerConfig) -> Result<ServerSummary, E
                     }
                 }
                 Slot::Stdin => {
-                    if let Some(s) = &stdin {
-                        loop {
-                            match s.read(4096) {
-                                Ok(d) if d.is_empty() => break,
-                                Ok(_) => continue,
-                                Err(_) => {
-                                    stop = true;
-                                    break;
-                                }
-                            }
-                        }
-                    }
+                    stop = stop_signal.as_ref().is_some_and(netio::StopOnEof::reached);
                 }
                 Slot::Timer => {
                     let idle: Vec<u64> = clients

@@ -5,11 +5,13 @@
 
 mod error;
 mod resolve;
+mod stop;
 mod tcp;
 mod udp;
 
 pub use error::{Cause, NetError, Op};
 pub use resolve::resolve;
+pub use stop::StopOnEof;
 pub use tcp::Conn;
 pub use udp::{Received, Udp};
 pub use wasip2;

@@ -85,10 +85,7 @@ fn serve(config: &ServerConfig) -> Result<ServerSummary, SntpError> {
         "sntp-server: serving on udp {local}, stratum {}",
         config.stratum
     );
-    let stdin = config
-        .stop_on_stdin_eof
-        .then(netio::wasip2::cli::stdin::get_stdin);
-    let stdin_ready = stdin.as_ref().map(|s| s.subscribe());
+    let stop = netio::StopOnEof::new(config.stop_on_stdin_eof);
     let mut limiter = (config.rate_limit_ms > 0)
         .then(|| RateLimiter::new(config.rate_limit_ms * 1_000_000, RATE_LIMIT_CLIENTS));
     let mut summary = ServerSummary {
@@ -99,17 +96,13 @@ fn serve(config: &ServerConfig) -> Result<ServerSummary, SntpError> {
     };
     loop {
         let datagrams = match socket
-            .receive(None, stdin_ready.as_ref())
+            .receive(None, stop.as_ref().map(netio::StopOnEof::pollable))
             .map_err(net_error)?
         {
             Received::Datagrams(d) => d,
             Received::Deadline => continue,
-            Received::Extra => {
-                if stdin.as_ref().is_some_and(|s| s.read(4096).is_err()) {
-                    break;
-                }
-                continue;
-            }
+            Received::Extra if stop.as_ref().is_some_and(netio::StopOnEof::reached) => break,
+            Received::Extra => continue,
         };
         for (request, from) in datagrams {
             let t2 = wall_now();

@@ -452,6 +452,11 @@ fn main() {
             }
             results.push((name.to_string(), mbs, p50, p99, failed));
         }
+        let group = match conns {
+            1 => "echo, 1 conn",
+            100 => "echo, 100 conns",
+            _ => "echo, 1000 conns",
+        };
         for (name, mbs, p50, p99, failed) in results {
             let failures = if failed > 0 {
                 format!(" ({failed} connections failed)")
@@ -459,13 +464,7 @@ fn main() {
                 String::new()
             };
             rows.push(Row {
-                group: if conns == 1 {
-                    "echo, 1 conn"
-                } else if conns == 100 {
-                    "echo, 100 conns"
-                } else {
-                    "echo, 1000 conns"
-                },
+                group,
                 what: format!("{name}: MB/s (64 KiB)"),
                 value: mbs,
                 unit: "MB/s",
@@ -477,13 +476,7 @@ fn main() {
                 ),
             });
             rows.push(Row {
-                group: if conns == 1 {
-                    "echo, 1 conn"
-                } else if conns == 100 {
-                    "echo, 100 conns"
-                } else {
-                    "echo, 1000 conns"
-                },
+                group,
                 what: format!("{name}: p50 / p99 RTT (64 B)"),
                 value: p99,
                 unit: "µs p99",

@@ -43,22 +43,9 @@ pub async fn query(
     server: SocketAddr,
     options: &QueryOptions,
 ) -> Result<Result<Report, SntpError>> {
-    let (mut store, _) = rt.store(sandbox);
-    unconstrained(async {
-        let instance =
-            client::SntpClientComponent::instantiate_async(&mut store, component, rt.linker())
-                .await?;
-        Ok(instance
-            .netkit_diag_sntp_client()
-            .call_query(
-                &mut store,
-                &server.ip().to_string(),
-                server.port(),
-                *options,
-            )
-            .await?)
-    })
-    .await
+    SntpClient::from_component(rt, component)?
+        .query_in(sandbox, server, options)
+        .await
 }
 
 /// A reusable SNTP client for plugin hosts: the component is compiled and linked
@@ -112,8 +99,23 @@ impl SntpClient {
         server: SocketAddr,
         options: &QueryOptions,
     ) -> Result<Result<Report, SntpError>> {
-        let sandbox = Sandbox::new("sntp", client_policy(server));
-        let (mut store, _) = self.rt.store(&sandbox);
+        self.query_in(
+            &Sandbox::new("sntp", client_policy(server)),
+            server,
+            options,
+        )
+        .await
+    }
+
+    /// Query `server` in a fresh instance under `sandbox` (which may grant more,
+    /// or less, than `server`).
+    pub async fn query_in(
+        &self,
+        sandbox: &Sandbox,
+        server: SocketAddr,
+        options: &QueryOptions,
+    ) -> Result<Result<Report, SntpError>> {
+        let (mut store, _) = self.rt.store(sandbox);
         unconstrained(async {
             let instance = self.pre.instantiate_async(&mut store).await?;
             Ok(instance

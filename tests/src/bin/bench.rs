@@ -1,6 +1,8 @@
 //! netkit benchmarks: side by side in one run, as ratios, printed as one table.
 //!
 //! `cargo run -p netkit-tests --bin bench` (after `cargo build -p netkit`).
+//! Arguments pick sections (default: all): `sntp`, `rss`, `embedded`, `echo`, `held`;
+//! `--conns 1000` limits the echo section to that many connections.
 //! Starts its own peers on loopback: chronyd, netkit and `wasmtime run` servers,
 //! native tokio echo servers (current-thread and multi-thread) and socat.
 
@@ -11,7 +13,12 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
+/// How long each echo measurement counts.
 const ECHO_SECONDS: f64 = 2.0;
+/// Streaming before the throughput count starts (socket buffers filling up).
+const WARMUP_SECONDS: f64 = 1.0;
+/// Echo measurements per subject; the table shows their medians.
+const ECHO_ROUNDS: usize = 3;
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
@@ -100,9 +107,10 @@ async fn native_echo(listener: TcpListener) {
 
 /// A native tokio echo server on its own thread: `threads` = 1 is a current-thread runtime.
 fn start_native(threads: usize) -> SocketAddr {
-    let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    std_listener.set_nonblocking(true).unwrap();
-    let addr = std_listener.local_addr().unwrap();
+    // The same backlog as the echo component and socat (std's default is 128).
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(([127, 0, 0, 1], 0).into()).unwrap();
+    let addr = socket.local_addr().unwrap();
     std::thread::spawn(move || {
         let rt = if threads == 1 {
             tokio::runtime::Builder::new_current_thread()
@@ -116,28 +124,66 @@ fn start_native(threads: usize) -> SocketAddr {
                 .build()
                 .unwrap()
         };
-        rt.block_on(async move { native_echo(TcpListener::from_std(std_listener).unwrap()).await });
+        rt.block_on(async move { native_echo(socket.listen(1024).unwrap()).await });
     });
     addr
 }
 
-/// Throughput (MB/s) of `conns` connections each streaming 64 KiB writes for
-/// ECHO_SECONDS while reading the echo back concurrently (no stop-and-wait), and
-/// how many connections failed (refused, reset) along the way.
-async fn throughput(addr: SocketAddr, conns: usize) -> (f64, usize) {
-    let deadline = Instant::now() + Duration::from_secs_f64(ECHO_SECONDS);
-    let start = Instant::now();
+/// Open `conns` connections to `addr` and see each answer one echo, so that the
+/// measurement that follows starts with every connection accepted and served.
+/// Connections that fail are counted, not retried.
+async fn connect_all(addr: SocketAddr, conns: usize) -> (Vec<TcpStream>, usize) {
     let tasks: Vec<_> = (0..conns)
         .map(|_| {
             tokio::spawn(async move {
-                let Ok(s) = TcpStream::connect(addr).await else {
-                    return (0, 1);
-                };
+                let mut s = TcpStream::connect(addr).await.ok()?;
                 s.set_nodelay(true).ok();
+                s.write_all(b"w").await.ok()?;
+                let mut b = [0u8; 1];
+                tokio::time::timeout(Duration::from_secs(10), s.read_exact(&mut b))
+                    .await
+                    .ok()?
+                    .ok()?;
+                Some(s)
+            })
+        })
+        .collect();
+    let mut streams = Vec::new();
+    let mut failed = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Some(s) => streams.push(s),
+            None => failed += 1,
+        }
+    }
+    (streams, failed)
+}
+
+/// Steady-state throughput (MB/s echoed back) of `conns` connections, each
+/// streaming 64 KiB writes while reading the echo concurrently (no stop-and-wait),
+/// and how many connections failed (refused, reset, stalled) along the way.
+///
+/// All connections are opened and answered first; bytes are then counted over
+/// ECHO_SECONDS after WARMUP_SECONDS of streaming, so neither connection setup
+/// nor filling the socket buffers is in the figure.
+async fn throughput(addr: SocketAddr, conns: usize) -> Echoed {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    let t = Instant::now();
+    let (streams, mut failed) = connect_all(addr, conns).await;
+    let opened = t.elapsed();
+    let echoed = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let tasks: Vec<_> = streams
+        .into_iter()
+        .map(|s| {
+            let (echoed, stop) = (echoed.clone(), stop.clone());
+            tokio::spawn(async move {
                 let (mut r, mut w) = s.into_split();
+                let stop_w = stop.clone();
                 let writer = tokio::spawn(async move {
                     let chunk = vec![7u8; 64 * 1024];
-                    while Instant::now() < deadline {
+                    while !stop_w.load(Ordering::Relaxed) {
                         if w.write_all(&chunk).await.is_err() {
                             return false;
                         }
@@ -145,50 +191,83 @@ async fn throughput(addr: SocketAddr, conns: usize) -> (f64, usize) {
                     w.shutdown().await.is_ok()
                 });
                 let mut buf = vec![0u8; 64 * 1024];
-                let mut echoed = 0u64;
-                let mut failed = 0;
+                let mut ok = true;
                 loop {
-                    match tokio::time::timeout(Duration::from_secs(5), r.read(&mut buf)).await {
+                    match tokio::time::timeout(Duration::from_secs(10), r.read(&mut buf)).await {
                         Ok(Ok(0)) => break,
                         Ok(Ok(n)) => {
-                            if Instant::now() <= deadline {
-                                echoed += n as u64;
-                            }
+                            echoed.fetch_add(n as u64, Ordering::Relaxed);
                         }
                         _ => {
-                            failed = 1;
+                            ok = false;
                             break;
                         }
                     }
                 }
-                if !writer.await.unwrap_or(false) {
-                    failed = 1;
-                }
-                (echoed, failed)
+                writer.await.unwrap_or(false) && ok
             })
         })
         .collect();
-    let (mut total, mut failed) = (0, 0);
+    tokio::time::sleep(Duration::from_secs_f64(WARMUP_SECONDS)).await;
+    let (t0, c0) = (Instant::now(), echoed.load(Ordering::Relaxed));
+    tokio::time::sleep(Duration::from_secs_f64(ECHO_SECONDS)).await;
+    let (t1, c1) = (Instant::now(), echoed.load(Ordering::Relaxed));
+    stop.store(true, Ordering::Relaxed);
     for t in tasks {
-        let (m, f) = t.await.unwrap();
-        total += m;
-        failed += f;
+        if !t.await.unwrap() {
+            failed += 1;
+        }
     }
-    let secs = start.elapsed().as_secs_f64().min(ECHO_SECONDS);
-    (total as f64 / secs / 1e6, failed)
+    Echoed {
+        mbs: (c1 - c0) as f64 / (t1 - t0).as_secs_f64() / 1e6,
+        failed,
+        opened,
+    }
 }
 
-/// p50 and p99 round trip (µs) of 64-byte messages over `conns` connections for ECHO_SECONDS.
+/// What [`throughput`] measured.
+struct Echoed {
+    /// Steady-state MB/s echoed back.
+    mbs: f64,
+    /// Connections that failed to open, or broke or stalled while streaming.
+    failed: usize,
+    /// Time to open every connection and see each answer once.
+    opened: Duration,
+}
+
+/// Medians over the rounds of one echo subject.
+struct Summary {
+    mbs: f64,
+    p50: f64,
+    p99: f64,
+    opened_ms: f64,
+    /// Failed connections, summed over the rounds.
+    failed: usize,
+}
+
+impl Summary {
+    fn of(runs: &[(Echoed, f64, f64)]) -> Self {
+        let pick = |f: &dyn Fn(&(Echoed, f64, f64)) -> f64| median(runs.iter().map(f).collect());
+        Self {
+            mbs: pick(&|r| r.0.mbs),
+            p50: pick(&|r| r.1),
+            p99: pick(&|r| r.2),
+            opened_ms: pick(&|r| r.0.opened.as_secs_f64() * 1e3),
+            failed: runs.iter().map(|r| r.0.failed).sum(),
+        }
+    }
+}
+
+/// p50 and p99 round trip (µs) of 64-byte messages over `conns` connections,
+/// measured for ECHO_SECONDS once every connection is open and answered.
 async fn latency(addr: SocketAddr, conns: usize) -> (f64, f64) {
+    let (streams, _) = connect_all(addr, conns).await;
     let deadline = Instant::now() + Duration::from_secs_f64(ECHO_SECONDS);
-    let tasks: Vec<_> = (0..conns)
-        .map(|_| {
+    let tasks: Vec<_> = streams
+        .into_iter()
+        .map(|mut s| {
             tokio::spawn(async move {
                 let mut rtts = Vec::new();
-                let Ok(mut s) = TcpStream::connect(addr).await else {
-                    return rtts;
-                };
-                s.set_nodelay(true).ok();
                 let msg = [9u8; 64];
                 let mut back = [0u8; 64];
                 while Instant::now() < deadline {
@@ -209,7 +288,45 @@ async fn latency(addr: SocketAddr, conns: usize) -> (f64, f64) {
     (percentile(all.clone(), 50.0), percentile(all, 99.0))
 }
 
+/// Which sections to run, from the command line.
+struct Only {
+    sections: Vec<String>,
+    conns: Option<usize>,
+}
+
+impl Only {
+    fn parse() -> Self {
+        const SECTIONS: [&str; 5] = ["sntp", "rss", "embedded", "echo", "held"];
+        let mut sections = Vec::new();
+        let mut conns = None;
+        let mut args = std::env::args().skip(1);
+        while let Some(a) = args.next() {
+            if a == "--conns" {
+                conns = args.next().and_then(|n| n.parse().ok());
+                if conns.is_none() {
+                    eprintln!("bench: --conns needs a number of connections, e.g. --conns 1000");
+                    std::process::exit(2);
+                }
+            } else if SECTIONS.contains(&a.as_str()) {
+                sections.push(a);
+            } else {
+                eprintln!(
+                    "bench: unknown argument {a:?}; sections are {}, plus --conns N",
+                    SECTIONS.join(", ")
+                );
+                std::process::exit(2);
+            }
+        }
+        Self { sections, conns }
+    }
+
+    fn wants(&self, section: &str) -> bool {
+        self.sections.is_empty() || self.sections.iter().any(|s| s == section)
+    }
+}
+
 fn main() {
+    let only = Only::parse();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -219,308 +336,337 @@ fn main() {
     let wasmtime = wasmtime();
 
     // ------------------------------------------------------------ SNTP, whole process
-    let chrony = start_chrony(free_udp_port(), "");
-    let server = format!("127.0.0.1:{}", chrony.port);
-    let sntp_wasm = wasm_dir.join("sntp-client.wasm");
-    let cold_cache =
-        std::env::temp_dir().join(format!("netkit-bench-cache-{}", std::process::id()));
-    let warm_cache = std::env::temp_dir().join(format!("netkit-bench-warm-{}", std::process::id()));
-    let netkit_cmd = |cache: &std::path::Path| {
-        let mut c = Command::new(netkit());
-        c.env("NETKIT_CACHE_DIR", cache).args(["sntp", &server]);
-        c
-    };
-    let wasmtime_cmd = || {
-        let mut c = Command::new(&wasmtime);
-        c.args(["run", "-S", "inherit-network"])
-            .arg(&sntp_wasm)
-            .arg(&server);
-        c
-    };
-    // Warm both caches once.
-    netkit_cmd(&warm_cache).output().unwrap();
-    wasmtime_cmd().output().unwrap();
-    let runs = 15;
-    let netkit_ms = time_process(runs, || netkit_cmd(&warm_cache));
-    let wasmtime_ms = time_process(runs, wasmtime_cmd);
-    let chrony_q_ms = time_process(3, || {
-        let mut c = Command::new(chronyd());
-        c.args(["-Q", "-f", "/dev/null"]).arg(format!(
-            "server 127.0.0.1 port {} iburst maxsamples 1",
-            chrony.port
-        ));
-        c
-    });
-    let cold_netkit = time_process(5, || {
-        let _ = std::fs::remove_dir_all(&cold_cache);
-        netkit_cmd(&cold_cache)
-    });
-    let cold_wasmtime = time_process(5, || {
-        let mut c = Command::new(&wasmtime);
-        c.args(["run", "-C", "cache=n", "-S", "inherit-network"])
-            .arg(&sntp_wasm)
-            .arg(&server);
-        c
-    });
-    let vs = |x: f64| format!("{:.2}x wasmtime run", x / wasmtime_ms);
-    rows.push(Row {
-        group: "sntp query, process",
-        what: "netkit sntp (cache warm)".into(),
-        value: netkit_ms,
-        unit: "ms",
-        ratio: vs(netkit_ms),
-    });
-    rows.push(Row {
-        group: "sntp query, process",
-        what: "wasmtime run sntp-client.wasm (cache warm)".into(),
-        value: wasmtime_ms,
-        unit: "ms",
-        ratio: "1.00x".into(),
-    });
-    rows.push(Row {
-        group: "sntp query, process",
-        what: "chronyd -Q".into(),
-        value: chrony_q_ms,
-        unit: "ms",
-        ratio: vs(chrony_q_ms),
-    });
-    rows.push(Row {
-        group: "sntp query, process",
-        what: "netkit sntp (cold cache)".into(),
-        value: cold_netkit,
-        unit: "ms",
-        ratio: format!("{:.2}x wasmtime cold", cold_netkit / cold_wasmtime),
-    });
-    rows.push(Row {
-        group: "sntp query, process",
-        what: "wasmtime run (cache off)".into(),
-        value: cold_wasmtime,
-        unit: "ms",
-        ratio: "1.00x".into(),
-    });
-
-    // ntpdig only talks to port 123.
-    {
-        let _lock = port_123();
-        let _c123 = start_chrony(123, "");
-        let dig = time_process(5, || {
-            let mut c = Command::new(ntpdig());
-            c.args(["-t", "2", "127.0.0.1"]);
+    let sntp_wanted = ["sntp", "rss", "embedded"].iter().any(|s| only.wants(s));
+    if sntp_wanted {
+        let chrony = start_chrony(free_udp_port(), "");
+        let server = format!("127.0.0.1:{}", chrony.port);
+        let sntp_wasm = wasm_dir.join("sntp-client.wasm");
+        let cold_cache =
+            std::env::temp_dir().join(format!("netkit-bench-cache-{}", std::process::id()));
+        let warm_cache =
+            std::env::temp_dir().join(format!("netkit-bench-warm-{}", std::process::id()));
+        let netkit_cmd = |cache: &std::path::Path| {
+            let mut c = Command::new(netkit());
+            c.env("NETKIT_CACHE_DIR", cache).args(["sntp", &server]);
             c
-        });
-        rows.push(Row {
-            group: "sntp query, process",
-            what: "ntpdig (port 123)".into(),
-            value: dig,
-            unit: "ms",
-            ratio: vs(dig),
-        });
-    }
-
-    // ------------------------------------------------------------ memory
-    let netkit_rss = peak_rss_kib(netkit_cmd(&warm_cache));
-    let wasmtime_rss = peak_rss_kib(wasmtime_cmd());
-    rows.push(Row {
-        group: "peak RSS, sntp query",
-        what: "netkit sntp".into(),
-        value: netkit_rss as f64 / 1024.0,
-        unit: "MiB",
-        ratio: format!(
-            "{:.2}x wasmtime run",
-            netkit_rss as f64 / wasmtime_rss as f64
-        ),
-    });
-    rows.push(Row {
-        group: "peak RSS, sntp query",
-        what: "wasmtime run".into(),
-        value: wasmtime_rss as f64 / 1024.0,
-        unit: "MiB",
-        ratio: "1.00x".into(),
-    });
-
-    // ------------------------------------------------------------ in-process SNTP
-    rt.block_on(async {
-        use netkit::runtime::Runtime;
-        use netkit::sntp::{Family, QueryOptions, SntpClient};
-        for pooling in [false, true] {
-            let nrt = Runtime::with_options(
-                netkit::cache::CompileCache::default_dir().map(netkit::cache::CompileCache::new),
-                pooling,
-            )
-            .unwrap();
-            let client = SntpClient::new(&nrt).unwrap();
-            let addr: SocketAddr = server.parse().unwrap();
-            let options = QueryOptions {
-                timeout_ms: 2000,
-                tries: 3,
-                samples: 1,
-                burst: true,
-                family: Family::Any,
-            };
-            for _ in 0..20 {
-                client.query(addr, &options).await.unwrap().unwrap();
-            }
-            let n = 300;
-            let start = Instant::now();
-            for _ in 0..n {
-                client.query(addr, &options).await.unwrap().unwrap();
-            }
-            let per_call = start.elapsed().as_secs_f64() * 1e6 / n as f64;
+        };
+        let wasmtime_cmd = || {
+            let mut c = Command::new(&wasmtime);
+            c.args(["run", "-S", "inherit-network"])
+                .arg(&sntp_wasm)
+                .arg(&server);
+            c
+        };
+        // Warm both caches once.
+        netkit_cmd(&warm_cache).output().unwrap();
+        wasmtime_cmd().output().unwrap();
+        if only.wants("sntp") {
+            let runs = 15;
+            let netkit_ms = time_process(runs, || netkit_cmd(&warm_cache));
+            let wasmtime_ms = time_process(runs, wasmtime_cmd);
+            let chrony_q_ms = time_process(3, || {
+                let mut c = Command::new(chronyd());
+                c.args(["-Q", "-f", "/dev/null"]).arg(format!(
+                    "server 127.0.0.1 port {} iburst maxsamples 1",
+                    chrony.port
+                ));
+                c
+            });
+            let cold_netkit = time_process(5, || {
+                let _ = std::fs::remove_dir_all(&cold_cache);
+                netkit_cmd(&cold_cache)
+            });
+            let cold_wasmtime = time_process(5, || {
+                let mut c = Command::new(&wasmtime);
+                c.args(["run", "-C", "cache=n", "-S", "inherit-network"])
+                    .arg(&sntp_wasm)
+                    .arg(&server);
+                c
+            });
+            let vs = |x: f64| format!("{:.2}x wasmtime run", x / wasmtime_ms);
             rows.push(Row {
-                group: "embedded sntp query",
-                what: if pooling {
-                    "instantiate + query (InstancePre, pooling allocator)".into()
-                } else {
-                    "instantiate + query (InstancePre, on-demand allocator)".into()
-                },
-                value: per_call,
-                unit: "µs/call",
-                ratio: format!("{:.0} instances/s", 1e6 / per_call),
+                group: "sntp query, process",
+                what: "netkit sntp (cache warm)".into(),
+                value: netkit_ms,
+                unit: "ms",
+                ratio: vs(netkit_ms),
+            });
+            rows.push(Row {
+                group: "sntp query, process",
+                what: "wasmtime run sntp-client.wasm (cache warm)".into(),
+                value: wasmtime_ms,
+                unit: "ms",
+                ratio: "1.00x".into(),
+            });
+            rows.push(Row {
+                group: "sntp query, process",
+                what: "chronyd -Q".into(),
+                value: chrony_q_ms,
+                unit: "ms",
+                ratio: vs(chrony_q_ms),
+            });
+            rows.push(Row {
+                group: "sntp query, process",
+                what: "netkit sntp (cold cache)".into(),
+                value: cold_netkit,
+                unit: "ms",
+                ratio: format!("{:.2}x wasmtime cold", cold_netkit / cold_wasmtime),
+            });
+            rows.push(Row {
+                group: "sntp query, process",
+                what: "wasmtime run (cache off)".into(),
+                value: cold_wasmtime,
+                unit: "ms",
+                ratio: "1.00x".into(),
+            });
+
+            // ntpdig only talks to port 123.
+            {
+                let _lock = port_123();
+                let _c123 = start_chrony(123, "");
+                let dig = time_process(5, || {
+                    let mut c = Command::new(ntpdig());
+                    c.args(["-t", "2", "127.0.0.1"]);
+                    c
+                });
+                rows.push(Row {
+                    group: "sntp query, process",
+                    what: "ntpdig (port 123)".into(),
+                    value: dig,
+                    unit: "ms",
+                    ratio: vs(dig),
+                });
+            }
+        }
+        if only.wants("rss") {
+            // ------------------------------------------------------------ memory
+            let netkit_rss = peak_rss_kib(netkit_cmd(&warm_cache));
+            let wasmtime_rss = peak_rss_kib(wasmtime_cmd());
+            rows.push(Row {
+                group: "peak RSS, sntp query",
+                what: "netkit sntp".into(),
+                value: netkit_rss as f64 / 1024.0,
+                unit: "MiB",
+                ratio: format!(
+                    "{:.2}x wasmtime run",
+                    netkit_rss as f64 / wasmtime_rss as f64
+                ),
+            });
+            rows.push(Row {
+                group: "peak RSS, sntp query",
+                what: "wasmtime run".into(),
+                value: wasmtime_rss as f64 / 1024.0,
+                unit: "MiB",
+                ratio: "1.00x".into(),
             });
         }
-    });
-
-    // ------------------------------------------------------------ echo
-    let echo_wasm = wasm_dir.join("echo-server.wasm");
-    let netkit_port = free_port();
-    let mut netkit_server = Peer::start(
-        "netkit echo-server",
-        Command::new(netkit()).args([
-            "echo-server",
-            "--quiet",
-            "--max-connections",
-            "20000",
-            "--port",
-            &netkit_port.to_string(),
-        ]),
-    );
-    netkit_server.wait_for_stderr("listening on tcp", Duration::from_secs(30));
-    let wt_port = free_port();
-    let mut wt_server = Peer::start(
-        "wasmtime run echo-server.wasm",
-        Command::new(&wasmtime)
-            .args(["run", "-S", "inherit-network"])
-            .arg(&echo_wasm)
-            .args([
+        if only.wants("embedded") {
+            // ------------------------------------------------------------ in-process SNTP
+            rt.block_on(async {
+                use netkit::runtime::Runtime;
+                use netkit::sntp::{Family, QueryOptions, SntpClient};
+                for pooling in [false, true] {
+                    let nrt = Runtime::with_options(
+                        netkit::cache::CompileCache::default_dir()
+                            .map(netkit::cache::CompileCache::new),
+                        pooling,
+                    )
+                    .unwrap();
+                    let client = SntpClient::new(&nrt).unwrap();
+                    let addr: SocketAddr = server.parse().unwrap();
+                    let options = QueryOptions {
+                        timeout_ms: 2000,
+                        tries: 3,
+                        samples: 1,
+                        burst: true,
+                        family: Family::Any,
+                    };
+                    for _ in 0..20 {
+                        client.query(addr, &options).await.unwrap().unwrap();
+                    }
+                    let n = 300;
+                    let start = Instant::now();
+                    for _ in 0..n {
+                        client.query(addr, &options).await.unwrap().unwrap();
+                    }
+                    let per_call = start.elapsed().as_secs_f64() * 1e6 / n as f64;
+                    rows.push(Row {
+                        group: "embedded sntp query",
+                        what: if pooling {
+                            "instantiate + query (InstancePre, pooling allocator)".into()
+                        } else {
+                            "instantiate + query (InstancePre, on-demand allocator)".into()
+                        },
+                        value: per_call,
+                        unit: "µs/call",
+                        ratio: format!("{:.0} instances/s", 1e6 / per_call),
+                    });
+                }
+            });
+        }
+    }
+    if only.wants("echo") || only.wants("held") {
+        // ------------------------------------------------------------ echo
+        let echo_wasm = wasm_dir.join("echo-server.wasm");
+        let netkit_port = free_port();
+        let mut netkit_server = Peer::start(
+            "netkit echo-server",
+            Command::new(netkit()).args([
+                "echo-server",
                 "--quiet",
                 "--max-connections",
                 "20000",
                 "--port",
-                &wt_port.to_string(),
+                &netkit_port.to_string(),
             ]),
-    );
-    wt_server.wait_for_stderr("listening on tcp", Duration::from_secs(30));
-    let socat_port = free_port();
-    let _socat = Peer::start(
-        "socat",
-        Command::new(socat()).args([
-            &format!("TCP-LISTEN:{socat_port},bind=127.0.0.1,reuseaddr,fork,backlog=1024"),
-            "EXEC:cat",
-        ]),
-    );
-    wait_for_tcp(([127, 0, 0, 1], socat_port).into(), Duration::from_secs(10));
-    let native1 = start_native(1);
-    let native_mt = start_native(2);
-    let subjects: Vec<(&str, SocketAddr)> = vec![
-        ("netkit echo-server", ([127, 0, 0, 1], netkit_port).into()),
-        (
+        );
+        netkit_server.wait_for_stderr("listening on tcp", Duration::from_secs(30));
+        let wt_port = free_port();
+        let mut wt_server = Peer::start(
             "wasmtime run echo-server.wasm",
-            ([127, 0, 0, 1], wt_port).into(),
-        ),
-        ("native tokio, current-thread", native1),
-        ("native tokio, multi-thread", native_mt),
-        ("socat fork EXEC:cat", ([127, 0, 0, 1], socat_port).into()),
-    ];
-    for conns in [1usize, 100, 1000] {
-        let mut base_mbs = 0.0;
-        let mut base_p99 = 0.0;
-        let mut mt_mbs = 0.0;
-        let mut results = Vec::new();
-        for (name, addr) in &subjects {
-            if *name == "socat fork EXEC:cat" && conns > 100 {
-                continue; // a process per connection: 1000 cats is not a fair fight.
-            }
-            eprintln!("bench: echo {name}, {conns} connections");
-            let (mbs, failed) = rt.block_on(throughput(*addr, conns));
-            let (p50, p99) = rt.block_on(latency(*addr, conns));
-            if name.contains("current-thread") {
-                base_mbs = mbs;
-                base_p99 = p99;
-            }
-            if name.contains("multi-thread") {
-                mt_mbs = mbs;
-            }
-            results.push((name.to_string(), mbs, p50, p99, failed));
-        }
-        let group = match conns {
-            1 => "echo, 1 conn",
-            100 => "echo, 100 conns",
-            _ => "echo, 1000 conns",
+            Command::new(&wasmtime)
+                .args(["run", "-S", "inherit-network"])
+                .arg(&echo_wasm)
+                .args([
+                    "--quiet",
+                    "--max-connections",
+                    "20000",
+                    "--port",
+                    &wt_port.to_string(),
+                ]),
+        );
+        wt_server.wait_for_stderr("listening on tcp", Duration::from_secs(30));
+        let socat_port = free_port();
+        let _socat = Peer::start(
+            "socat",
+            Command::new(socat()).args([
+                &format!("TCP-LISTEN:{socat_port},bind=127.0.0.1,reuseaddr,fork,backlog=1024"),
+                "EXEC:cat",
+            ]),
+        );
+        wait_for_tcp(([127, 0, 0, 1], socat_port).into(), Duration::from_secs(10));
+        let native1 = start_native(1);
+        let native_mt = start_native(2);
+        let subjects: Vec<(&str, SocketAddr)> = vec![
+            ("netkit echo-server", ([127, 0, 0, 1], netkit_port).into()),
+            (
+                "wasmtime run echo-server.wasm",
+                ([127, 0, 0, 1], wt_port).into(),
+            ),
+            ("native tokio, current-thread", native1),
+            ("native tokio, multi-thread", native_mt),
+            ("socat fork EXEC:cat", ([127, 0, 0, 1], socat_port).into()),
+        ];
+        let conn_counts: Vec<usize> = match only.conns {
+            Some(n) => vec![n],
+            None => vec![1, 100, 1000],
         };
-        for (name, mbs, p50, p99, failed) in results {
-            let failures = if failed > 0 {
-                format!(" ({failed} connections failed)")
-            } else {
-                String::new()
+        for conns in conn_counts.iter().copied().filter(|_| only.wants("echo")) {
+            let here: Vec<&(&str, SocketAddr)> = subjects
+                .iter()
+                // A process per connection: 1000 cats is not a fair fight.
+                .filter(|(name, _)| !(name.starts_with("socat") && conns > 100))
+                .collect();
+            // Rounds interleave the subjects so that the machine's noise falls on all alike.
+            let mut runs: Vec<Vec<(Echoed, f64, f64)>> = here.iter().map(|_| Vec::new()).collect();
+            for round in 1..=ECHO_ROUNDS {
+                for (i, (name, addr)) in here.iter().enumerate() {
+                    eprintln!("bench: echo {name}, {conns} connections, round {round}");
+                    let echoed = rt.block_on(throughput(*addr, conns));
+                    let (p50, p99) = rt.block_on(latency(*addr, conns));
+                    runs[i].push((echoed, p50, p99));
+                }
+            }
+            let summary: Vec<Summary> = runs.iter().map(|r| Summary::of(r)).collect();
+            let at =
+                |label: &str| &summary[here.iter().position(|(n, _)| n.contains(label)).unwrap()];
+            let (base, mt) = (at("current-thread"), at("multi-thread"));
+            let (base_mbs, base_p99, base_open, mt_mbs) =
+                (base.mbs, base.p99, base.opened_ms, mt.mbs);
+            let group: &'static str = match conns {
+                1 => "echo, 1 conn",
+                n => format!("echo, {n} conns").leak(),
             };
-            rows.push(Row {
-                group,
-                what: format!("{name}: MB/s (64 KiB)"),
-                value: mbs,
-                unit: "MB/s",
-                ratio: format!(
-                    "{:.2}x native 1-thread, {:.2}x native multi{}",
-                    mbs / base_mbs,
-                    mbs / mt_mbs,
-                    failures
-                ),
-            });
-            rows.push(Row {
-                group,
-                what: format!("{name}: p50 / p99 RTT (64 B)"),
-                value: p99,
-                unit: "µs p99",
-                ratio: format!(
-                    "p50 {:.0} µs; p99 {:.2}x native 1-thread",
-                    p50,
-                    p99 / base_p99
-                ),
-            });
-        }
-    }
-    // ------------------------------------------------------------ connections held
-    let held = rt.block_on(async {
-        let addr: SocketAddr = ([127, 0, 0, 1], netkit_port).into();
-        let mut idle = Vec::new();
-        for _ in 0..10_000 {
-            match TcpStream::connect(addr).await {
-                Ok(s) => idle.push(s),
-                Err(e) => {
-                    eprintln!("bench: connection {} failed: {e}", idle.len() + 1);
-                    break;
+            for ((name, _), s) in here.iter().zip(&summary) {
+                let failures = if s.failed > 0 {
+                    format!(
+                        " ({} connections failed over {ECHO_ROUNDS} rounds)",
+                        s.failed
+                    )
+                } else {
+                    String::new()
+                };
+                rows.push(Row {
+                    group,
+                    what: format!("{name}: MB/s (64 KiB)"),
+                    value: s.mbs,
+                    unit: "MB/s",
+                    ratio: format!(
+                        "{:.2}x native 1-thread, {:.2}x native multi{}",
+                        s.mbs / base_mbs,
+                        s.mbs / mt_mbs,
+                        failures
+                    ),
+                });
+                rows.push(Row {
+                    group,
+                    what: format!("{name}: p50 / p99 RTT (64 B)"),
+                    value: s.p99,
+                    unit: "µs p99",
+                    ratio: format!(
+                        "p50 {:.0} µs; p99 {:.2}x native 1-thread",
+                        s.p50,
+                        s.p99 / base_p99
+                    ),
+                });
+                if conns > 1 {
+                    rows.push(Row {
+                        group,
+                        what: format!("{name}: open {conns} conns, each answered"),
+                        value: s.opened_ms,
+                        unit: "ms",
+                        ratio: format!("{:.2}x native 1-thread", s.opened_ms / base_open),
+                    });
                 }
             }
         }
-        // A probe must still be answered while all of them stay open.
-        let mut probe = TcpStream::connect(addr).await.expect("probe connect");
-        probe.write_all(b"probe").await.expect("probe write");
-        let mut back = [0u8; 5];
-        let answered = tokio::time::timeout(Duration::from_secs(10), probe.read_exact(&mut back))
-            .await
-            .is_ok_and(|r| r.is_ok());
-        (idle.len(), answered)
-    });
-    rows.push(Row {
-        group: "connections held",
-        what: "netkit echo-server: idle connections open".into(),
-        value: held.0 as f64,
-        unit: "connections",
-        ratio: if held.1 {
-            "probe answered".into()
-        } else {
-            "probe NOT answered".into()
-        },
-    });
+        // ------------------------------------------------------------ connections held
+        if only.wants("held") {
+            let held = rt.block_on(async {
+                let addr: SocketAddr = ([127, 0, 0, 1], netkit_port).into();
+                let mut idle = Vec::new();
+                for _ in 0..10_000 {
+                    match TcpStream::connect(addr).await {
+                        Ok(s) => idle.push(s),
+                        Err(e) => {
+                            eprintln!("bench: connection {} failed: {e}", idle.len() + 1);
+                            break;
+                        }
+                    }
+                }
+                // A probe must still be answered while all of them stay open.
+                let mut probe = TcpStream::connect(addr).await.expect("probe connect");
+                probe.write_all(b"probe").await.expect("probe write");
+                let mut back = [0u8; 5];
+                let answered =
+                    tokio::time::timeout(Duration::from_secs(10), probe.read_exact(&mut back))
+                        .await
+                        .is_ok_and(|r| r.is_ok());
+                (idle.len(), answered)
+            });
+            rows.push(Row {
+                group: "connections held",
+                what: "netkit echo-server: idle connections open".into(),
+                value: held.0 as f64,
+                unit: "connections",
+                ratio: if held.1 {
+                    "probe answered".into()
+                } else {
+                    "probe NOT answered".into()
+                },
+            });
+        }
+    }
     print_table(&rows);
     println!(
         "\nmachine: {} cores, {}",

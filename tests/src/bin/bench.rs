@@ -235,6 +235,12 @@ struct Echoed {
     opened: Duration,
 }
 
+/// A transmit timestamp nobody else sends, to match chronyd's reply to our request.
+fn rand_transmit() -> u64 {
+    use std::hash::{BuildHasher, RandomState};
+    RandomState::new().hash_one(Instant::now())
+}
+
 /// Medians over the rounds of one echo subject.
 struct Summary {
     mbs: f64,
@@ -286,6 +292,139 @@ async fn latency(addr: SocketAddr, conns: usize) -> (f64, f64) {
         all.extend(t.await.unwrap());
     }
     (percentile(all.clone(), 50.0), percentile(all, 99.0))
+}
+
+/// The in-process SNTP query through the embedding API, next to the same exchange
+/// done natively, and the memory each in-flight instance costs.
+///
+/// Runs on a current-thread tokio runtime, as a plugin host driving guests from one
+/// thread would (on a multi-thread runtime both the native exchange and netkit pay
+/// cross-thread wake-ups, some 40-60 µs per call here).
+fn embedded(rows: &mut Vec<Row>, addr: SocketAddr) {
+    use netkit::cache::CompileCache;
+    use netkit::runtime::Runtime;
+    use netkit::sntp::{Family, QueryOptions, SntpClient};
+    const CALLS: usize = 1000;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let group = "embedded sntp query";
+    // The floor: the same exchange natively, a new socket per call as the component does.
+    let native_once = || async {
+        let sock = tokio::net::UdpSocket::bind("0.0.0.0:0").await.unwrap();
+        sock.connect(addr).await.unwrap();
+        let mut request = [0u8; 48];
+        request[0] = 0x23; // LI 0, version 4, mode 3 (client)
+        request[40..48].copy_from_slice(&rand_transmit().to_be_bytes());
+        sock.send(&request).await.unwrap();
+        let mut reply = [0u8; 68];
+        let n = tokio::time::timeout(Duration::from_secs(2), sock.recv(&mut reply))
+            .await
+            .expect("chronyd did not answer within 2 s")
+            .unwrap();
+        assert!(n >= 48 && reply[24..32] == request[40..48], "not our reply");
+    };
+    let native_call = rt.block_on(async {
+        for _ in 0..50 {
+            native_once().await;
+        }
+        let start = Instant::now();
+        for _ in 0..CALLS {
+            native_once().await;
+        }
+        start.elapsed().as_secs_f64() * 1e6 / CALLS as f64
+    });
+    rows.push(Row {
+        group,
+        what: "native tokio UDP exchange with the same chronyd (floor)".into(),
+        value: native_call,
+        unit: "µs/call",
+        ratio: "1.00x".into(),
+    });
+    for pooling in [false, true] {
+        let allocator = if pooling { "pooling" } else { "on-demand" };
+        let nrt =
+            Runtime::with_options(CompileCache::default_dir().map(CompileCache::new), pooling)
+                .unwrap();
+        let client = SntpClient::new(&nrt).unwrap();
+        let options = QueryOptions {
+            timeout_ms: 2000,
+            tries: 3,
+            samples: 1,
+            burst: true,
+            family: Family::Any,
+        };
+        let per_call = rt.block_on(async {
+            for _ in 0..50 {
+                client.query(addr, &options).await.unwrap().unwrap();
+            }
+            let start = Instant::now();
+            for _ in 0..CALLS {
+                client.query(addr, &options).await.unwrap().unwrap();
+            }
+            start.elapsed().as_secs_f64() * 1e6 / CALLS as f64
+        });
+        rows.push(Row {
+            group,
+            what: format!("instantiate + query (InstancePre, {allocator} allocator)"),
+            value: per_call,
+            unit: "µs/call",
+            ratio: format!(
+                "{:.0} instances/s; {:.2}x the native exchange (+{:.0} µs)",
+                1e6 / per_call,
+                per_call / native_call,
+                per_call - native_call
+            ),
+        });
+        // Memory per instance: IN_FLIGHT queries waiting on a port that never
+        // answers, each with its own store, instance, socket and stack.
+        const IN_FLIGHT: usize = 200;
+        let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let silent_addr = silent.local_addr().unwrap();
+        let wait = QueryOptions {
+            timeout_ms: 1500,
+            tries: 1,
+            ..options
+        };
+        let (before, during) = rt.block_on(async {
+            let before = rss_kib();
+            let queries = (0..IN_FLIGHT).map(|_| client.query(silent_addr, &wait));
+            let (during, outcomes) = futures::future::join(
+                async {
+                    tokio::time::sleep(Duration::from_millis(700)).await;
+                    rss_kib()
+                },
+                futures::future::join_all(queries),
+            )
+            .await;
+            for o in outcomes {
+                assert!(
+                    matches!(o, Ok(Err(netkit::sntp::SntpError::Timeout(_)))),
+                    "a silent server must time out: {o:?}"
+                );
+            }
+            (before, during)
+        });
+        rows.push(Row {
+            group,
+            what: format!("memory per in-flight instance ({allocator} allocator)"),
+            value: (during.saturating_sub(before)) as f64 / IN_FLIGHT as f64,
+            unit: "KiB",
+            ratio: format!("RSS growth with {IN_FLIGHT} queries waiting, divided by {IN_FLIGHT}"),
+        });
+    }
+}
+
+/// This process's resident set in KiB.
+fn rss_kib() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").expect("read /proc/self/statm");
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .expect("resident pages in /proc/self/statm");
+    pages * 4
 }
 
 /// Which sections to run, from the command line.
@@ -461,48 +600,7 @@ fn main() {
             });
         }
         if only.wants("embedded") {
-            // ------------------------------------------------------------ in-process SNTP
-            rt.block_on(async {
-                use netkit::runtime::Runtime;
-                use netkit::sntp::{Family, QueryOptions, SntpClient};
-                for pooling in [false, true] {
-                    let nrt = Runtime::with_options(
-                        netkit::cache::CompileCache::default_dir()
-                            .map(netkit::cache::CompileCache::new),
-                        pooling,
-                    )
-                    .unwrap();
-                    let client = SntpClient::new(&nrt).unwrap();
-                    let addr: SocketAddr = server.parse().unwrap();
-                    let options = QueryOptions {
-                        timeout_ms: 2000,
-                        tries: 3,
-                        samples: 1,
-                        burst: true,
-                        family: Family::Any,
-                    };
-                    for _ in 0..20 {
-                        client.query(addr, &options).await.unwrap().unwrap();
-                    }
-                    let n = 300;
-                    let start = Instant::now();
-                    for _ in 0..n {
-                        client.query(addr, &options).await.unwrap().unwrap();
-                    }
-                    let per_call = start.elapsed().as_secs_f64() * 1e6 / n as f64;
-                    rows.push(Row {
-                        group: "embedded sntp query",
-                        what: if pooling {
-                            "instantiate + query (InstancePre, pooling allocator)".into()
-                        } else {
-                            "instantiate + query (InstancePre, on-demand allocator)".into()
-                        },
-                        value: per_call,
-                        unit: "µs/call",
-                        ratio: format!("{:.0} instances/s", 1e6 / per_call),
-                    });
-                }
-            });
+            embedded(&mut rows, server.parse().unwrap());
         }
     }
     if only.wants("echo") || only.wants("held") {

@@ -28,7 +28,8 @@ pub enum Received {
 pub struct Udp {
     // Field order matters: pollables drop before their streams, streams before the socket.
     incoming_ready: Pollable,
-    outgoing_ready: Pollable,
+    /// Made on the first send that finds no room (rare for UDP).
+    outgoing_ready: std::cell::OnceCell<Pollable>,
     incoming: IncomingDatagramStream,
     outgoing: OutgoingDatagramStream,
     _socket: UdpSocket,
@@ -58,16 +59,24 @@ impl Udp {
         socket
             .start_bind(&instance_network(), to_wasi(local))
             .map_err(bind_err)?;
-        let ready = socket.subscribe();
+        // Binding finishes at once on every host we know; a pollable only if it does not.
+        let mut ready = None;
         loop {
             match socket.finish_bind() {
                 Ok(()) => break,
-                Err(ErrorCode::WouldBlock) => ready.block(),
+                Err(ErrorCode::WouldBlock) => {
+                    ready.get_or_insert_with(|| socket.subscribe()).block()
+                }
                 Err(c) => return Err(bind_err(c)),
             }
         }
         drop(ready);
-        let bound = socket.local_address().map(from_wasi).unwrap_or(local);
+        // A server reports where it listens; a connected client never asks, so
+        // it is spared the call.
+        let bound = match remote {
+            None => socket.local_address().map(from_wasi).unwrap_or(local),
+            Some(_) => local,
+        };
         let (incoming, outgoing) =
             socket
                 .stream(remote.map(to_wasi))
@@ -77,7 +86,7 @@ impl Udp {
                 })?;
         Ok(Udp {
             incoming_ready: incoming.subscribe(),
-            outgoing_ready: outgoing.subscribe(),
+            outgoing_ready: std::cell::OnceCell::new(),
             incoming,
             outgoing,
             _socket: socket,
@@ -86,7 +95,7 @@ impl Udp {
         })
     }
 
-    /// The bound address.
+    /// The bound address (for a connected socket, the unspecified address it was bound to).
     pub fn local_addr(&self) -> SocketAddr {
         self.local
     }
@@ -96,7 +105,9 @@ impl Udp {
         let dest = to.or(self.remote).unwrap_or(self.local);
         let err = |c| NetError::code(Op::Send, dest, c);
         while self.outgoing.check_send().map_err(err)? == 0 {
-            self.outgoing_ready.block();
+            self.outgoing_ready
+                .get_or_init(|| self.outgoing.subscribe())
+                .block();
         }
         let datagram = OutgoingDatagram {
             data,
@@ -120,7 +131,9 @@ impl Udp {
         loop {
             let got = self
                 .incoming
-                .receive(BATCH)
+                // A connected client waits for one reply: taking one datagram
+                // spares the host a second, empty read of the socket.
+                .receive(if self.remote.is_some() { 1 } else { BATCH })
                 .map_err(|c| NetError::code(Op::Receive, self.remote.unwrap_or(self.local), c))?;
             if !got.is_empty() {
                 return Ok(Received::Datagrams(

@@ -1,6 +1,8 @@
 //! A record of every network attempt a guest made, allowed or denied.
 
+use crate::policy::Grant;
 use serde::Serialize;
+use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -22,13 +24,54 @@ pub struct Event {
     pub grant: Option<String>,
 }
 
+/// What was tried, kept unformatted: address checks happen on every bind, connect
+/// and accept, and formatting them there cost a few µs per embedded query.
+#[derive(Debug)]
+enum Target {
+    Addr(SocketAddr),
+    Text(String),
+}
+
+#[derive(Debug)]
+enum Allowed {
+    Grant(Grant),
+    Text(String),
+}
+
+/// An [`Event`] before formatting.
+#[derive(Debug)]
+struct Raw {
+    at_ms: u64,
+    op: &'static str,
+    target: Target,
+    grant: Option<Allowed>,
+}
+
+impl Raw {
+    fn event(&self) -> Event {
+        Event {
+            at_ms: self.at_ms,
+            op: self.op.to_string(),
+            target: match &self.target {
+                Target::Addr(a) => a.to_string(),
+                Target::Text(t) => t.clone(),
+            },
+            allowed: self.grant.is_some(),
+            grant: self.grant.as_ref().map(|g| match g {
+                Allowed::Grant(g) => g.to_string(),
+                Allowed::Text(t) => t.clone(),
+            }),
+        }
+    }
+}
+
 /// A thread-safe log of [`Event`]s; denials are also printed to stderr as they happen.
 #[derive(Debug)]
 pub struct Audit {
     label: String,
     started: Instant,
     quiet: bool,
-    events: Mutex<(Vec<Event>, u64)>,
+    events: Mutex<(Vec<Raw>, u64)>,
 }
 
 impl Audit {
@@ -42,25 +85,33 @@ impl Audit {
         }
     }
 
-    /// Record an attempt.
-    pub fn record(&self, op: &str, target: String, grant: Option<String>) {
-        let allowed = grant.is_some();
-        if !allowed && !self.quiet {
-            eprintln!(
-                "netkit: {}: denied {op} {target}: no grant covers it",
-                self.label
-            );
-        }
-        let event = Event {
+    /// Record an attempt described in text (e.g. a name lookup); `grant` says why it was allowed.
+    pub fn record(&self, op: &'static str, target: String, grant: Option<String>) {
+        self.push(op, Target::Text(target), grant.map(Allowed::Text));
+    }
+
+    /// Record an address check and the grant that allowed it, if any.
+    pub fn record_check(&self, op: &'static str, addr: SocketAddr, grant: Option<&Grant>) {
+        self.push(op, Target::Addr(addr), grant.cloned().map(Allowed::Grant));
+    }
+
+    fn push(&self, op: &'static str, target: Target, grant: Option<Allowed>) {
+        let raw = Raw {
             at_ms: self.started.elapsed().as_millis() as u64,
-            op: op.to_string(),
+            op,
             target,
-            allowed,
             grant,
         };
+        if raw.grant.is_none() && !self.quiet {
+            let e = raw.event();
+            eprintln!(
+                "netkit: {}: denied {} {}: no grant covers it",
+                self.label, e.op, e.target
+            );
+        }
         let mut guard = self.events.lock().unwrap_or_else(|p| p.into_inner());
         if guard.0.len() < MAX_EVENTS {
-            guard.0.push(event);
+            guard.0.push(raw);
         } else {
             guard.1 += 1;
         }
@@ -72,7 +123,9 @@ impl Audit {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .0
-            .clone()
+            .iter()
+            .map(Raw::event)
+            .collect()
     }
 
     /// Events dropped because the log was full.

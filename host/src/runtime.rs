@@ -96,7 +96,7 @@ impl WasiView for State {
 #[derive(Debug, Clone)]
 pub struct Sandbox {
     label: String,
-    policy: Policy,
+    policy: Arc<Policy>,
     audit: Arc<Audit>,
     args: Vec<String>,
     stop_pipe: bool,
@@ -116,7 +116,7 @@ impl Sandbox {
         Self {
             audit: Arc::new(Audit::new(label.clone(), false)),
             label,
-            policy,
+            policy: Arc::new(policy),
             args: Vec::new(),
             stop_pipe: false,
             inherit_stdin: false,
@@ -359,12 +359,13 @@ impl Runtime {
         b.allow_tcp(sandbox.policy.uses_tcp())
             .allow_udp(sandbox.policy.uses_udp())
             .allow_ip_name_lookup(false);
-        let policy = Arc::new(sandbox.policy.clone());
+        let policy = sandbox.policy.clone();
         let audit = sandbox.audit.clone();
         b.socket_addr_check(move |addr, use_| {
-            let grant = policy.check(addr, use_).map(|g| g.to_string());
-            audit.record(use_name(use_), addr.to_string(), grant.clone());
-            Box::pin(async move { grant.is_some() })
+            let grant = policy.check(addr, use_);
+            let allowed = grant.is_some();
+            audit.record_check(use_name(use_), addr, grant);
+            Box::pin(async move { allowed })
         });
         let state = State {
             wasi: b.build(),

@@ -47,15 +47,21 @@ struct Raw {
     grant: Option<Allowed>,
 }
 
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Target::Addr(a) => a.fmt(f),
+            Target::Text(t) => f.write_str(t),
+        }
+    }
+}
+
 impl Raw {
     fn event(&self) -> Event {
         Event {
             at_ms: self.at_ms,
             op: self.op.to_string(),
-            target: match &self.target {
-                Target::Addr(a) => a.to_string(),
-                Target::Text(t) => t.clone(),
-            },
+            target: self.target.to_string(),
             allowed: self.grant.is_some(),
             grant: self.grant.as_ref().map(|g| match g {
                 Allowed::Grant(g) => g.to_string(),
@@ -103,10 +109,9 @@ impl Audit {
             grant,
         };
         if raw.grant.is_none() && !self.quiet {
-            let e = raw.event();
             eprintln!(
-                "netkit: {}: denied {} {}: no grant covers it",
-                self.label, e.op, e.target
+                "netkit: {}: denied {op} {}: no grant covers it",
+                self.label, raw.target
             );
         }
         let mut guard = self.events.lock().unwrap_or_else(|p| p.into_inner());
@@ -135,7 +140,8 @@ impl Audit {
 
     /// Number of denied attempts.
     pub fn denied(&self) -> usize {
-        self.events().iter().filter(|e| !e.allowed).count()
+        let guard = self.events.lock().unwrap_or_else(|p| p.into_inner());
+        guard.0.iter().filter(|r| r.grant.is_none()).count()
     }
 
     /// A table of the events, one line each, for `--audit`.

@@ -89,16 +89,7 @@ async fn server_binding_another_port_is_denied_and_nothing_listens() {
         "echo-server",
         echo::server_policy(granted, Transport::Tcp, &[]),
     );
-    let config = ServerConfig {
-        host: "127.0.0.1".into(),
-        port: forbidden_port,
-        transport: Transport::Tcp,
-        max_connections: 8,
-        idle_timeout_ms: 0,
-        stop_on_stdin_eof: true,
-        stop_after: Some(1),
-        log_connections: false,
-    };
+    let config = tcp_server_on(forbidden_port);
     let mut server = echo::start_server(&rt, &component, &sandbox, config);
     let outcome = server.wait().await.unwrap();
     match outcome {
@@ -124,17 +115,22 @@ async fn udp_server_grant_does_not_allow_tcp() {
         "echo-server",
         echo::server_policy(addr, Transport::Udp, &[]),
     );
-    let config = ServerConfig {
+    let config = tcp_server_on(addr.port());
+    let mut server = echo::start_server(&rt, &component, &sandbox, config);
+    let outcome = server.wait().await.unwrap();
+    assert!(matches!(outcome, Err(EchoError::Denied(_))), "{outcome:?}");
+}
+
+/// A TCP echo server on 127.0.0.1:`port` that stops after one client.
+fn tcp_server_on(port: u16) -> ServerConfig {
+    ServerConfig {
         host: "127.0.0.1".into(),
-        port: addr.port(),
+        port,
         transport: Transport::Tcp,
         max_connections: 8,
         idle_timeout_ms: 0,
         stop_on_stdin_eof: true,
         stop_after: Some(1),
         log_connections: false,
-    };
-    let mut server = echo::start_server(&rt, &component, &sandbox, config);
-    let outcome = server.wait().await.unwrap();
-    assert!(matches!(outcome, Err(EchoError::Denied(_))), "{outcome:?}");
+    }
 }

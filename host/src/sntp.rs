@@ -65,7 +65,10 @@ pub async fn query(
 /// ```
 pub struct SntpClient {
     rt: Runtime,
-    pre: client::SntpClientComponentPre<State>,
+    pre: wasmtime::component::InstancePre<State>,
+    /// Where the `netkit:diag/sntp-client` export lives; looked up once, and
+    /// only that interface (the world's `wasi:cli/run` is never needed here).
+    query: client::exports::netkit::diag::sntp_client::GuestIndices,
 }
 
 impl SntpClient {
@@ -83,10 +86,12 @@ impl SntpClient {
             .linker()
             .instantiate_pre(component)
             .map_err(anyhow::Error::from)?;
-        let pre = client::SntpClientComponentPre::new(pre).map_err(anyhow::Error::from)?;
+        let query = client::exports::netkit::diag::sntp_client::GuestIndices::new(&pre)
+            .map_err(anyhow::Error::from)?;
         Ok(Self {
             rt: rt.clone(),
             pre,
+            query,
         })
     }
 
@@ -118,8 +123,9 @@ impl SntpClient {
         let (mut store, _) = self.rt.store(sandbox);
         unconstrained(async {
             let instance = self.pre.instantiate_async(&mut store).await?;
-            Ok(instance
-                .netkit_diag_sntp_client()
+            Ok(self
+                .query
+                .load(&mut store, &instance)?
                 .call_query(
                     &mut store,
                     &server.ip().to_string(),

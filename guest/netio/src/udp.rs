@@ -128,20 +128,30 @@ impl Udp {
         deadline_ns: Option<u64>,
         extra: Option<&Pollable>,
     ) -> Result<Received, NetError> {
+        // A connected client calls this right after sending its request, so
+        // its reply cannot be there yet: it waits first and then reads, which
+        // spares the host a read that finds nothing. A server reads first, as
+        // datagrams are usually queued.
+        let mut read = self.remote.is_none();
         loop {
-            let got = self
-                .incoming
-                // A connected client waits for one reply: taking one datagram
-                // spares the host a second, empty read of the socket.
-                .receive(if self.remote.is_some() { 1 } else { BATCH })
-                .map_err(|c| NetError::code(Op::Receive, self.remote.unwrap_or(self.local), c))?;
-            if !got.is_empty() {
-                return Ok(Received::Datagrams(
-                    got.into_iter()
-                        .map(|d| (d.data, from_wasi(d.remote_address)))
-                        .collect(),
-                ));
+            if read {
+                let got = self
+                    .incoming
+                    // A connected client waits for one reply: taking one datagram
+                    // spares the host a second, empty read of the socket.
+                    .receive(if self.remote.is_some() { 1 } else { BATCH })
+                    .map_err(|c| {
+                        NetError::code(Op::Receive, self.remote.unwrap_or(self.local), c)
+                    })?;
+                if !got.is_empty() {
+                    return Ok(Received::Datagrams(
+                        got.into_iter()
+                            .map(|d| (d.data, from_wasi(d.remote_address)))
+                            .collect(),
+                    ));
+                }
             }
+            read = true;
             let timer = deadline_ns.map(monotonic_clock::subscribe_instant);
             let mut list = vec![&self.incoming_ready];
             if let Some(t) = &timer {

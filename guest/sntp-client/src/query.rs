@@ -66,8 +66,8 @@ fn sample(socket: &Udp, addr: SocketAddr, options: &QueryOptions) -> Result<Samp
     let spacing = timeout_ns / u64::from(options.tries);
     let mut sent: Vec<(NtpTimestamp, NtpTimestamp)> = Vec::new();
     let mut next_send = start;
+    let mut mono = start;
     loop {
-        let mono = monotonic_clock::now();
         if mono >= deadline {
             return Err(SntpError::Timeout(format!(
                 "no valid reply from {addr} within {} ms ({} requests sent)",
@@ -89,29 +89,31 @@ fn sample(socket: &Udp, addr: SocketAddr, options: &QueryOptions) -> Result<Samp
         } else {
             deadline
         };
-        let datagrams = match socket.receive(Some(wake), None).map_err(net_error)? {
-            Received::Datagrams(d) => d,
-            Received::Deadline | Received::Extra => continue,
-        };
-        let (t4, now_secs) = now();
-        for (bytes, from) in datagrams {
-            if from != addr {
-                continue;
-            }
-            for &(nonce, t1) in &sent {
-                match validate_reply(Reply {
-                    bytes: &bytes,
-                    nonce,
-                    t1,
-                    t4,
-                    now_unix_secs: now_secs,
-                }) {
-                    Ok(s) => return Ok(s),
-                    Err(ReplyError::OriginMismatch) => continue,
-                    Err(e) => return Err(reply_error(addr, e)),
+        if let Received::Datagrams(datagrams) =
+            socket.receive(Some(wake), None).map_err(net_error)?
+        {
+            let (t4, now_secs) = now();
+            for (bytes, from) in datagrams {
+                if from != addr {
+                    continue;
+                }
+                for &(nonce, t1) in &sent {
+                    match validate_reply(Reply {
+                        bytes: &bytes,
+                        nonce,
+                        t1,
+                        t4,
+                        now_unix_secs: now_secs,
+                    }) {
+                        Ok(s) => return Ok(s),
+                        Err(ReplyError::OriginMismatch) => continue,
+                        Err(e) => return Err(reply_error(addr, e)),
+                    }
                 }
             }
         }
+        // No valid reply yet (the clock is read only now: the first pass used `start`).
+        mono = monotonic_clock::now();
     }
 }
 

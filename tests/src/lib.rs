@@ -302,10 +302,17 @@ pub fn port_123() -> Port123 {
 
 /// A chronyd serving NTP on loopback, killed on drop.
 pub struct Chrony {
-    _peer: Peer,
+    peer: Peer,
     _dir: PathBuf,
     /// The UDP port it serves on.
     pub port: u16,
+}
+
+impl Chrony {
+    /// chronyd's process id.
+    pub fn pid(&self) -> u32 {
+        self.peer.pid()
+    }
 }
 
 /// Start chronyd as an NTP server on `port` of 127.0.0.1 and ::1 (`local stratum 10`,
@@ -349,7 +356,7 @@ pub fn start_chrony(port: u16, extra: &str) -> Chrony {
         std::thread::sleep(Duration::from_millis(100));
     }
     Chrony {
-        _peer: peer,
+        peer,
         _dir: dir,
         port,
     }

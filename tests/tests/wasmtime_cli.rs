@@ -167,3 +167,36 @@ fn echo_client_name_lookup_needs_its_flag() {
         .unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
 }
+
+/// `--help` and a bad argument under the stock CLI: the SNTP client's 64 KiB
+/// stack (guest/sntp-client/build.rs) carries clap's deepest path.
+#[test]
+fn sntp_client_help_and_bad_arguments_under_wasmtime_run() {
+    let run = |args: &[&str]| {
+        Command::new(wasmtime())
+            .args(["run", &wasm("sntp-client.wasm")])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = run(&["--help"]);
+    assert!(out.status.success(), "--help: {}", text(&out.stderr));
+    let help = text(&out.stdout);
+    for expected in ["Usage:", "<SERVER>", "--timeout", "--samples", "--json"] {
+        assert!(help.contains(expected), "--help lacks {expected}: {help}");
+    }
+    let out = run(&["--bogus", "127.0.0.1"]);
+    assert!(!out.status.success(), "a bad argument must fail");
+    assert!(
+        text(&out.stderr).contains("unexpected argument '--bogus'"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = run(&[]);
+    assert!(!out.status.success(), "a missing server must fail");
+    assert!(
+        text(&out.stderr).contains("<SERVER>"),
+        "{}",
+        text(&out.stderr)
+    );
+}

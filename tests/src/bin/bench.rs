@@ -337,6 +337,20 @@ fn pin(pid: u32, cpus: &[usize]) {
     );
 }
 
+/// µs per call over `calls` calls of `call` on `rt`, after 100 unmeasured ones.
+fn per_call(rt: &tokio::runtime::Runtime, calls: usize, mut call: impl AsyncFnMut()) -> f64 {
+    rt.block_on(async {
+        for _ in 0..100 {
+            call().await;
+        }
+        let start = Instant::now();
+        for _ in 0..calls {
+            call().await;
+        }
+        start.elapsed().as_secs_f64() * 1e6 / calls as f64
+    })
+}
+
 /// In-process queries through the embedding API, against the native floor.
 ///
 /// Where chronyd runs relative to the caller decides the floor on this VM: on the
@@ -380,49 +394,33 @@ fn embedded(rows: &mut Vec<Row>, chrony: &Chrony) {
             cpus[1],
         ));
     }
+    // The floor: the same exchange natively, a new socket per call as the component does.
+    let native_once = async || {
+        let sock = tokio::net::UdpSocket::bind("0.0.0.0:0").await.unwrap();
+        sock.connect(addr).await.unwrap();
+        let mut request = [0u8; 48];
+        request[0] = 0x23; // LI 0, version 4, mode 3 (client)
+        request[40..48].copy_from_slice(&rand_transmit().to_be_bytes());
+        sock.send(&request).await.unwrap();
+        let mut reply = [0u8; 68];
+        let n = tokio::time::timeout(Duration::from_secs(2), sock.recv(&mut reply))
+            .await
+            .expect("chronyd did not answer within 2 s")
+            .unwrap();
+        assert!(n >= 48 && reply[24..32] == request[40..48], "not our reply");
+    };
     for (group, caller, server) in placements {
         pin(0, &[caller]);
         pin(chrony.pid(), &[server]);
-        // The floor: the same exchange natively, a new socket per call as the component does.
-        let native_once = || async {
-            let sock = tokio::net::UdpSocket::bind("0.0.0.0:0").await.unwrap();
-            sock.connect(addr).await.unwrap();
-            let mut request = [0u8; 48];
-            request[0] = 0x23; // LI 0, version 4, mode 3 (client)
-            request[40..48].copy_from_slice(&rand_transmit().to_be_bytes());
-            sock.send(&request).await.unwrap();
-            let mut reply = [0u8; 68];
-            let n = tokio::time::timeout(Duration::from_secs(2), sock.recv(&mut reply))
-                .await
-                .expect("chronyd did not answer within 2 s")
-                .unwrap();
-            assert!(n >= 48 && reply[24..32] == request[40..48], "not our reply");
-        };
         let mut native = Vec::new();
         let mut netkit = [Vec::new(), Vec::new()];
         let clients = [client_for(false), client_for(true)];
         // Subjects take turns, ECHO_ROUNDS times; medians below.
         for _ in 0..ECHO_ROUNDS {
-            native.push(rt.block_on(async {
-                for _ in 0..100 {
-                    native_once().await;
-                }
-                let start = Instant::now();
-                for _ in 0..CALLS {
-                    native_once().await;
-                }
-                start.elapsed().as_secs_f64() * 1e6 / CALLS as f64
-            }));
+            native.push(per_call(&rt, CALLS, native_once));
             for (client, times) in clients.iter().zip(netkit.iter_mut()) {
-                times.push(rt.block_on(async {
-                    for _ in 0..100 {
-                        client.query(addr, &options).await.unwrap().unwrap();
-                    }
-                    let start = Instant::now();
-                    for _ in 0..CALLS {
-                        client.query(addr, &options).await.unwrap().unwrap();
-                    }
-                    start.elapsed().as_secs_f64() * 1e6 / CALLS as f64
+                times.push(per_call(&rt, CALLS, async || {
+                    client.query(addr, &options).await.unwrap().unwrap();
                 }));
             }
         }

@@ -35,6 +35,24 @@ pub fn split_server(text: &str, default_port: u16) -> Result<(String, u16), Stri
     }
 }
 
+/// A duration for people: `500 ms`, `2 s`, `1.5 s`, `750 µs`.
+pub fn duration_text(ns: u64) -> String {
+    if ns >= 1_000_000_000 {
+        let secs = ns as f64 / 1e9;
+        format!("{} s", trim_float(secs))
+    } else if ns >= 1_000_000 {
+        format!("{} ms", trim_float(ns as f64 / 1e6))
+    } else {
+        format!("{} µs", trim_float(ns as f64 / 1e3))
+    }
+}
+
+/// Up to three decimals, trailing zeros dropped.
+fn trim_float(v: f64) -> String {
+    let s = format!("{v:.3}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
 /// Error bound of a sample: half the round trip plus the server's own distance to
 /// its reference (half its root delay plus its root dispersion), in nanoseconds.
 pub fn error_bound_ns(delay_ns: i64, root_delay_ns: u64, root_dispersion_ns: u64) -> u64 {
@@ -97,6 +115,14 @@ mod tests {
         assert!(split_server("[::1", 1).is_err());
         assert!(split_server("[::1]x", 1).is_err());
         assert!(split_server(":5", 1).is_err());
+    }
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(duration_text(2_000_000_000), "2 s");
+        assert_eq!(duration_text(1_500_000_000), "1.5 s");
+        assert_eq!(duration_text(500_000_000), "500 ms");
+        assert_eq!(duration_text(750_000), "750 µs");
     }
 
     #[test]

@@ -1,10 +1,9 @@
 //! Exchanges: connect, send the payload while reading it back, verify, close.
 
-use crate::errors::to_echo_error;
-use crate::netkit::diag::echo_types::{ClientReport, ClientRequest, EchoError, Mismatch, Payload};
 use echo_proto::{EchoCheck, RttStats, Verifier, generated_payload};
+use echo_types::{ClientReport, ClientRequest, EchoError, Mismatch, Payload};
 use futures_lite::future;
-use netio::Conn;
+use netio::TcpStream;
 use std::cell::{Cell, RefCell};
 use std::net::{IpAddr, SocketAddr};
 use std::rc::Rc;
@@ -85,15 +84,17 @@ async fn exchange(addr: SocketAddr, payload: &[u8], timeout: Duration) -> Result
             timeout.as_millis()
         ))
     };
-    let conn = Conn::connect(addr)
+    let conn = TcpStream::connect(addr)
         .timeout(timeout)
         .await
         .map_err(|_| timed_out("connect to"))?
-        .map_err(to_echo_error)?;
+        .map_err(echo_types::from_net)?;
     let start = Instant::now();
     let send = async {
-        conn.write_all(payload).await.map_err(to_echo_error)?;
-        conn.flush().await.map_err(to_echo_error)
+        conn.write_all(payload)
+            .await
+            .map_err(echo_types::from_net)?;
+        conn.flush().await.map_err(echo_types::from_net)
     };
     let receive = async {
         let mut verifier = Verifier::new(payload);
@@ -109,7 +110,7 @@ async fn exchange(addr: SocketAddr, payload: &[u8], timeout: Duration) -> Result
                 .timeout(timeout)
                 .await
                 .map_err(|_| timed_out("receive from"))?
-                .map_err(to_echo_error)?;
+                .map_err(echo_types::from_net)?;
             if n == 0 {
                 return Err(EchoError::ShortEcho(mismatch(verifier.received())));
             }

@@ -1,19 +1,18 @@
 //! The netkit echo client component: `wasi:cli/run` for the command line and
 //! `netkit:diag/echo-client` for plugin hosts. The exchanges are in `exchange.rs`.
 
-#[path = "../../shared/echo_errors.rs"]
-mod errors;
 mod exchange;
 
 use clap::Parser;
 use echo_proto::{DEFAULT_MESSAGE, megabytes_per_second};
+use echo_types::{ClientReport, ClientRequest, EchoError, Payload};
 use exports::netkit::diag::echo_client::Guest as EchoClient;
 use exports::wasi::cli::run::Guest as Run;
-use netkit::diag::echo_types::{ClientReport, ClientRequest, EchoError, Payload};
 
 wit_bindgen::generate!({
     world: "echo-client-component",
     path: "../../wit",
+    with: { "netkit:diag/echo-types@0.1.0": echo_types },
     generate_all,
 });
 
@@ -82,8 +81,12 @@ impl Run for Component {
         match outcome {
             Ok(report) if args.json => println!("{}", to_json(&report)),
             Ok(report) => println!("{}", to_text(&report, &payload)),
+            Err(e) if args.json => {
+                println!("{}", echo_types::error_json(&e));
+                return Err(());
+            }
             Err(e) => {
-                eprintln!("echo-client: {}", errors::describe(&e));
+                eprintln!("echo-client: {}", echo_types::describe(&e));
                 return Err(());
             }
         }
@@ -91,38 +94,20 @@ impl Run for Component {
     }
 }
 
-fn ms(ns: u64) -> f64 {
-    ns as f64 / 1e6
-}
-
 fn to_text(r: &ClientReport, payload: &Payload) -> String {
-    if let (Payload::Message(m), 1) = (payload, r.exchanges) {
-        return format!(
-            "received {m:?} ({} bytes) back from {} in {:.3} ms, verified",
-            r.payload_bytes,
-            r.server,
-            ms(r.rtt_max_ns)
-        );
-    }
-    format!(
-        "{} exchanges of {} bytes with {} verified; rtt min {:.3} ms, median {:.3} ms, p99 {:.3} ms, max {:.3} ms; {:.2} MB/s",
-        r.exchanges,
-        r.payload_bytes,
-        r.server,
-        ms(r.rtt_min_ns),
-        ms(r.rtt_median_ns),
-        ms(r.rtt_p99_ns),
-        ms(r.rtt_max_ns),
-        megabytes_per_second(r.total_bytes, r.elapsed_ns)
-    )
+    let message = match payload {
+        Payload::Message(m) => Some(m.as_str()),
+        Payload::Generated(_) => None,
+    };
+    echo_proto::summary_line(message, &echo_types::run_summary(r))
 }
 
 fn to_json(r: &ClientReport) -> String {
     format!(
         concat!(
-            "{{\"server\":\"{}\",\"exchanges\":{},\"payload_bytes\":{},\"total_bytes\":{},",
-            "\"rtt_min_ns\":{},\"rtt_median_ns\":{},\"rtt_p99_ns\":{},\"rtt_max_ns\":{},",
-            "\"elapsed_ns\":{},\"mb_per_s\":{:.3}}}"
+            "{{\"ok\":true,\"report\":{{\"server\":\"{}\",\"exchanges\":{},\"payload_bytes\":{},",
+            "\"total_bytes\":{},\"rtt_min_ns\":{},\"rtt_median_ns\":{},\"rtt_p99_ns\":{},",
+            "\"rtt_max_ns\":{},\"elapsed_ns\":{},\"mb_per_s\":{:.3}}}}}"
         ),
         r.server,
         r.exchanges,

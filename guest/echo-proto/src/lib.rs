@@ -6,8 +6,12 @@
 
 mod payload;
 mod stats;
+mod text;
 mod verify;
 
 pub use payload::{DEFAULT_MESSAGE, generated_payload};
 pub use stats::{RttStats, megabytes_per_second};
+pub use text::{
+    RunSummary, plural, server_summary_line, short_echo_message, summary_line, wrong_echo_message,
+};
 pub use verify::{EchoCheck, Verifier};

@@ -1,19 +1,18 @@
 //! The netkit echo server component: `wasi:cli/run` for the command line and
 //! `netkit:diag/echo-server` for plugin hosts. The serving itself is in `serve.rs`.
 
-#[path = "../../shared/echo_errors.rs"]
-mod errors;
 mod serve;
 mod tcp_loop;
 
 use clap::Parser;
+use echo_types::{EchoError, ServerConfig, ServerSummary, Transport};
 use exports::netkit::diag::echo_server::Guest as EchoServer;
 use exports::wasi::cli::run::Guest as Run;
-use netkit::diag::echo_types::{EchoError, ServerConfig, ServerSummary, Transport};
 
 wit_bindgen::generate!({
     world: "echo-server-component",
     path: "../../wit",
+    with: { "netkit:diag/echo-types@0.1.0": echo_types },
     generate_all,
 });
 
@@ -60,6 +59,7 @@ struct Args {
 impl Run for Component {
     fn run() -> Result<(), ()> {
         let args = Args::try_parse().unwrap_or_else(|e| e.exit());
+        let udp = args.udp;
         let config = ServerConfig {
             host: args.host,
             port: args.port,
@@ -77,13 +77,19 @@ impl Run for Component {
         match serve::serve(config) {
             Ok(s) => {
                 eprintln!(
-                    "echo-server: stopped on {}: {} connections, {} rejected, {} bytes echoed",
-                    s.local_address, s.connections, s.rejected, s.bytes
+                    "{}",
+                    echo_proto::server_summary_line(
+                        udp,
+                        &s.local_address,
+                        s.connections,
+                        s.rejected,
+                        s.bytes
+                    )
                 );
                 Ok(())
             }
             Err(e) => {
-                eprintln!("echo-server: {}", errors::describe(&e));
+                eprintln!("echo-server: {}", echo_types::describe(&e));
                 Err(())
             }
         }

@@ -1,8 +1,7 @@
 //! Serving: dispatch to the TCP readiness loop, and the UDP echo loop.
 
-use crate::errors::to_echo_error;
-use crate::netkit::diag::echo_types::{EchoError, ServerConfig, ServerSummary, Transport};
-use netio::{Received, Udp};
+use echo_types::{EchoError, ServerConfig, ServerSummary, Transport};
+use netio::{Datagram, Received, UdpSocket};
 use std::net::{IpAddr, SocketAddr};
 
 /// Serve according to `config` until it says to stop.
@@ -22,7 +21,7 @@ pub fn serve(config: ServerConfig) -> Result<ServerSummary, EchoError> {
 
 /// Echo datagrams back to their senders (RFC 862).
 fn serve_udp(addr: SocketAddr, config: &ServerConfig) -> Result<ServerSummary, EchoError> {
-    let socket = Udp::bind(addr).map_err(to_echo_error)?;
+    let socket = UdpSocket::bind(addr).map_err(echo_types::from_net)?;
     let local = socket.local_addr();
     eprintln!("echo-server: listening on udp {local}");
     let stop = netio::StopOnEof::new(config.stop_on_stdin_eof);
@@ -30,16 +29,16 @@ fn serve_udp(addr: SocketAddr, config: &ServerConfig) -> Result<ServerSummary, E
     'serve: loop {
         let datagrams = match socket
             .receive(None, stop.as_ref().map(netio::StopOnEof::pollable))
-            .map_err(to_echo_error)?
+            .map_err(echo_types::from_net)?
         {
             Received::Datagrams(d) => d,
             Received::Deadline => continue,
             Received::Extra if stop.as_ref().is_some_and(netio::StopOnEof::reached) => break,
             Received::Extra => continue,
         };
-        for (data, from) in datagrams {
+        for Datagram { data, from } in datagrams {
             let n = data.len() as u64;
-            if let Err(e) = socket.send(data, Some(from)) {
+            if let Err(e) = socket.send_to(data, from) {
                 eprintln!("echo-server: {e}");
                 continue;
             }

@@ -6,16 +6,10 @@
 //! whatever the number of clients; a client that stops reading only stops its
 //! own echo (its input is not polled while its output is blocked).
 
-use crate::errors::to_echo_error;
-use crate::netkit::diag::echo_types::{EchoError, ServerConfig, ServerSummary};
+use echo_types::{EchoError, ServerConfig, ServerSummary};
 use netio::wasip2::clocks::monotonic_clock;
 use netio::wasip2::io::poll::{Pollable, poll};
-use netio::wasip2::io::streams::{InputStream, OutputStream, StreamError};
-use netio::wasip2::sockets::instance_network::instance_network;
-use netio::wasip2::sockets::network::ErrorCode;
-use netio::wasip2::sockets::tcp::{ShutdownType, TcpSocket};
-use netio::wasip2::sockets::tcp_create_socket::create_tcp_socket;
-use netio::{NetError, Op, family, from_wasi, to_wasi};
+use netio::{Read, TcpListener, TcpStream};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
@@ -28,13 +22,7 @@ const BACKLOG: u64 = 1024;
 
 /// One connected client.
 struct Client {
-    // Field order matters: pollables drop before their streams, streams before the socket.
-    input_ready: Pollable,
-    output_ready: Pollable,
-    input: InputStream,
-    output: OutputStream,
-    socket: TcpSocket,
-    peer: SocketAddr,
+    stream: TcpStream,
     /// Echo bytes not yet accepted by the output stream.
     pending: Vec<u8>,
     /// The client closed its sending side; close once `pending` is out.
@@ -49,17 +37,23 @@ enum Progress {
 }
 
 impl Client {
+    fn new(stream: TcpStream, now: u64) -> Self {
+        Self {
+            stream,
+            pending: Vec::new(),
+            closing: false,
+            echoed: 0,
+            last_active: now,
+        }
+    }
+
     /// Move bytes: flush `pending`, then read and echo, a few chunks at most.
     fn serve(&mut self, now: u64) -> Progress {
         for _ in 0..CHUNKS_PER_ROUND {
             if !self.pending.is_empty() {
-                match self.output.check_write() {
+                match self.stream.try_write(&self.pending) {
                     Ok(0) => return Progress::Open,
-                    Ok(permit) => {
-                        let n = (permit as usize).min(self.pending.len());
-                        if let Err(e) = self.output.write(&self.pending[..n]) {
-                            return Progress::Closed(stream_error(e));
-                        }
+                    Ok(n) => {
                         self.pending.drain(..n);
                         self.echoed += n as u64;
                         self.last_active = now;
@@ -67,24 +61,24 @@ impl Client {
                             return Progress::Open;
                         }
                     }
-                    Err(e) => return Progress::Closed(stream_error(e)),
+                    Err(e) => return Progress::Closed(e.to_string()),
                 }
             }
             if self.closing {
                 // Wait until the last write has left before closing.
-                return match self.output.check_write() {
-                    Ok(0) => Progress::Open,
+                return match self.stream.try_drained() {
+                    Ok(false) => Progress::Open,
                     _ => Progress::Closed("closed by peer".into()),
                 };
             }
-            match self.input.read(CHUNK) {
-                Ok(data) if data.is_empty() => return Progress::Open,
-                Ok(data) => {
+            match self.stream.try_read(CHUNK) {
+                Ok(Read::Empty) => return Progress::Open,
+                Ok(Read::Data(data)) => {
                     self.pending = data;
                     self.last_active = now;
                 }
-                Err(StreamError::Closed) => self.closing = true,
-                Err(e) => return Progress::Closed(stream_error(e)),
+                Ok(Read::Closed) => self.closing = true,
+                Err(e) => return Progress::Closed(e.to_string()),
             }
         }
         Progress::Open
@@ -93,23 +87,10 @@ impl Client {
     /// The pollable that says when this client can make progress.
     fn waiting_on(&self) -> &Pollable {
         if self.pending.is_empty() && !self.closing {
-            &self.input_ready
+            self.stream.input_pollable()
         } else {
-            &self.output_ready
+            self.stream.output_pollable()
         }
-    }
-}
-
-impl Drop for Client {
-    fn drop(&mut self) {
-        let _ = self.socket.shutdown(ShutdownType::Both);
-    }
-}
-
-fn stream_error(e: StreamError) -> String {
-    match e {
-        StreamError::Closed => "connection closed".into(),
-        StreamError::LastOperationFailed(e) => e.to_debug_string(),
     }
 }
 
@@ -124,9 +105,9 @@ enum Slot {
 
 /// Bind, listen, and echo until `stop-after` or stdin EOF.
 pub fn serve(addr: SocketAddr, config: &ServerConfig) -> Result<ServerSummary, EchoError> {
-    let (listener, local) = listen(addr).map_err(to_echo_error)?;
+    let listener = TcpListener::bind(addr, BACKLOG).map_err(echo_types::from_net)?;
+    let local = listener.local_addr();
     eprintln!("echo-server: listening on tcp {local}");
-    let listener_ready = listener.subscribe();
     let stop_signal = netio::StopOnEof::new(config.stop_on_stdin_eof);
     let idle_ns = config.idle_timeout_ms.saturating_mul(1_000_000);
     let log = config.log_connections;
@@ -152,7 +133,7 @@ pub fn serve(addr: SocketAddr, config: &ServerConfig) -> Result<ServerSummary, E
         let mut list: Vec<&Pollable> = Vec::with_capacity(clients.len() + 3);
         if accepting {
             slots.push(Slot::Listener);
-            list.push(&listener_ready);
+            list.push(listener.pollable());
         }
         if let Some(signal) = &stop_signal {
             slots.push(Slot::Stdin);
@@ -173,9 +154,9 @@ pub fn serve(addr: SocketAddr, config: &ServerConfig) -> Result<ServerSummary, E
         for index in ready {
             match slots[index as usize] {
                 Slot::Listener => {
-                    while let Some(accepted) = accept(&listener, local) {
-                        let client = match accepted {
-                            Ok(c) => c,
+                    while let Some(accepted) = listener.try_accept() {
+                        let stream = match accepted {
+                            Ok(s) => s,
                             Err(e) => {
                                 eprintln!("echo-server: {e}");
                                 continue;
@@ -186,18 +167,17 @@ pub fn serve(addr: SocketAddr, config: &ServerConfig) -> Result<ServerSummary, E
                             if log {
                                 eprintln!(
                                     "echo-server: reject {} (max {} connections busy)",
-                                    client.peer, config.max_connections
+                                    stream.peer(),
+                                    config.max_connections
                                 );
                             }
                             continue;
                         }
                         if log {
-                            eprintln!("echo-server: open {}", client.peer);
+                            eprintln!("echo-server: open {}", stream.peer());
                         }
                         connections += 1;
-                        let mut client = client;
-                        client.last_active = now;
-                        clients.insert(next_id, client);
+                        clients.insert(next_id, Client::new(stream, now));
                         next_id += 1;
                         if config.stop_after.is_some_and(|n| connections >= n) {
                             break;
@@ -219,7 +199,8 @@ pub fn serve(addr: SocketAddr, config: &ServerConfig) -> Result<ServerSummary, E
                             if log {
                                 eprintln!(
                                     "echo-server: close {}: {} bytes echoed (idle timeout)",
-                                    c.peer, c.echoed
+                                    c.stream.peer(),
+                                    c.echoed
                                 );
                             }
                         }
@@ -235,7 +216,8 @@ pub fn serve(addr: SocketAddr, config: &ServerConfig) -> Result<ServerSummary, E
                         if log {
                             eprintln!(
                                 "echo-server: close {}: {} bytes echoed ({why})",
-                                c.peer, c.echoed
+                                c.stream.peer(),
+                                c.echoed
                             );
                         }
                     }
@@ -255,58 +237,4 @@ pub fn serve(addr: SocketAddr, config: &ServerConfig) -> Result<ServerSummary, E
         rejected,
         bytes,
     })
-}
-
-/// Bind and listen on `addr`, blocking until done; returns the socket and its real address.
-fn listen(addr: SocketAddr) -> Result<(TcpSocket, SocketAddr), NetError> {
-    let socket = create_tcp_socket(family(addr)).map_err(|c| NetError::code(Op::Bind, addr, c))?;
-    let ready = socket.subscribe();
-    socket
-        .start_bind(&instance_network(), to_wasi(addr))
-        .map_err(|c| NetError::code(Op::Bind, addr, c))?;
-    loop {
-        match socket.finish_bind() {
-            Ok(()) => break,
-            Err(ErrorCode::WouldBlock) => ready.block(),
-            Err(c) => return Err(NetError::code(Op::Bind, addr, c)),
-        }
-    }
-    let local = socket.local_address().map(from_wasi).unwrap_or(addr);
-    // Best effort: a host may refuse to change the backlog; its default then applies.
-    let _ = socket.set_listen_backlog_size(BACKLOG);
-    socket
-        .start_listen()
-        .map_err(|c| NetError::code(Op::Listen, local, c))?;
-    loop {
-        match socket.finish_listen() {
-            Ok(()) => break,
-            Err(ErrorCode::WouldBlock) => ready.block(),
-            Err(c) => return Err(NetError::code(Op::Listen, local, c)),
-        }
-    }
-    drop(ready);
-    Ok((socket, local))
-}
-
-/// The next pending client, `None` when there is none right now.
-fn accept(listener: &TcpSocket, local: SocketAddr) -> Option<Result<Client, NetError>> {
-    match listener.accept() {
-        Ok((socket, input, output)) => {
-            let peer = socket.remote_address().map(from_wasi).unwrap_or(local);
-            Some(Ok(Client {
-                input_ready: input.subscribe(),
-                output_ready: output.subscribe(),
-                input,
-                output,
-                socket,
-                peer,
-                pending: Vec::new(),
-                closing: false,
-                echoed: 0,
-                last_active: 0,
-            }))
-        }
-        Err(ErrorCode::WouldBlock) => None,
-        Err(c) => Some(Err(NetError::code(Op::Accept, local, c))),
-    }
 }

@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::net::SocketAddr;
+use wasip2::io::streams::StreamError;
 use wasip2::sockets::network::ErrorCode;
 
 /// The network operation that failed.
@@ -41,9 +42,9 @@ pub struct NetError {
     pub op: Op,
     /// The address it concerned.
     pub addr: SocketAddr,
-    /// The WASI error code, when the socket API gave one.
+    /// The WASI error code; `None` when an established connection's stream failed.
     pub code: Option<ErrorCode>,
-    /// The stream error text, when a stream read or write failed instead.
+    /// The host's description of a failed stream (empty with a code).
     pub detail: String,
 }
 
@@ -58,19 +59,19 @@ impl NetError {
         }
     }
 
-    pub(crate) fn stream(op: Op, addr: SocketAddr, err: std::io::Error) -> Self {
-        let code = match err.kind() {
-            std::io::ErrorKind::ConnectionReset => Some(ErrorCode::ConnectionReset),
-            _ if err.to_string().to_lowercase().contains("reset") => {
-                Some(ErrorCode::ConnectionReset)
-            }
-            _ => None,
-        };
+    /// A connection's stream failed. WASI 0.2 gives no error code for that:
+    /// `network-error-code` is `@unstable` and not in the stable bindings, so the
+    /// cause is the variant (`last-operation-failed` on an established TCP
+    /// connection: the connection broke), never the text, which is kept for people.
+    pub(crate) fn stream(op: Op, addr: SocketAddr, err: StreamError) -> Self {
         Self {
             op,
             addr,
-            code,
-            detail: err.to_string(),
+            code: None,
+            detail: match err {
+                StreamError::Closed => "connection closed".into(),
+                StreamError::LastOperationFailed(e) => e.to_debug_string(),
+            },
         }
     }
 }
@@ -88,6 +89,8 @@ pub enum Cause {
     Timeout,
     /// The local address is taken.
     AddressInUse,
+    /// No route to the address.
+    Unreachable,
     /// Anything else.
     Other,
 }
@@ -101,7 +104,10 @@ impl NetError {
             Some(ErrorCode::ConnectionReset | ErrorCode::ConnectionAborted) => Cause::Reset,
             Some(ErrorCode::Timeout) => Cause::Timeout,
             Some(ErrorCode::AddressInUse) => Cause::AddressInUse,
-            _ => Cause::Other,
+            Some(ErrorCode::RemoteUnreachable) => Cause::Unreachable,
+            // An established connection's stream failed: it broke under us.
+            None => Cause::Reset,
+            Some(_) => Cause::Other,
         }
     }
 }
@@ -120,7 +126,7 @@ impl fmt::Display for NetError {
             Some(ErrorCode::AddressInUse) => f.write_str("address already in use"),
             Some(ErrorCode::Timeout) => f.write_str("timed out"),
             Some(code) => write!(f, "{}", code.name()),
-            None => f.write_str(&self.detail),
+            None => write!(f, "connection broken: {}", self.detail),
         }
     }
 }

@@ -1,73 +1,33 @@
-//! Async TCP and UDP for the netkit guests, over `wasi:sockets` and the `wstd` reactor.
+//! The only socket layer of the netkit guests: TCP and UDP over `wasi:sockets`,
+//! IPv4 and IPv6, as four types that say what each socket can do:
 //!
-//! `wstd` 0.6 cannot connect over IPv6 and has no UDP, so the guests use this
-//! crate instead. UDP is synchronous: it blocks on `wasi:io/poll` with deadlines. Every failure carries the operation and address it concerns.
+//! - [`TcpListener`]: bound and listening; accepts [`TcpStream`]s.
+//! - [`TcpStream`]: a connection, read and written.
+//! - [`UdpSocket`]: bound to a local address; sends to and receives from anyone.
+//! - [`UdpStream`]: connected to one peer; the host drops datagrams from anyone else.
+//!
+//! Every type offers non-blocking calls (`try_*`) and the pollables that say when
+//! to retry them; waiting is `wasi:io/poll`, either through the `wstd` reactor
+//! (the `async` methods, for clients running many exchanges at once) or in one
+//! `poll` call per round of a server loop ([`wait`]). Every failure is a
+//! [`NetError`] naming the operation, the address and the WASI error code.
 
+mod addr;
 mod error;
 mod resolve;
 mod stop;
-mod tcp;
+mod tcp_listener;
+mod tcp_stream;
 mod udp;
+mod wait;
 
+pub use addr::{family, from_wasi, to_wasi};
 pub use error::{Cause, NetError, Op};
 pub use resolve::resolve;
 pub use stop::StopOnEof;
-pub use tcp::Conn;
-pub use udp::{Received, Udp};
+pub use tcp_listener::TcpListener;
+pub use tcp_stream::{Read, TcpStream};
+pub use udp::{Datagram, Received, UdpSocket, UdpStream};
+pub use wait::{Ready, wait};
 pub use wasip2;
 pub use wasip2::sockets::network::ErrorCode;
-
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
-use wasip2::sockets::network::{
-    IpAddressFamily, IpSocketAddress, Ipv4SocketAddress, Ipv6SocketAddress,
-};
-
-/// The WASI address family of `addr`.
-pub fn family(addr: SocketAddr) -> IpAddressFamily {
-    match addr {
-        SocketAddr::V4(_) => IpAddressFamily::Ipv4,
-        SocketAddr::V6(_) => IpAddressFamily::Ipv6,
-    }
-}
-
-/// A socket address in the WASI form.
-pub fn to_wasi(addr: SocketAddr) -> IpSocketAddress {
-    match addr {
-        SocketAddr::V4(a) => {
-            let [a0, a1, a2, a3] = a.ip().octets();
-            IpSocketAddress::Ipv4(Ipv4SocketAddress {
-                address: (a0, a1, a2, a3),
-                port: a.port(),
-            })
-        }
-        SocketAddr::V6(a) => {
-            let s = a.ip().segments();
-            IpSocketAddress::Ipv6(Ipv6SocketAddress {
-                address: (s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]),
-                port: a.port(),
-                flow_info: a.flowinfo(),
-                scope_id: a.scope_id(),
-            })
-        }
-    }
-}
-
-/// A socket address from the WASI form.
-pub fn from_wasi(addr: IpSocketAddress) -> SocketAddr {
-    match addr {
-        IpSocketAddress::Ipv4(Ipv4SocketAddress { address: a, port }) => {
-            SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(a.0, a.1, a.2, a.3), port))
-        }
-        IpSocketAddress::Ipv6(Ipv6SocketAddress {
-            address: a,
-            port,
-            flow_info,
-            scope_id,
-        }) => SocketAddr::V6(SocketAddrV6::new(
-            Ipv6Addr::new(a.0, a.1, a.2, a.3, a.4, a.5, a.6, a.7),
-            port,
-            flow_info,
-            scope_id,
-        )),
-    }
-}

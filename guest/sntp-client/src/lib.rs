@@ -1,18 +1,17 @@
 //! The netkit SNTP client component: `wasi:cli/run` for the command line and
 //! `netkit:diag/sntp-client` for plugin hosts. The exchange is in `query.rs`.
 
-#[path = "../../shared/sntp_errors.rs"]
-mod errors;
 mod query;
 
 use clap::Parser;
 use exports::netkit::diag::sntp_client::Guest as SntpClient;
 use exports::wasi::cli::run::Guest as Run;
-use netkit::diag::sntp_types::{Family, Leap, QueryOptions, Report, SntpError};
+use sntp_types::{Family, QueryOptions, Report, SntpError};
 
 wit_bindgen::generate!({
     world: "sntp-client-component",
     path: "../../wit",
+    with: { "netkit:diag/sntp-types@0.1.0": sntp_types },
     generate_all,
 });
 
@@ -79,8 +78,12 @@ impl Run for Component {
         match query::query(&host, port, &options) {
             Ok(r) if args.json => println!("{}", to_json(&r)),
             Ok(r) => println!("{}", to_text(&r)),
+            Err(e) if args.json => {
+                println!("{}", sntp_types::error_json(&e));
+                return Err(());
+            }
             Err(e) => {
-                eprintln!("sntp-client: {}", errors::describe(&e));
+                eprintln!("sntp-client: {}", sntp_types::describe(&e));
                 return Err(());
             }
         }
@@ -88,46 +91,21 @@ impl Run for Component {
     }
 }
 
-fn leap_name(l: Leap) -> &'static str {
-    match l {
-        Leap::NoWarning => "no-leap",
-        Leap::Insert => "add-leap",
-        Leap::Delete => "del-leap",
-        Leap::Unsynchronized => "unsync",
-    }
-}
-
-fn error_ns(r: &Report) -> u64 {
-    sntp_proto::error_bound_ns(r.delay_ns, r.root_delay_ns, r.root_dispersion_ns)
-}
-
 fn to_text(r: &Report) -> String {
-    let time = sntp_proto::arrival_time(r.transmit_seconds, r.transmit_nanos, r.delay_ns);
-    let host = r
-        .server
-        .parse::<std::net::SocketAddr>()
-        .map_or_else(|_| r.server.clone(), |a| a.ip().to_string());
-    sntp_proto::summary_line(
-        time,
-        r.offset_ns,
-        error_ns(r),
-        &host,
-        r.stratum,
-        leap_name(r.leap),
-    )
+    sntp_types::report_line(r).text()
 }
 
 fn to_json(r: &Report) -> String {
     format!(
         concat!(
-            "{{\"server\":\"{}\",\"stratum\":{},\"leap\":\"{}\",\"version\":{},\"precision\":{},",
+            "{{\"ok\":true,\"report\":{{\"server\":\"{}\",\"stratum\":{},\"leap\":\"{}\",\"version\":{},\"precision\":{},",
             "\"root_delay_ns\":{},\"root_dispersion_ns\":{},\"reference_id\":\"{}\",",
             "\"transmit_seconds\":{},\"transmit_nanos\":{},\"offset_ns\":{},\"delay_ns\":{},",
-            "\"error_ns\":{},\"samples\":{}}}"
+            "\"error_ns\":{},\"samples\":{}}}}}"
         ),
         r.server,
         r.stratum,
-        leap_name(r.leap),
+        sntp_types::leap_wit_name(r.leap),
         r.version,
         r.precision,
         r.root_delay_ns,
@@ -137,7 +115,7 @@ fn to_json(r: &Report) -> String {
         r.transmit_nanos,
         r.offset_ns,
         r.delay_ns,
-        error_ns(r),
+        sntp_types::report_line(r).error_ns(),
         r.samples
     )
 }

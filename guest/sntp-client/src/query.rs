@@ -1,12 +1,12 @@
-//! One query: resolve, then samples of (send, wait, validate) over one connected UDP socket.
+//! One query: resolve, then perform what the sans-IO [`Exchange`] asks for over
+//! one connected UDP socket. The policy (tries, spacing, best sample, when to
+//! stop) is all in `sntp_proto::exchange`.
 
-use crate::netkit::diag::sntp_types::{Family, Leap, QueryOptions, Report, SntpError};
+use netio::UdpStream;
 use netio::wasip2::clocks::{monotonic_clock, wall_clock};
 use netio::wasip2::random::random::get_random_u64;
-use netio::{Cause, NetError, Received, Udp};
-use sntp_proto::{
-    LeapIndicator, NtpTimestamp, Reply, ReplyError, Sample, client_request, validate_reply,
-};
+use sntp_proto::{Action, Exchange, ExchangeConfig, ExchangeError, NtpTimestamp};
+use sntp_types::{Family, QueryOptions, Report, SntpError};
 use std::net::{IpAddr, SocketAddr};
 
 /// Our clock now, as an NTP timestamp and as Unix seconds.
@@ -17,102 +17,39 @@ fn now() -> (NtpTimestamp, u64) {
 
 /// Query `server` on `port` as `options` say.
 pub fn query(server: &str, port: u16, options: &QueryOptions) -> Result<Report, SntpError> {
-    if options.samples == 0 || options.tries == 0 || options.timeout_ms == 0 {
-        return Err(SntpError::InvalidRequest(
-            "samples, tries and timeout must be at least 1".into(),
-        ));
-    }
+    let mut exchange = Exchange::new(ExchangeConfig {
+        timeout_ns: options.timeout_ms.saturating_mul(1_000_000),
+        tries: options.tries,
+        samples: options.samples,
+        burst: options.burst,
+    })
+    .map_err(SntpError::InvalidRequest)?;
     let addr = SocketAddr::new(resolve(server, options.family)?, port);
-    let socket = Udp::connect(addr).map_err(net_error)?;
-    let mut best: Option<Sample> = None;
-    let mut good = 0u32;
-    let mut last_error = None;
-    for i in 0..options.samples {
-        if i > 0 && !options.burst {
-            // RFC 4330 §10: be gentle; samples at least one second apart.
-            monotonic_clock::subscribe_duration(1_000_000_000).block();
-        }
-        match sample(&socket, addr, options) {
-            Ok(s) => {
-                good += 1;
-                if best.as_ref().is_none_or(|b| s.delay_ns < b.delay_ns) {
-                    best = Some(s);
-                }
-            }
-            // The server asked us to go away, or cannot tell the time: stop asking.
-            Err(
-                e @ (SntpError::KissOfDeath(_)
-                | SntpError::Unsynchronized(_)
-                | SntpError::Denied(_)),
-            ) => return Err(e),
-            Err(e) => last_error = Some(e),
-        }
-    }
-    match best {
-        Some(s) => Ok(report(addr, &s, good)),
-        None => {
-            Err(last_error.unwrap_or_else(|| SntpError::Timeout(format!("no reply from {addr}"))))
-        }
-    }
-}
-
-/// One sample: up to `tries` requests spread over the timeout; the first valid reply wins.
-/// Replies from elsewhere or to no request of ours are ignored, and a late reply to an
-/// earlier try counts (with that try's send time).
-fn sample(socket: &Udp, addr: SocketAddr, options: &QueryOptions) -> Result<Sample, SntpError> {
-    let start = monotonic_clock::now();
-    let timeout_ns = options.timeout_ms.saturating_mul(1_000_000);
-    let deadline = start.saturating_add(timeout_ns);
-    let spacing = timeout_ns / u64::from(options.tries);
-    let mut sent: Vec<(NtpTimestamp, NtpTimestamp)> = Vec::new();
-    let mut next_send = start;
-    let mut mono = start;
+    let socket = UdpStream::connect(addr).map_err(sntp_types::from_net)?;
+    let mut mono = monotonic_clock::now();
     loop {
-        if mono >= deadline {
-            return Err(SntpError::Timeout(format!(
-                "no valid reply from {addr} within {} ms ({} requests sent)",
-                options.timeout_ms,
-                sent.len()
-            )));
-        }
-        if sent.len() < options.tries as usize && mono >= next_send {
-            let nonce = NtpTimestamp(get_random_u64());
-            let (t1, _) = now();
-            socket
-                .send(client_request(nonce).to_vec(), None)
-                .map_err(net_error)?;
-            sent.push((nonce, t1));
-            next_send = mono.saturating_add(spacing);
-        }
-        let wake = if sent.len() < options.tries as usize {
-            next_send.min(deadline)
-        } else {
-            deadline
-        };
-        if let Received::Datagrams(datagrams) =
-            socket.receive(Some(wake), None).map_err(net_error)?
-        {
-            let (t4, now_secs) = now();
-            for (bytes, from) in datagrams {
-                if from != addr {
+        match exchange.next(mono) {
+            Action::Send => {
+                let nonce = NtpTimestamp(get_random_u64());
+                let request = exchange.request(nonce, now().0, mono);
+                socket
+                    .send(request.to_vec())
+                    .map_err(sntp_types::from_net)?;
+                // No clock read: the next step is a wait whose deadline lies ahead.
+                continue;
+            }
+            Action::WaitUntil(deadline) => {
+                if let Some(d) = socket.receive(deadline).map_err(sntp_types::from_net)? {
+                    let (t4, secs) = now();
+                    // Read the monotonic clock only when needed: the wait's deadline is it.
+                    mono = monotonic_clock::now();
+                    exchange.receive(&d.data, d.from == addr, t4, secs, mono);
                     continue;
                 }
-                for &(nonce, t1) in &sent {
-                    match validate_reply(Reply {
-                        bytes: &bytes,
-                        nonce,
-                        t1,
-                        t4,
-                        now_unix_secs: now_secs,
-                    }) {
-                        Ok(s) => return Ok(s),
-                        Err(ReplyError::OriginMismatch) => continue,
-                        Err(e) => return Err(reply_error(addr, e)),
-                    }
-                }
             }
+            Action::Done(Ok(outcome)) => return Ok(report(addr, &outcome)),
+            Action::Done(Err(e)) => return Err(exchange_error(addr, e)),
         }
-        // No valid reply yet (the clock is read only now: the first pass used `start`).
         mono = monotonic_clock::now();
     }
 }
@@ -138,40 +75,23 @@ fn resolve(server: &str, family: Family) -> Result<IpAddr, SntpError> {
         })
 }
 
-fn reply_error(addr: SocketAddr, e: ReplyError) -> SntpError {
+fn exchange_error(addr: SocketAddr, e: ExchangeError) -> SntpError {
+    let text = e.message(&addr.to_string());
     match e {
-        ReplyError::KissOfDeath(code) => SntpError::KissOfDeath(code),
-        ReplyError::Unsynchronized => {
-            SntpError::Unsynchronized(format!("{addr} says its clock is not synchronised"))
-        }
-        other => SntpError::BadReply(format!("from {addr}: {other}")),
+        ExchangeError::Timeout { .. } => SntpError::Timeout(text),
+        ExchangeError::KissOfDeath(code) => SntpError::KissOfDeath(code),
+        ExchangeError::Unsynchronized => SntpError::Unsynchronized(text),
+        ExchangeError::BadReply(_) => SntpError::BadReply(text),
     }
 }
 
-fn net_error(e: NetError) -> SntpError {
-    let text = e.to_string();
-    match e.cause() {
-        Cause::Denied => SntpError::Denied(text),
-        Cause::Refused | Cause::Reset => SntpError::Unreachable(text),
-        Cause::Timeout => SntpError::Timeout(text),
-        Cause::AddressInUse | Cause::Other => match e.code {
-            Some(netio::ErrorCode::RemoteUnreachable) => SntpError::Unreachable(text),
-            _ => SntpError::Network(text),
-        },
-    }
-}
-
-fn report(addr: SocketAddr, s: &Sample, samples: u32) -> Report {
+fn report(addr: SocketAddr, o: &sntp_proto::Outcome) -> Report {
+    let s = &o.best;
     let p = &s.packet;
     Report {
         server: addr.to_string(),
         stratum: p.stratum,
-        leap: match p.leap {
-            LeapIndicator::NoWarning => Leap::NoWarning,
-            LeapIndicator::Insert => Leap::Insert,
-            LeapIndicator::Delete => Leap::Delete,
-            LeapIndicator::Unsynchronized => Leap::Unsynchronized,
-        },
+        leap: sntp_types::leap_from(p.leap),
         version: p.version,
         precision: p.precision,
         root_delay_ns: p.root_delay.as_nanos(),
@@ -181,6 +101,6 @@ fn report(addr: SocketAddr, s: &Sample, samples: u32) -> Report {
         transmit_nanos: s.server_time.1,
         offset_ns: s.offset_ns,
         delay_ns: s.delay_ns,
-        samples,
+        samples: o.good,
     }
 }

@@ -70,6 +70,50 @@ pub fn arrival_time(transmit_secs: i64, transmit_nanos: u32, delay_ns: i64) -> (
     )
 }
 
+/// A report's values as plain data, for [`ReportLine::text`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportLine<'a> {
+    /// The server that answered, `IP:PORT`.
+    pub server: &'a str,
+    /// Its stratum.
+    pub stratum: u8,
+    /// Its leap indicator.
+    pub leap: crate::LeapIndicator,
+    /// T3 as Unix seconds and nanoseconds.
+    pub transmit: (i64, u32),
+    /// Offset θ.
+    pub offset_ns: i64,
+    /// Delay δ.
+    pub delay_ns: i64,
+    /// The server's root delay.
+    pub root_delay_ns: u64,
+    /// The server's root dispersion.
+    pub root_dispersion_ns: u64,
+}
+
+impl ReportLine<'_> {
+    /// The error bound (see [`error_bound_ns`]).
+    pub fn error_ns(&self) -> u64 {
+        error_bound_ns(self.delay_ns, self.root_delay_ns, self.root_dispersion_ns)
+    }
+
+    /// The ntpdig-style line (the server shown without its port, as ntpdig does).
+    pub fn text(&self) -> String {
+        let host = self
+            .server
+            .parse::<std::net::SocketAddr>()
+            .map_or_else(|_| self.server.to_string(), |a| a.ip().to_string());
+        summary_line(
+            arrival_time(self.transmit.0, self.transmit.1, self.delay_ns),
+            self.offset_ns,
+            self.error_ns(),
+            &host,
+            self.stratum,
+            self.leap.name(),
+        )
+    }
+}
+
 /// The ntpdig-style line: corrected time, offset, error bound, server, stratum, leap.
 ///
 /// `2026-11-25 02:01:36.167580 (+0000) -0.000023 +/- 0.000315 127.0.0.1 s10 no-leap`

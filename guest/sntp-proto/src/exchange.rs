@@ -124,7 +124,9 @@ impl fmt::Display for ExchangeError {
 #[derive(Debug)]
 enum Phase {
     /// Between samples: the next one starts at this instant.
-    Pause { until: u64 },
+    Pause {
+        until: u64,
+    },
     /// A sample is under way.
     Sampling {
         deadline: u64,
@@ -204,12 +206,7 @@ impl Exchange {
 
     /// The request to send now: `nonce` goes in its transmit timestamp (make it
     /// random), `t1` is the wall clock as it is sent, `now` the monotonic clock.
-    pub fn request(
-        &mut self,
-        nonce: NtpTimestamp,
-        t1: NtpTimestamp,
-        now: u64,
-    ) -> [u8; PACKET_LEN] {
+    pub fn request(&mut self, nonce: NtpTimestamp, t1: NtpTimestamp, now: u64) -> [u8; PACKET_LEN] {
         let spacing = self.config.timeout_ns / u64::from(self.config.tries);
         if let Phase::Sampling {
             next_send, sent, ..

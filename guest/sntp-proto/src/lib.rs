@@ -15,9 +15,12 @@ mod time;
 
 pub use civil::format_utc;
 pub use client::{Reply, ReplyError, Sample, client_request, validate_reply};
-pub use display::{arrival_time, duration_text, error_bound_ns, split_server, summary_line};
+pub use display::{
+    ReportLine, arrival_time, duration_text, error_bound_ns, split_server, summary_line,
+};
 pub use exchange::{
-    Action, Exchange, ExchangeConfig, ExchangeError, Outcome, SAMPLE_SPACING_NS, kiss_of_death_message,
+    Action, Exchange, ExchangeConfig, ExchangeError, Outcome, SAMPLE_SPACING_NS,
+    kiss_of_death_message,
 };
 pub use packet::{LeapIndicator, Mode, PACKET_LEN, Packet, ParseError};
 pub use refid::RefId;

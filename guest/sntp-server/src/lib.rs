@@ -2,21 +2,19 @@
 //! WASI wall clock. `wasi:cli/run` for the command line, `netkit:diag/sntp-server`
 //! for plugin hosts.
 
-#[path = "../../shared/sntp_errors.rs"]
-mod errors;
-
 use clap::Parser;
 use exports::netkit::diag::sntp_server::Guest as SntpServer;
 use exports::wasi::cli::run::Guest as Run;
 use netio::wasip2::clocks::{monotonic_clock, wall_clock};
-use netio::{Cause, NetError, Received, Udp};
-use netkit::diag::sntp_types::{ServerConfig, ServerSummary, SntpError};
+use netio::{Datagram, Received, UdpSocket};
 use sntp_proto::{NtpShort, NtpTimestamp, RateLimiter, ServerParams, kiss_of_death, respond};
+use sntp_types::{ServerConfig, ServerSummary, SntpError};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 wit_bindgen::generate!({
     world: "sntp-server-component",
     path: "../../wit",
+    with: { "netkit:diag/sntp-types@0.1.0": sntp_types },
     generate_all,
 });
 
@@ -52,13 +50,6 @@ fn reference_id(text: &str, stratum: u8) -> Result<[u8; 4], SntpError> {
     Ok(id)
 }
 
-fn net_error(e: NetError) -> SntpError {
-    match e.cause() {
-        Cause::Denied => SntpError::Denied(e.to_string()),
-        _ => SntpError::Network(e.to_string()),
-    }
-}
-
 fn serve(config: &ServerConfig) -> Result<ServerSummary, SntpError> {
     if !(1..=15).contains(&config.stratum) {
         return Err(SntpError::InvalidRequest(format!(
@@ -79,7 +70,7 @@ fn serve(config: &ServerConfig) -> Result<ServerSummary, SntpError> {
         root_dispersion: NtpShort::from_nanos(1_000_000),
         reference_ts: wall_now(),
     };
-    let socket = Udp::bind(SocketAddr::new(ip, config.port)).map_err(net_error)?;
+    let socket = UdpSocket::bind(SocketAddr::new(ip, config.port)).map_err(sntp_types::from_net)?;
     let local = socket.local_addr();
     eprintln!(
         "sntp-server: serving on udp {local}, stratum {}",
@@ -97,14 +88,18 @@ fn serve(config: &ServerConfig) -> Result<ServerSummary, SntpError> {
     loop {
         let datagrams = match socket
             .receive(None, stop.as_ref().map(netio::StopOnEof::pollable))
-            .map_err(net_error)?
+            .map_err(sntp_types::from_net)?
         {
             Received::Datagrams(d) => d,
             Received::Deadline => continue,
             Received::Extra if stop.as_ref().is_some_and(netio::StopOnEof::reached) => break,
             Received::Extra => continue,
         };
-        for (request, from) in datagrams {
+        for Datagram {
+            data: request,
+            from,
+        } in datagrams
+        {
             let t2 = wall_now();
             let allowed = limiter
                 .as_mut()
@@ -124,7 +119,7 @@ fn serve(config: &ServerConfig) -> Result<ServerSummary, SntpError> {
                 }
                 continue;
             };
-            if let Err(e) = socket.send(reply.to_vec(), Some(from)) {
+            if let Err(e) = socket.send_to(reply.to_vec(), from) {
                 eprintln!("sntp-server: {e}");
                 continue;
             }
@@ -207,7 +202,7 @@ impl Run for Component {
                 Ok(())
             }
             Err(e) => {
-                eprintln!("sntp-server: {}", errors::describe(&e));
+                eprintln!("sntp-server: {}", sntp_types::describe(&e));
                 Err(())
             }
         }

@@ -28,6 +28,11 @@ fn main() {
     }
     println!("cargo:rerun-if-env-changed=CARGO_TARGET_DIR");
 
+    println!(
+        "cargo:rustc-env=NETKIT_WASMTIME_VERSION={}",
+        locked_version(&root.join("Cargo.lock"), "wasmtime")
+    );
+
     let target_dir = guest_target_dir(root);
     let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
@@ -78,4 +83,15 @@ fn guest_target_dir(root: &Path) -> PathBuf {
         .map(|p| if p.is_absolute() { p } else { root.join(p) })
         .unwrap_or_else(|| root.join("target"));
     base.join("guest")
+}
+
+/// The version of `package` that Cargo.lock pins (for `netkit --version`).
+fn locked_version(lock: &Path, package: &str) -> String {
+    let text = std::fs::read_to_string(lock).expect("netkit build.rs: cannot read Cargo.lock");
+    let needle = format!("name = \"{package}\"\nversion = \"");
+    let start = text
+        .find(&needle)
+        .map(|i| i + needle.len())
+        .expect("netkit build.rs: Cargo.lock does not pin wasmtime");
+    text[start..].split('"').next().unwrap_or("?").to_string()
 }

@@ -6,13 +6,13 @@
 
 use anyhow::{Result, anyhow};
 use netkit::components::Builtin;
-use netkit::runtime::{Runtime, Sandbox};
+use netkit::runtime::{Host, Sandbox};
 use netkit::sntp::{self, Family, QueryOptions, ServerConfig, SntpClient};
 use std::net::{SocketAddr, UdpSocket};
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    let rt = Runtime::new()?;
+    let rt = Host::new()?;
 
     // An SNTP server component on a free loopback port, granted only that port.
     let addr: SocketAddr = UdpSocket::bind("127.0.0.1:0")?.local_addr()?;

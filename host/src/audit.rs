@@ -1,6 +1,6 @@
 //! A record of every network attempt a guest made, allowed or denied.
 
-use crate::policy::Grant;
+use crate::policy::NetGrant;
 use serde::Serialize;
 use std::net::SocketAddr;
 use std::sync::Mutex;
@@ -9,19 +9,26 @@ use std::time::Instant;
 /// Events kept in memory at most; later ones are counted, not stored.
 const MAX_EVENTS: usize = 100_000;
 
-/// One address check.
+/// One attempt; the JSON keys are the `--audit` table's column headers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Event {
     /// Milliseconds since the guest started.
-    pub at_ms: u64,
+    pub ms: u64,
     /// The operation, e.g. `tcp-connect`.
-    pub op: String,
-    /// The address, e.g. `127.0.0.1:7007`.
-    pub target: String,
-    /// Whether it was allowed.
-    pub allowed: bool,
+    pub operation: String,
+    /// The address or name, e.g. `127.0.0.1:7007`.
+    pub address: String,
+    /// `allowed` or `denied`.
+    pub result: &'static str,
     /// The grant that allowed it.
     pub grant: Option<String>,
+}
+
+impl Event {
+    /// Whether it was allowed.
+    pub fn allowed(&self) -> bool {
+        self.result == "allowed"
+    }
 }
 
 /// What was tried, kept unformatted: address checks happen on every bind, connect
@@ -34,7 +41,7 @@ enum Target {
 
 #[derive(Debug)]
 enum Allowed {
-    Grant(Grant),
+    Grant(NetGrant),
     Text(String),
 }
 
@@ -59,10 +66,14 @@ impl std::fmt::Display for Target {
 impl Raw {
     fn event(&self) -> Event {
         Event {
-            at_ms: self.at_ms,
-            op: self.op.to_string(),
-            target: self.target.to_string(),
-            allowed: self.grant.is_some(),
+            ms: self.at_ms,
+            operation: self.op.to_string(),
+            address: self.target.to_string(),
+            result: if self.grant.is_some() {
+                "allowed"
+            } else {
+                "denied"
+            },
             grant: self.grant.as_ref().map(|g| match g {
                 Allowed::Grant(g) => g.to_string(),
                 Allowed::Text(t) => t.clone(),
@@ -97,7 +108,7 @@ impl Audit {
     }
 
     /// Record an address check and the grant that allowed it, if any.
-    pub fn record_check(&self, op: &'static str, addr: SocketAddr, grant: Option<&Grant>) {
+    pub fn record_check(&self, op: &'static str, addr: SocketAddr, grant: Option<&NetGrant>) {
         self.push(op, Target::Addr(addr), grant.cloned().map(Allowed::Grant));
     }
 
@@ -153,10 +164,10 @@ impl Audit {
         for e in self.events() {
             out.push_str(&format!(
                 "{:>8}  {:<12} {:<44} {:<8} {}\n",
-                e.at_ms,
-                e.op,
-                e.target,
-                if e.allowed { "allowed" } else { "DENIED" },
+                e.ms,
+                e.operation,
+                e.address,
+                if e.allowed() { "allowed" } else { "DENIED" },
                 e.grant.as_deref().unwrap_or("-")
             ));
         }

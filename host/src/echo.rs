@@ -1,12 +1,38 @@
 //! Driving the echo components through their typed exports, with exact grants.
 
-use crate::policy::{Grant, GrantKind, Policy, PortRange};
-use crate::runtime::bindings::{echo_client, echo_server};
-use crate::runtime::{Runtime, Sandbox};
+use crate::policy::{GrantKind, NetGrant, ResolvedPolicy};
+use crate::runtime::{Host, Sandbox};
 use anyhow::Result;
 use ipnet::IpNet;
 use std::net::SocketAddr;
 use wasmtime::component::Component;
+
+/// The echo server world (generated; documented in `wit/echo.wit`).
+#[allow(missing_docs)]
+pub mod echo_server {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "netkit:diag/echo-server-component",
+        exports: { default: async },
+        additional_derives: [serde::Serialize],
+        with: { "wasi": wasmtime_wasi::p2::bindings },
+    });
+}
+
+/// The echo client world, sharing the echo types with the server's bindings.
+#[allow(missing_docs)]
+pub mod echo_client {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "netkit:diag/echo-client-component",
+        exports: { default: async },
+        additional_derives: [serde::Serialize],
+        with: {
+            "wasi": wasmtime_wasi::p2::bindings,
+            "netkit:diag/echo-types": super::echo_server::netkit::diag::echo_types,
+        },
+    });
+}
 
 pub use echo_server::netkit::diag::echo_types::{
     ClientReport, ClientRequest, EchoError, Mismatch, Payload, ServerConfig, ServerSummary,
@@ -15,25 +41,28 @@ pub use echo_server::netkit::diag::echo_types::{
 
 /// Grants for a server on exactly `addr`: bind and listen (TCP) or bind (UDP) there,
 /// and talk to clients in `allow_from` (everyone when empty).
-pub fn server_policy(addr: SocketAddr, transport: Transport, allow_from: &[IpNet]) -> Policy {
-    let everyone: [IpNet; 2] = ["0.0.0.0/0".parse().unwrap(), "::/0".parse().unwrap()];
-    let peers = if allow_from.is_empty() {
-        &everyone[..]
-    } else {
-        allow_from
-    };
-    let (bind, peer) = match transport {
-        Transport::Tcp => (GrantKind::TcpListen, GrantKind::TcpAccept),
-        Transport::Udp => (GrantKind::UdpBind, GrantKind::Udp),
-    };
-    let mut grants = vec![Grant::exact(bind, addr)];
-    grants.extend(peers.iter().map(|n| Grant::net(peer, *n, PortRange::any())));
-    Policy::new(grants)
+pub fn server_policy(
+    addr: SocketAddr,
+    transport: Transport,
+    allow_from: &[IpNet],
+) -> ResolvedPolicy {
+    match transport {
+        Transport::Tcp => {
+            ResolvedPolicy::server(GrantKind::TcpListen, addr, GrantKind::TcpAccept, allow_from)
+        }
+        Transport::Udp => {
+            ResolvedPolicy::server(GrantKind::UdpBind, addr, GrantKind::Udp, allow_from)
+        }
+    }
 }
 
-/// Grants for a client of exactly `addr`.
-pub fn client_policy(addr: SocketAddr) -> Policy {
-    Policy::new(vec![Grant::exact(GrantKind::TcpConnect, addr)])
+/// Grants for a client of exactly `addr`: a connection (TCP) or datagrams (UDP).
+pub fn client_policy(addr: SocketAddr, transport: Transport) -> ResolvedPolicy {
+    let kind = match transport {
+        Transport::Tcp => GrantKind::TcpConnect,
+        Transport::Udp => GrantKind::Udp,
+    };
+    ResolvedPolicy::new(vec![NetGrant::exact(kind, addr)])
 }
 
 /// A running echo server component.
@@ -41,18 +70,18 @@ pub type ServerHandle = crate::runtime::ServerHandle<Result<ServerSummary, EchoE
 
 /// Start `config` in the echo server `component` under `sandbox`.
 pub fn start_server(
-    rt: &Runtime,
+    host: &Host,
     component: &Component,
     sandbox: &Sandbox,
     mut config: ServerConfig,
 ) -> ServerHandle {
     config.stop_on_stdin_eof = true;
     let component = component.clone();
-    rt.spawn_server(sandbox, move |rt, mut store| async move {
+    host.spawn_server(sandbox, move |host, mut store| async move {
         let instance = echo_server::EchoServerComponent::instantiate_async(
             &mut store,
             &component,
-            rt.linker(),
+            host.linker(),
         )
         .await?;
         Ok(instance
@@ -64,16 +93,19 @@ pub fn start_server(
 
 /// Run `request` in the echo client `component` under `sandbox`.
 pub async fn run_client(
-    rt: &Runtime,
+    host: &Host,
     component: &Component,
     sandbox: &Sandbox,
     request: &ClientRequest,
 ) -> Result<Result<ClientReport, EchoError>> {
-    let (mut store, _) = rt.store(sandbox);
+    let (mut store, _) = host.store(sandbox);
     crate::runtime::unconstrained(async {
-        let instance =
-            echo_client::EchoClientComponent::instantiate_async(&mut store, component, rt.linker())
-                .await?;
+        let instance = echo_client::EchoClientComponent::instantiate_async(
+            &mut store,
+            component,
+            host.linker(),
+        )
+        .await?;
         Ok(instance
             .netkit_diag_echo_client()
             .call_run(&mut store, request)
@@ -82,25 +114,23 @@ pub async fn run_client(
     .await
 }
 
-/// One line describing an echo failure.
+/// One line describing an echo failure (the same text the component prints).
 pub fn describe(e: &EchoError) -> String {
-    match e {
-        EchoError::InvalidRequest(s)
-        | EchoError::Denied(s)
-        | EchoError::Refused(s)
-        | EchoError::Reset(s)
-        | EchoError::Timeout(s)
-        | EchoError::AddressInUse(s)
-        | EchoError::Network(s) => s.clone(),
-        EchoError::ShortEcho(m) => format!(
-            "short echo from {}: peer closed after {} of {} bytes",
-            m.server, m.at, m.expected
-        ),
-        EchoError::WrongEcho(m) => format!(
-            "wrong echo from {}: byte {} of {} differs from what was sent",
-            m.server, m.at, m.expected
-        ),
-    }
+    echo_proto::echo_error_text!(EchoError, e)
+}
+
+/// The WIT name of the failure's case (`timeout`, `short-echo`, ...).
+pub fn error_kind(e: &EchoError) -> &'static str {
+    echo_proto::echo_error_kind!(EchoError, e)
+}
+
+/// The result line for a report (the same text the component prints).
+pub fn summary_line(r: &ClientReport, payload: &Payload) -> String {
+    let message = match payload {
+        Payload::Message(m) => Some(m.as_str()),
+        Payload::Generated(_) => None,
+    };
+    echo_proto::summary_line(message, &echo_proto::run_summary!(r))
 }
 
 /// Throughput of a report in MB/s.

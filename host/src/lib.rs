@@ -1,17 +1,21 @@
 //! netkit: sandboxed network diagnostics as WebAssembly components.
 //!
-//! A component runs in a [`runtime::Sandbox`] whose [`policy::Policy`] grants
-//! network access only to the addresses asked for; every attempt is recorded in
-//! an [`audit::Audit`]. [`echo`] drives the echo components through their typed exports.
+//! Layers, from pure to effectful; a module uses only those before it:
+//! [`policy`] (grants, resolved policies) → [`audit`] → [`dns`] (system resolver,
+//! scoped lookup) → [`cache`] → [`runtime`] (host, sandbox, store) → drivers
+//! ([`echo`], [`sntp`], [`command`]); [`components`] holds the embedded guests.
+//! A component runs in a [`runtime::Sandbox`] whose [`policy::ResolvedPolicy`]
+//! grants network access only to the addresses asked for; every attempt is
+//! recorded in an [`audit::Audit`].
 
 #![warn(missing_docs)]
 
 pub mod audit;
 pub mod cache;
+pub mod command;
 pub mod components;
 pub mod dns;
 pub mod echo;
 pub mod policy;
-pub mod run;
 pub mod runtime;
 pub mod sntp;

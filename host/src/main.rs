@@ -6,8 +6,14 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // Usage errors exit 2 with clap's message, before anything runs.
     let args = cli::Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    if std::env::var_os("NETKIT_CHECK_ARGS").is_some() {
+        // Used by the test that checks every command line of the README parses.
+        println!("netkit: arguments ok");
+        return ExitCode::SUCCESS;
+    }
+    let tokio = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
     {
@@ -17,11 +23,5 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(cli::run(args)) {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("netkit: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    tokio.block_on(cli::main(args))
 }

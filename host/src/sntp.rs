@@ -1,12 +1,38 @@
 //! Driving the SNTP components through their typed exports, with exact grants.
 
-use crate::policy::{Grant, GrantKind, Policy, PortRange};
-use crate::runtime::sntp_bindings::{client, server};
-use crate::runtime::{Runtime, Sandbox, State, unconstrained};
+use crate::policy::{GrantKind, NetGrant, ResolvedPolicy};
+use crate::runtime::{Host, Sandbox, State, unconstrained};
 use anyhow::Result;
 use ipnet::IpNet;
 use std::net::SocketAddr;
 use wasmtime::component::Component;
+
+/// The SNTP client world (generated; documented in `wit/sntp.wit`).
+#[allow(missing_docs)]
+pub mod client {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "netkit:diag/sntp-client-component",
+        exports: { default: async },
+        additional_derives: [serde::Serialize],
+        with: { "wasi": wasmtime_wasi::p2::bindings },
+    });
+}
+
+/// The SNTP server world, sharing the SNTP types with the client's bindings.
+#[allow(missing_docs)]
+pub mod server {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "netkit:diag/sntp-server-component",
+        exports: { default: async },
+        additional_derives: [serde::Serialize],
+        with: {
+            "wasi": wasmtime_wasi::p2::bindings,
+            "netkit:diag/sntp-types": super::client::netkit::diag::sntp_types,
+        },
+    });
+}
 
 pub use client::netkit::diag::sntp_types::{
     Family, Leap, QueryOptions, Report, ServerConfig, ServerSummary, SntpError,
@@ -14,36 +40,24 @@ pub use client::netkit::diag::sntp_types::{
 
 /// Grants for a query of exactly `server`: datagrams to and from it (and the
 /// wildcard ephemeral bind that implies). Nothing else.
-pub fn client_policy(server: SocketAddr) -> Policy {
-    Policy::new(vec![Grant::exact(GrantKind::Udp, server)])
+pub fn client_policy(server: SocketAddr) -> ResolvedPolicy {
+    ResolvedPolicy::new(vec![NetGrant::exact(GrantKind::Udp, server)])
 }
 
 /// Grants for a server on exactly `addr`, answering clients in `allow_from` (everyone when empty).
-pub fn server_policy(addr: SocketAddr, allow_from: &[IpNet]) -> Policy {
-    let everyone: [IpNet; 2] = ["0.0.0.0/0".parse().unwrap(), "::/0".parse().unwrap()];
-    let peers = if allow_from.is_empty() {
-        &everyone[..]
-    } else {
-        allow_from
-    };
-    let mut grants = vec![Grant::exact(GrantKind::UdpBind, addr)];
-    grants.extend(
-        peers
-            .iter()
-            .map(|n| Grant::net(GrantKind::Udp, *n, PortRange::any())),
-    );
-    Policy::new(grants)
+pub fn server_policy(addr: SocketAddr, allow_from: &[IpNet]) -> ResolvedPolicy {
+    ResolvedPolicy::server(GrantKind::UdpBind, addr, GrantKind::Udp, allow_from)
 }
 
 /// Query `server` with the SNTP client `component` under `sandbox`.
 pub async fn query(
-    rt: &Runtime,
+    host: &Host,
     component: &Component,
     sandbox: &Sandbox,
     server: SocketAddr,
     options: &QueryOptions,
 ) -> Result<Result<Report, SntpError>> {
-    SntpClient::from_component(rt, component)?
+    SntpClient::from_component(host, component)?
         .query_in(sandbox, server, options)
         .await
 }
@@ -54,17 +68,17 @@ pub async fn query(
 ///
 /// ```no_run
 /// # async fn demo() -> anyhow::Result<()> {
-/// use netkit::runtime::Runtime;
+/// use netkit::runtime::Host;
 /// use netkit::sntp::{Family, QueryOptions, SntpClient};
 ///
-/// let rt = Runtime::new()?;
-/// let client = SntpClient::new(&rt)?;
+/// let host = Host::new()?;
+/// let client = SntpClient::new(&host)?;
 /// let options = QueryOptions { timeout_ms: 2000, tries: 3, samples: 1, burst: true, family: Family::Any };
 /// let report = client.query("127.0.0.1:123".parse()?, &options).await?;
 /// # Ok(()) }
 /// ```
 pub struct SntpClient {
-    rt: Runtime,
+    host: Host,
     pre: wasmtime::component::InstancePre<State>,
     /// Where the `netkit:diag/sntp-client` export lives; looked up once, and
     /// only that interface (the world's `wasi:cli/run` is never needed here).
@@ -73,23 +87,23 @@ pub struct SntpClient {
 
 impl SntpClient {
     /// A client running netkit's embedded SNTP client component.
-    pub fn new(rt: &Runtime) -> Result<Self> {
+    pub fn new(host: &Host) -> Result<Self> {
         Self::from_component(
-            rt,
-            &rt.compile(crate::components::Builtin::SntpClient.bytes())?,
+            host,
+            &host.compile(crate::components::Builtin::SntpClient.bytes())?,
         )
     }
 
     /// A client running `component` (which must export `netkit:diag/sntp-client`).
-    pub fn from_component(rt: &Runtime, component: &Component) -> Result<Self> {
-        let pre = rt
+    pub fn from_component(host: &Host, component: &Component) -> Result<Self> {
+        let pre = host
             .linker()
             .instantiate_pre(component)
             .map_err(anyhow::Error::from)?;
         let query = client::exports::netkit::diag::sntp_client::GuestIndices::new(&pre)
             .map_err(anyhow::Error::from)?;
         Ok(Self {
-            rt: rt.clone(),
+            host: host.clone(),
             pre,
             query,
         })
@@ -120,7 +134,7 @@ impl SntpClient {
         server: SocketAddr,
         options: &QueryOptions,
     ) -> Result<Result<Report, SntpError>> {
-        let (mut store, _) = self.rt.store(sandbox);
+        let (mut store, _) = self.host.store(sandbox);
         unconstrained(async {
             let instance = self.pre.instantiate_async(&mut store).await?;
             Ok(self
@@ -143,16 +157,16 @@ pub type ServerHandle = crate::runtime::ServerHandle<Result<ServerSummary, SntpE
 
 /// Start `config` in the SNTP server `component` under `sandbox`.
 pub fn start_server(
-    rt: &Runtime,
+    host: &Host,
     component: &Component,
     sandbox: &Sandbox,
     mut config: ServerConfig,
 ) -> ServerHandle {
     config.stop_on_stdin_eof = true;
     let component = component.clone();
-    rt.spawn_server(sandbox, move |rt, mut store| async move {
+    host.spawn_server(sandbox, move |host, mut store| async move {
         let instance =
-            server::SntpServerComponent::instantiate_async(&mut store, &component, rt.linker())
+            server::SntpServerComponent::instantiate_async(&mut store, &component, host.linker())
                 .await?;
         Ok(instance
             .netkit_diag_sntp_server()
@@ -161,49 +175,17 @@ pub fn start_server(
     })
 }
 
-/// One line describing an SNTP failure.
+/// One line describing an SNTP failure (the same text the component prints).
 pub fn describe(e: &SntpError) -> String {
-    match e {
-        SntpError::KissOfDeath(code) => format!("server sent kiss-o'-death {code}; stop asking it"),
-        SntpError::InvalidRequest(s)
-        | SntpError::Timeout(s)
-        | SntpError::Unsynchronized(s)
-        | SntpError::BadReply(s)
-        | SntpError::Denied(s)
-        | SntpError::Unreachable(s)
-        | SntpError::NameNotFound(s)
-        | SntpError::Network(s) => s.clone(),
-    }
+    sntp_proto::sntp_error_text!(SntpError, e)
 }
 
-/// The short name of a leap indicator, as ntpdig prints it.
-pub fn leap_name(l: Leap) -> &'static str {
-    match l {
-        Leap::NoWarning => "no-leap",
-        Leap::Insert => "add-leap",
-        Leap::Delete => "del-leap",
-        Leap::Unsynchronized => "unsync",
-    }
+/// The WIT name of the failure's case (`timeout`, `kiss-of-death`, ...).
+pub fn error_kind(e: &SntpError) -> &'static str {
+    sntp_proto::sntp_error_kind!(SntpError, e)
 }
 
-/// Error bound of a report (see [`sntp_proto::error_bound_ns`]).
-pub fn error_ns(r: &Report) -> u64 {
-    sntp_proto::error_bound_ns(r.delay_ns, r.root_delay_ns, r.root_dispersion_ns)
-}
-
-/// The ntpdig-style line for a report.
-pub fn text(r: &Report) -> String {
-    let time = sntp_proto::arrival_time(r.transmit_seconds, r.transmit_nanos, r.delay_ns);
-    let host = r
-        .server
-        .parse::<SocketAddr>()
-        .map_or_else(|_| r.server.clone(), |a| a.ip().to_string());
-    sntp_proto::summary_line(
-        time,
-        r.offset_ns,
-        error_ns(r),
-        &host,
-        r.stratum,
-        leap_name(r.leap),
-    )
+/// A report as the plain values the shared text takes.
+pub fn report_line(r: &Report) -> sntp_proto::ReportLine<'_> {
+    sntp_proto::report_line!(Leap, r)
 }

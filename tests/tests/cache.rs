@@ -3,7 +3,7 @@
 
 use netkit::cache::{CompileCache, Origin};
 use netkit::components::Builtin;
-use netkit::runtime::Runtime;
+use netkit::runtime::Host;
 
 fn fresh_cache(name: &str) -> CompileCache {
     let dir = std::env::temp_dir().join(format!("netkit-cache-test-{name}-{}", std::process::id()));
@@ -14,7 +14,7 @@ fn fresh_cache(name: &str) -> CompileCache {
 #[test]
 fn second_load_hits_the_cache() {
     let cache = fresh_cache("hit");
-    let rt = Runtime::with_cache(Some(cache.clone())).unwrap();
+    let rt = Host::with_cache(Some(cache.clone())).unwrap();
     let bytes = Builtin::EchoClient.bytes();
     assert_eq!(rt.load(bytes).unwrap().1, Origin::Compiled);
     assert_eq!(rt.load(bytes).unwrap().1, Origin::Cache);
@@ -24,7 +24,7 @@ fn second_load_hits_the_cache() {
 #[test]
 fn corrupt_entry_is_recompiled_and_replaced() {
     let cache = fresh_cache("corrupt");
-    let rt = Runtime::with_cache(Some(cache.clone())).unwrap();
+    let rt = Host::with_cache(Some(cache.clone())).unwrap();
     let bytes = Builtin::SntpClient.bytes();
     rt.load(bytes).unwrap();
     let path = cache.entry_path(rt.engine(), bytes);
@@ -47,7 +47,7 @@ fn corrupt_entry_is_recompiled_and_replaced() {
 #[test]
 fn truncated_or_garbage_entry_is_recompiled() {
     let cache = fresh_cache("garbage");
-    let rt = Runtime::with_cache(Some(cache.clone())).unwrap();
+    let rt = Host::with_cache(Some(cache.clone())).unwrap();
     let bytes = Builtin::EchoServer.bytes();
     let path = cache.entry_path(rt.engine(), bytes);
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -59,8 +59,7 @@ fn truncated_or_garbage_entry_is_recompiled() {
 
 #[test]
 fn unwritable_cache_is_not_fatal() {
-    let rt =
-        Runtime::with_cache(Some(CompileCache::new("/proc/netkit-cannot-write-here"))).unwrap();
+    let rt = Host::with_cache(Some(CompileCache::new("/proc/netkit-cannot-write-here"))).unwrap();
     let (_, origin) = rt.load(Builtin::EchoClient.bytes()).unwrap();
     assert_eq!(origin, Origin::Compiled);
 }

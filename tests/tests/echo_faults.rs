@@ -83,10 +83,18 @@ fn reset_is_reported() {
         std::thread::sleep(Duration::from_millis(200));
         drop(s);
     });
-    let (ok, stderr) = client(addr, &["--size", "4000000", "--timeout", "5"]);
-    assert!(!ok);
-    assert!(stderr.contains(&addr.to_string()), "{stderr}");
-    assert!(stderr.to_lowercase().contains("reset by peer"), "{stderr}");
+    let out = Command::new(netkit())
+        .args(["echo-client", "--port", &addr.port().to_string()])
+        .args(["--size", "4000000", "--timeout", "5", "--json"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    // Classified from the stream error, not from its text.
+    assert_eq!(v["error"]["kind"], "reset", "{v}");
+    let message = v["error"]["message"].as_str().unwrap();
+    assert!(message.contains(&addr.to_string()), "{message}");
+    assert!(message.contains("reset"), "{message}");
 }
 
 #[test]
@@ -107,7 +115,7 @@ fn server_rejects_clients_beyond_max_connections() {
     assert!(done.stderr.contains("reject 127.0.0.1:"), "{}", done.stderr);
     assert!(
         done.stderr
-            .contains("served 1 connections (1 rejected), 3 bytes echoed"),
+            .contains("served 1 connection, 1 rejected, 3 bytes echoed"),
         "{}",
         done.stderr
     );

@@ -29,7 +29,7 @@ fn embedding_example_runs() {
 
 /// `n` queries to ports where nobody answers, each in a fresh instance from one
 /// `SntpClient`: each must end in its own typed error, never a host failure.
-async fn queries_fail_cleanly(rt: netkit::runtime::Runtime, n: usize, timeout_ms: u64) {
+async fn queries_fail_cleanly(rt: netkit::runtime::Host, n: usize, timeout_ms: u64) {
     use netkit::sntp::{Family, QueryOptions, SntpClient, SntpError};
     let client = SntpClient::new(&rt).unwrap();
     let options = QueryOptions {
@@ -54,14 +54,14 @@ async fn queries_fail_cleanly(rt: netkit::runtime::Runtime, n: usize, timeout_ms
 
 #[tokio::test(flavor = "multi_thread")]
 async fn one_client_serves_many_queries_each_under_its_own_grant() {
-    queries_fail_cleanly(netkit::runtime::Runtime::new().unwrap(), 5, 300).await;
+    queries_fail_cleanly(netkit::runtime::Host::new().unwrap(), 5, 300).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn pooling_allocator_runs_many_short_lived_instances() {
     // More instances than the pool has slots: slots must be returned after each call.
     queries_fail_cleanly(
-        netkit::runtime::Runtime::with_options(None, true).unwrap(),
+        netkit::runtime::Host::with_options(None, true).unwrap(),
         300,
         200,
     )

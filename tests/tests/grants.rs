@@ -3,7 +3,7 @@
 
 use netkit::components::Builtin;
 use netkit::echo::{self, ClientRequest, EchoError, Payload, ServerConfig, Transport};
-use netkit::runtime::{Runtime, Sandbox};
+use netkit::runtime::{Host, Sandbox};
 use netkit_tests::free_port;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 
@@ -11,6 +11,7 @@ fn request(addr: SocketAddr) -> ClientRequest {
     ClientRequest {
         host: addr.ip().to_string(),
         port: addr.port(),
+        transport: Transport::Tcp,
         payload: Payload::Message("must not arrive".into()),
         count: 1,
         concurrency: 1,
@@ -34,12 +35,12 @@ fn assert_untouched(l: &TcpListener) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn client_connecting_to_another_port_is_denied_and_nothing_arrives() {
-    let rt = Runtime::new().unwrap();
+    let rt = Host::new().unwrap();
     let component = rt.compile(Builtin::EchoClient.bytes()).unwrap();
     let granted: SocketAddr = ([127, 0, 0, 1], free_port()).into();
     let forbidden: SocketAddr = ([127, 0, 0, 1], free_port()).into();
     let wire = tripwire(forbidden);
-    let sandbox = Sandbox::new("echo-client", echo::client_policy(granted));
+    let sandbox = Sandbox::new("echo-client", echo::client_policy(granted, Transport::Tcp));
     let outcome = echo::run_client(&rt, &component, &sandbox, &request(forbidden))
         .await
         .unwrap();
@@ -48,18 +49,18 @@ async fn client_connecting_to_another_port_is_denied_and_nothing_arrives() {
         other => panic!("expected a denial, got {other:?}"),
     }
     assert_untouched(&wire);
-    let events = sandbox.audit_log().events();
+    let events = sandbox.audit().events();
     assert!(
-        events
-            .iter()
-            .any(|e| !e.allowed && e.op == "tcp-connect" && e.target == forbidden.to_string()),
+        events.iter().any(|e| !e.allowed()
+            && e.operation == "tcp-connect"
+            && e.address == forbidden.to_string()),
         "denial not audited: {events:?}"
     );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn client_cannot_switch_to_ipv6_loopback() {
-    let rt = Runtime::new().unwrap();
+    let rt = Host::new().unwrap();
     let component = rt.compile(Builtin::EchoClient.bytes()).unwrap();
     let port = free_port();
     let granted: SocketAddr = ([127, 0, 0, 1], port).into();
@@ -71,7 +72,7 @@ async fn client_cannot_switch_to_ipv6_loopback() {
         })
         .unwrap();
     let wire = tripwire(forbidden);
-    let sandbox = Sandbox::new("echo-client", echo::client_policy(granted));
+    let sandbox = Sandbox::new("echo-client", echo::client_policy(granted, Transport::Tcp));
     let outcome = echo::run_client(&rt, &component, &sandbox, &request(forbidden))
         .await
         .unwrap();
@@ -81,7 +82,7 @@ async fn client_cannot_switch_to_ipv6_loopback() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn server_binding_another_port_is_denied_and_nothing_listens() {
-    let rt = Runtime::new().unwrap();
+    let rt = Host::new().unwrap();
     let component = rt.compile(Builtin::EchoServer.bytes()).unwrap();
     let granted: SocketAddr = ([127, 0, 0, 1], free_port()).into();
     let forbidden_port = free_port();
@@ -103,12 +104,12 @@ async fn server_binding_another_port_is_denied_and_nothing_listens() {
         TcpStream::connect(("127.0.0.1", forbidden_port)).is_err(),
         "something listens on the forbidden port"
     );
-    assert!(sandbox.audit_log().denied() >= 1);
+    assert!(sandbox.audit().denied() >= 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn udp_server_grant_does_not_allow_tcp() {
-    let rt = Runtime::new().unwrap();
+    let rt = Host::new().unwrap();
     let component = rt.compile(Builtin::EchoServer.bytes()).unwrap();
     let addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
     let sandbox = Sandbox::new(

@@ -2,7 +2,7 @@
 //! one case per check, each must give its named result.
 
 use netkit::components::Builtin;
-use netkit::runtime::{Runtime, Sandbox};
+use netkit::runtime::{Host, Sandbox};
 use netkit::sntp::{self, Family, QueryOptions, Report, SntpError};
 use sntp_proto::{LeapIndicator, Mode, NtpShort, NtpTimestamp, Packet, ServerParams, respond};
 use std::net::{SocketAddr, UdpSocket};
@@ -57,7 +57,7 @@ fn edited(edit: impl FnOnce(&mut Packet) + Send + 'static) -> SocketAddr {
 }
 
 async fn query(addr: SocketAddr) -> (Result<Report, SntpError>, Duration) {
-    let rt = Runtime::new().unwrap();
+    let rt = Host::new().unwrap();
     let component = rt.compile(Builtin::SntpClient.bytes()).unwrap();
     let sandbox = Sandbox::new("sntp", sntp::client_policy(addr));
     let options = QueryOptions {

@@ -41,7 +41,7 @@ fn echo_pair_runs_under_wasmtime_run() {
     assert!(done.success, "{}", done.stderr);
     assert!(
         done.stderr
-            .contains("2 connections, 0 rejected, 31 bytes echoed"),
+            .contains("served 2 connections, 0 rejected, 31 bytes echoed"),
         "{}",
         done.stderr
     );
@@ -72,8 +72,9 @@ fn echo_client_json_under_wasmtime_run() {
         .unwrap();
     assert!(out.status.success(), "client: {}", text(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
-    assert_eq!(v["exchanges"], 8);
-    assert_eq!(v["total_bytes"], 8 * 70000);
+    assert_eq!(v["ok"], true, "{v}");
+    assert_eq!(v["report"]["exchanges"], 8);
+    assert_eq!(v["report"]["total_bytes"], 8 * 70000);
     assert!(server.wait(LONG).success);
 }
 

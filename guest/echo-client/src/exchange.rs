@@ -1,9 +1,9 @@
 //! Exchanges: connect, send the payload while reading it back, verify, close.
 
 use echo_proto::{EchoCheck, RttStats, Verifier, generated_payload};
-use echo_types::{ClientReport, ClientRequest, EchoError, Mismatch, Payload};
+use echo_types::{ClientReport, ClientRequest, EchoError, Mismatch, Payload, Transport};
 use futures_lite::future;
-use netio::TcpStream;
+use netio::{TcpStream, UdpStream};
 use std::cell::{Cell, RefCell};
 use std::net::{IpAddr, SocketAddr};
 use std::rc::Rc;
@@ -12,6 +12,8 @@ use wstd::time::{Duration, Instant};
 
 /// Bytes read per call.
 const CHUNK: usize = 64 * 1024;
+/// The largest UDP payload over IPv4 (65535 − 8 − 20).
+const MAX_DATAGRAM: u64 = 65_507;
 
 /// Run every exchange in `req`, `req.concurrency` at a time.
 pub async fn run(req: ClientRequest) -> Result<ClientReport, EchoError> {
@@ -26,19 +28,29 @@ pub async fn run(req: ClientRequest) -> Result<ClientReport, EchoError> {
             "count and concurrency must be at least 1".into(),
         ));
     }
-    let addr = SocketAddr::new(ip, req.port);
-    let timeout = Duration::from_millis(req.timeout_ms.max(1));
-    let next = Rc::new(Cell::new(0u32));
-    let rtts = Rc::new(RefCell::new(Vec::with_capacity(req.count as usize)));
     let payload_len = match &req.payload {
         Payload::Message(m) => m.len() as u64,
         Payload::Generated(n) => *n,
     };
+    let addr = SocketAddr::new(ip, req.port);
+    if req.transport == Transport::Udp && payload_len > MAX_DATAGRAM {
+        return Err(EchoError::InvalidRequest(format!(
+            "a UDP echo payload is at most {MAX_DATAGRAM} bytes, not {payload_len}"
+        )));
+    }
+    let timeout = Duration::from_millis(req.timeout_ms.max(1));
+    let next = Rc::new(Cell::new(0u32));
+    let rtts = Rc::new(RefCell::new(Vec::with_capacity(req.count as usize)));
     let started = Instant::now();
     let workers: Vec<_> = (0..req.concurrency.min(req.count))
         .map(|_| {
-            let (next, rtts, payload, count) =
-                (next.clone(), rtts.clone(), req.payload.clone(), req.count);
+            let (next, rtts, payload, count, transport) = (
+                next.clone(),
+                rtts.clone(),
+                req.payload.clone(),
+                req.count,
+                req.transport,
+            );
             wstd::runtime::spawn(async move {
                 loop {
                     let i = next.get();
@@ -50,7 +62,10 @@ pub async fn run(req: ClientRequest) -> Result<ClientReport, EchoError> {
                         Payload::Message(m) => m.as_bytes().to_vec(),
                         Payload::Generated(n) => generated_payload(i.into(), *n as usize),
                     };
-                    let rtt = exchange(addr, &bytes, timeout).await?;
+                    let rtt = match transport {
+                        Transport::Tcp => exchange(addr, &bytes, timeout).await?,
+                        Transport::Udp => datagram(addr, &bytes, timeout)?,
+                    };
                     rtts.borrow_mut().push(rtt);
                 }
             })
@@ -122,4 +137,35 @@ async fn exchange(addr: SocketAddr, payload: &[u8], timeout: Duration) -> Result
     };
     future::try_zip(send, receive).await?;
     Ok(start.elapsed().as_nanos() as u64)
+}
+
+/// One UDP exchange: send the payload as one datagram, wait for its echo, verify.
+/// A datagram that is not our echo (a late one from an earlier exchange) is skipped.
+fn datagram(addr: SocketAddr, payload: &[u8], timeout: Duration) -> Result<u64, EchoError> {
+    let socket = UdpStream::connect(addr).map_err(echo_types::from_net)?;
+    let start = Instant::now();
+    let now_ns = netio::wasip2::clocks::monotonic_clock::now;
+    let deadline = now_ns().saturating_add(timeout.as_nanos() as u64);
+    socket
+        .send(payload.to_vec())
+        .map_err(echo_types::from_net)?;
+    loop {
+        let Some(d) = socket.receive(deadline).map_err(echo_types::from_net)? else {
+            return Err(EchoError::Timeout(format!(
+                "no echo from {addr} within {} ms",
+                timeout.as_millis()
+            )));
+        };
+        if d.data == payload {
+            return Ok(start.elapsed().as_nanos() as u64);
+        }
+        if d.data.len() == payload.len() {
+            let at = d.data.iter().zip(payload).position(|(a, b)| a != b);
+            return Err(EchoError::WrongEcho(Mismatch {
+                server: addr.to_string(),
+                expected: payload.len() as u64,
+                at: at.unwrap_or(0) as u64,
+            }));
+        }
+    }
 }

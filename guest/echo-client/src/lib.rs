@@ -5,7 +5,7 @@ mod exchange;
 
 use clap::Parser;
 use echo_proto::{DEFAULT_MESSAGE, megabytes_per_second};
-use echo_types::{ClientReport, ClientRequest, EchoError, Payload};
+use echo_types::{ClientReport, ClientRequest, EchoError, Payload, Transport};
 use exports::netkit::diag::echo_client::Guest as EchoClient;
 use exports::wasi::cli::run::Guest as Run;
 
@@ -38,7 +38,7 @@ struct Args {
     #[arg(long, short, conflicts_with = "size")]
     message: Option<String>,
     /// Send this many bytes of generated data instead (different for every exchange).
-    #[arg(long, short)]
+    #[arg(long)]
     size: Option<u64>,
     /// Number of exchanges (each: connect, send, read back, verify, close).
     #[arg(long, short, default_value_t = 1)]
@@ -47,8 +47,17 @@ struct Args {
     #[arg(long, default_value_t = 1)]
     concurrency: u32,
     /// Give up after this many seconds without progress.
-    #[arg(long, default_value_t = 10.0)]
+    #[arg(long, short, default_value_t = 10.0)]
     timeout: f64,
+    /// Echo over UDP: one datagram per exchange (at most 65507 bytes).
+    #[arg(long)]
+    udp: bool,
+    /// Use IPv4 only (for a host name).
+    #[arg(short = '4', conflicts_with = "ipv6")]
+    ipv4: bool,
+    /// Use IPv6 only (for a host name).
+    #[arg(short = '6')]
+    ipv6: bool,
     /// Print the report as one JSON object.
     #[arg(long)]
     json: bool,
@@ -63,14 +72,25 @@ impl Run for Component {
             (None, None) => Payload::Message(DEFAULT_MESSAGE.to_string()),
         };
         let outcome = wstd::runtime::block_on(async {
-            let ip = *netio::resolve(&args.host)
+            let ip = netio::resolve(&args.host)
                 .await
                 .map_err(EchoError::InvalidRequest)?
-                .first()
-                .expect("resolve returns at least one address");
+                .into_iter()
+                .find(|ip| (!args.ipv4 || ip.is_ipv4()) && (!args.ipv6 || ip.is_ipv6()))
+                .ok_or_else(|| {
+                    EchoError::InvalidRequest(format!(
+                        "{:?} has no address of the family asked for",
+                        args.host
+                    ))
+                })?;
             exchange::run(ClientRequest {
                 host: ip.to_string(),
                 port: args.port,
+                transport: if args.udp {
+                    Transport::Udp
+                } else {
+                    Transport::Tcp
+                },
                 payload: payload.clone(),
                 count: args.count,
                 concurrency: args.concurrency,
@@ -99,7 +119,7 @@ fn to_text(r: &ClientReport, payload: &Payload) -> String {
         Payload::Message(m) => Some(m.as_str()),
         Payload::Generated(_) => None,
     };
-    echo_proto::summary_line(message, &echo_types::run_summary(r))
+    echo_proto::summary_line(message, &echo_proto::run_summary!(r))
 }
 
 fn to_json(r: &ClientReport) -> String {

@@ -8,6 +8,7 @@ mod payload;
 mod stats;
 mod text;
 mod verify;
+mod wit;
 
 pub use payload::{DEFAULT_MESSAGE, generated_payload};
 pub use stats::{RttStats, megabytes_per_second};

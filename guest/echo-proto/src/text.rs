@@ -68,7 +68,7 @@ pub fn server_summary_line(
         ("connection", "connections")
     };
     format!(
-        "echo-server on {local} served {served} {}, {rejected} rejected, {bytes} bytes echoed",
+        "served {served} {}, {rejected} rejected, {bytes} bytes echoed, on {local}",
         plural(served, one, many)
     )
 }
@@ -117,7 +117,7 @@ mod tests {
         assert!(summary_line(None, &run(2)).starts_with("2 exchanges of 22 bytes"));
         assert_eq!(
             server_summary_line(false, "127.0.0.1:7", 1, 0, 5),
-            "echo-server on 127.0.0.1:7 served 1 connection, 0 rejected, 5 bytes echoed"
+            "served 1 connection, 0 rejected, 5 bytes echoed, on 127.0.0.1:7"
         );
         assert!(server_summary_line(true, "x", 3, 0, 5).contains("served 3 datagrams"));
     }

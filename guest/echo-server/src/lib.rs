@@ -77,7 +77,7 @@ impl Run for Component {
         match serve::serve(config) {
             Ok(s) => {
                 eprintln!(
-                    "{}",
+                    "echo-server: {}",
                     echo_proto::server_summary_line(
                         udp,
                         &s.local_address,

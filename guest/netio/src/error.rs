@@ -126,7 +126,7 @@ impl fmt::Display for NetError {
             Some(ErrorCode::AddressInUse) => f.write_str("address already in use"),
             Some(ErrorCode::Timeout) => f.write_str("timed out"),
             Some(code) => write!(f, "{}", code.name()),
-            None => write!(f, "connection broken: {}", self.detail),
+            None => write!(f, "connection lost: {}", self.detail),
         }
     }
 }

@@ -6,7 +6,7 @@ mod query;
 use clap::Parser;
 use exports::netkit::diag::sntp_client::Guest as SntpClient;
 use exports::wasi::cli::run::Guest as Run;
-use sntp_types::{Family, QueryOptions, Report, SntpError};
+use sntp_types::{Family, Leap, QueryOptions, Report, SntpError};
 
 wit_bindgen::generate!({
     world: "sntp-client-component",
@@ -92,7 +92,7 @@ impl Run for Component {
 }
 
 fn to_text(r: &Report) -> String {
-    sntp_types::report_line(r).text()
+    sntp_proto::report_line!(Leap, r).text()
 }
 
 fn to_json(r: &Report) -> String {
@@ -105,7 +105,7 @@ fn to_json(r: &Report) -> String {
         ),
         r.server,
         r.stratum,
-        sntp_types::leap_wit_name(r.leap),
+        sntp_proto::leap_indicator!(Leap, r.leap).wit_name(),
         r.version,
         r.precision,
         r.root_delay_ns,
@@ -115,7 +115,7 @@ fn to_json(r: &Report) -> String {
         r.transmit_nanos,
         r.offset_ns,
         r.delay_ns,
-        sntp_types::report_line(r).error_ns(),
+        sntp_proto::report_line!(Leap, r).error_ns(),
         r.samples
     )
 }

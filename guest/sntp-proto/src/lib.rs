@@ -12,6 +12,7 @@ mod packet;
 mod refid;
 mod server;
 mod time;
+mod wit;
 
 pub use civil::format_utc;
 pub use client::{Reply, ReplyError, Sample, client_request, validate_reply};

@@ -40,6 +40,16 @@ impl LeapIndicator {
         }
     }
 
+    /// The name WIT gives it (`netkit:diag/sntp-types.leap`), as JSON prints it.
+    pub fn wit_name(self) -> &'static str {
+        match self {
+            Self::NoWarning => "no-warning",
+            Self::Insert => "insert",
+            Self::Delete => "delete",
+            Self::Unsynchronized => "unsynchronized",
+        }
+    }
+
     /// Short name as ntpdig prints it.
     pub fn name(self) -> &'static str {
         match self {

@@ -21,80 +21,26 @@ pub fn from_net(e: NetError) -> SntpError {
     }
 }
 
-/// One line describing `e` (the host prints the same, from `sntp_proto`).
+/// One line describing `e` (the host prints the same: `sntp_proto::sntp_error_text!`).
 pub fn describe(e: &SntpError) -> String {
-    match e {
-        SntpError::KissOfDeath(code) => sntp_proto::kiss_of_death_message(code),
-        SntpError::InvalidRequest(s)
-        | SntpError::Timeout(s)
-        | SntpError::Unsynchronized(s)
-        | SntpError::BadReply(s)
-        | SntpError::Denied(s)
-        | SntpError::Unreachable(s)
-        | SntpError::NameNotFound(s)
-        | SntpError::Network(s) => s.clone(),
-    }
-}
-
-/// The WIT name of a leap indicator (what `--json` prints).
-pub fn leap_from(l: sntp_proto::LeapIndicator) -> Leap {
-    match l {
-        sntp_proto::LeapIndicator::NoWarning => Leap::NoWarning,
-        sntp_proto::LeapIndicator::Insert => Leap::Insert,
-        sntp_proto::LeapIndicator::Delete => Leap::Delete,
-        sntp_proto::LeapIndicator::Unsynchronized => Leap::Unsynchronized,
-    }
-}
-
-/// The WIT name of the error's case: the `kind` of `--json` errors.
-pub fn kind(e: &SntpError) -> &'static str {
-    match e {
-        SntpError::InvalidRequest(_) => "invalid-request",
-        SntpError::Timeout(_) => "timeout",
-        SntpError::KissOfDeath(_) => "kiss-of-death",
-        SntpError::Unsynchronized(_) => "unsynchronized",
-        SntpError::BadReply(_) => "bad-reply",
-        SntpError::Denied(_) => "denied",
-        SntpError::Unreachable(_) => "unreachable",
-        SntpError::NameNotFound(_) => "name-not-found",
-        SntpError::Network(_) => "network",
-    }
+    sntp_proto::sntp_error_text!(SntpError, e)
 }
 
 /// `{"ok":false,"error":{"kind":…,"message":…}}`, as netkit prints it too.
 pub fn error_json(e: &SntpError) -> String {
     format!(
         "{{\"ok\":false,\"error\":{{\"kind\":\"{}\",\"message\":{}}}}}",
-        kind(e),
+        sntp_proto::sntp_error_kind!(SntpError, e),
         serde_json::Value::from(describe(e))
     )
 }
 
-/// A report as the plain values the shared text takes.
-pub fn report_line(r: &Report) -> sntp_proto::ReportLine<'_> {
-    sntp_proto::ReportLine {
-        server: &r.server,
-        stratum: r.stratum,
-        leap: match r.leap {
-            Leap::NoWarning => sntp_proto::LeapIndicator::NoWarning,
-            Leap::Insert => sntp_proto::LeapIndicator::Insert,
-            Leap::Delete => sntp_proto::LeapIndicator::Delete,
-            Leap::Unsynchronized => sntp_proto::LeapIndicator::Unsynchronized,
-        },
-        transmit: (r.transmit_seconds, r.transmit_nanos),
-        offset_ns: r.offset_ns,
-        delay_ns: r.delay_ns,
-        root_delay_ns: r.root_delay_ns,
-        root_dispersion_ns: r.root_dispersion_ns,
-    }
-}
-
-/// The WIT name of a leap indicator, as `--json` prints it.
-pub fn leap_wit_name(l: Leap) -> &'static str {
+/// The WIT leap value for the protocol's leap indicator.
+pub fn leap_from(l: sntp_proto::LeapIndicator) -> Leap {
     match l {
-        Leap::NoWarning => "no-warning",
-        Leap::Insert => "insert",
-        Leap::Delete => "delete",
-        Leap::Unsynchronized => "unsynchronized",
+        sntp_proto::LeapIndicator::NoWarning => Leap::NoWarning,
+        sntp_proto::LeapIndicator::Insert => Leap::Insert,
+        sntp_proto::LeapIndicator::Delete => Leap::Delete,
+        sntp_proto::LeapIndicator::Unsynchronized => Leap::Unsynchronized,
     }
 }

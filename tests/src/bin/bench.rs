@@ -360,7 +360,7 @@ fn per_call(rt: &tokio::runtime::Runtime, calls: usize, mut call: impl AsyncFnMu
 /// calling thread (and the threads netkit starts from it) and chronyd pinned.
 fn embedded(rows: &mut Vec<Row>, chrony: &Chrony) {
     use netkit::cache::CompileCache;
-    use netkit::runtime::Runtime;
+    use netkit::runtime::Host;
     use netkit::sntp::{Family, QueryOptions, SntpClient};
     const CALLS: usize = 2000;
     let addr: SocketAddr = ([127, 0, 0, 1], chrony.port).into();
@@ -376,9 +376,8 @@ fn embedded(rows: &mut Vec<Row>, chrony: &Chrony) {
         family: Family::Any,
     };
     let client_for = |pooling: bool| {
-        let nrt =
-            Runtime::with_options(CompileCache::default_dir().map(CompileCache::new), pooling)
-                .unwrap();
+        let nrt = Host::with_options(CompileCache::default_dir().map(CompileCache::new), pooling)
+            .unwrap();
         SntpClient::new(&nrt).unwrap()
     };
     let cpus = allowed_cpus();

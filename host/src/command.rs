@@ -1,6 +1,6 @@
-//! Running any `wasi:cli/run` component under a sandbox, with every way it can end named.
+//! Driving any `wasi:cli/run` component (a command) under a sandbox, with every way it can end named.
 
-use crate::runtime::{Runtime, Sandbox, unconstrained};
+use crate::runtime::{Host, Sandbox, unconstrained};
 use anyhow::Result;
 use std::fmt;
 use std::time::Duration;
@@ -37,6 +37,18 @@ impl Exit {
     }
 }
 
+impl Exit {
+    /// The kind of ending, as JSON names it: `code`, `deadline`, `out-of-memory`, `trap`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Exit::Code(_) => "code",
+            Exit::Deadline(_) => "deadline",
+            Exit::OutOfMemory(_) => "out-of-memory",
+            Exit::Trap(_) => "trap",
+        }
+    }
+}
+
 impl fmt::Display for Exit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -60,13 +72,13 @@ impl fmt::Display for Exit {
 ///
 /// Errors are only for failures before the guest runs (e.g. it needs imports
 /// netkit does not provide); everything the guest does ends in an [`Exit`].
-pub async fn run_command(rt: &Runtime, component: &Component, sandbox: &Sandbox) -> Result<Exit> {
-    let (mut store, _) = rt.store(sandbox);
+pub async fn run(host: &Host, component: &Component, sandbox: &Sandbox) -> Result<Exit> {
+    let (mut store, _) = host.store(sandbox);
     let run = unconstrained(async {
-        let command = Command::instantiate_async(&mut store, component, rt.linker()).await?;
+        let command = Command::instantiate_async(&mut store, component, host.linker()).await?;
         command.wasi_cli_run().call_run(&mut store).await
     });
-    let outcome = match sandbox.deadline_limit() {
+    let outcome = match sandbox.deadline() {
         Some(d) => match tokio::time::timeout(d + DEADLINE_GRACE, run).await {
             Ok(r) => r,
             Err(_) => return Ok(Exit::Deadline(d)),
@@ -76,21 +88,22 @@ pub async fn run_command(rt: &Runtime, component: &Component, sandbox: &Sandbox)
     Ok(match outcome {
         Ok(Ok(())) => Exit::Code(0),
         Ok(Err(())) => Exit::Code(1),
-        Err(e) => classify(e, sandbox),
+        Err(e) => classify(e, sandbox, store.data().limits().refused_memory()),
     })
 }
 
-fn classify(e: wasmtime::Error, sandbox: &Sandbox) -> Exit {
+fn classify(e: wasmtime::Error, sandbox: &Sandbox, out_of_memory: bool) -> Exit {
     if let Some(exit) = e.downcast_ref::<I32Exit>() {
         return Exit::Code(exit.0);
     }
     if let Some(Trap::Interrupt) = e.downcast_ref::<Trap>() {
-        return Exit::Deadline(sandbox.deadline_limit().unwrap_or_default());
+        return Exit::Deadline(sandbox.deadline().unwrap_or_default());
+    }
+    // Known from the limiter, which refused a growth: never from the message.
+    if out_of_memory {
+        return Exit::OutOfMemory(sandbox.max_memory());
     }
     let text = format!("{e:#}");
-    if text.contains("forcing trap when growing memory") {
-        return Exit::OutOfMemory(sandbox.memory_limit());
-    }
     let first = text.lines().next().unwrap_or("unknown trap").to_string();
     Exit::Trap(first)
 }

@@ -1,0 +1,77 @@
+//! The path every command shares: show the grants, build the sandbox, and after
+//! the call print the result (text or JSON), the audit once, and exit.
+
+use super::output::Outcome;
+use netkit::policy::ResolvedPolicy;
+use netkit::runtime::Sandbox;
+use serde_json::json;
+use std::process::ExitCode;
+
+/// How results are printed.
+#[derive(Debug, Clone, Copy)]
+pub struct Format {
+    /// One JSON object on stdout instead of text.
+    pub json: bool,
+    /// The audit table on stderr at the end (text mode; JSON always has the audit).
+    pub audit: bool,
+}
+
+/// One sandboxed run: who, under which grants, printed how.
+pub struct Job {
+    label: String,
+    sandbox: Sandbox,
+    format: Format,
+}
+
+impl Job {
+    /// A job named `label` under `policy`; its grants are shown on stderr now
+    /// (not in JSON mode, where they are part of the output).
+    pub fn new(label: &str, policy: ResolvedPolicy, format: Format) -> Self {
+        if !format.json {
+            eprintln!("netkit: {label} granted: {}", policy.summary());
+        }
+        Self {
+            label: label.to_string(),
+            sandbox: Sandbox::new(label, policy),
+            format,
+        }
+    }
+
+    /// The sandbox to run the component in.
+    pub fn sandbox(&self) -> &Sandbox {
+        &self.sandbox
+    }
+
+    /// The sandbox, to set limits and arguments.
+    pub fn sandbox_mut(&mut self) -> &mut Sandbox {
+        &mut self.sandbox
+    }
+
+    /// Print `outcome` and the audit as the format says; the exit code.
+    pub fn finish(&self, outcome: Outcome) -> ExitCode {
+        let log = self.sandbox.audit();
+        if self.format.json {
+            let grants = self
+                .sandbox
+                .policy()
+                .grants()
+                .iter()
+                .map(|g| g.to_string())
+                .collect();
+            println!("{}", outcome.json(grants, json!(log.events())));
+        } else {
+            if let Some(text) = &outcome.stdout {
+                println!("{text}");
+            }
+            if self.format.audit {
+                eprint!("{}", log.table());
+            }
+        }
+        // The summary or error line goes to stderr in both formats: it never mixes
+        // with the JSON on stdout, and a script's log still says what happened.
+        if let Some(line) = &outcome.stderr {
+            eprintln!("netkit: {}: {line}", self.label);
+        }
+        outcome.exit_code()
+    }
+}

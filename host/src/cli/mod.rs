@@ -1,0 +1,85 @@
+//! The `netkit` command line: definitions here, one module per command, and
+//! one shared path ([`job`]) from grants to printed result and exit code.
+
+mod completions;
+mod components;
+mod demo;
+mod echo_client;
+mod echo_server;
+mod job;
+mod load;
+mod output;
+mod resolve;
+mod run;
+mod signal;
+mod sntp;
+mod sntp_server;
+mod units;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// The version line: netkit's and the wasmtime it embeds.
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (wasmtime ",
+    env!("NETKIT_WASMTIME_VERSION"),
+    ")"
+);
+
+/// Sandboxed network diagnostics: WebAssembly components that may reach only
+/// the host and port you name. Everything else they try is denied and shown.
+#[derive(Parser, Debug)]
+#[command(name = "netkit", version = VERSION, propagate_version = true)]
+pub struct Cli {
+    /// Print a table of every network attempt (allowed and denied) when done
+    /// (with --json the audit is part of the JSON instead).
+    #[arg(long, global = true)]
+    audit: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the echo and SNTP servers and clients on loopback and show what each may do and did.
+    Demo(demo::Args),
+    /// Run the echo server component, granted exactly HOST:PORT, until Ctrl-C.
+    EchoServer(echo_server::Args),
+    /// Run the echo client component, granted only HOST:PORT.
+    EchoClient(echo_client::Args),
+    /// Ask an SNTP/NTP server for the time, granted only datagrams to and from that server.
+    Sntp(sntp::Args),
+    /// Run the SNTP server component, granted exactly HOST:PORT, until Ctrl-C.
+    SntpServer(sntp_server::Args),
+    /// Run any wasi:cli/run component under exactly the grants given (default: no network).
+    Run(run::Args),
+    /// Write the embedded components out as .wasm files, for `wasmtime run` or other hosts.
+    Components(components::Args),
+    /// Print a shell completion script: `netkit completions bash > /etc/bash_completion.d/netkit`.
+    Completions(completions::Args),
+}
+
+/// Run the parsed command; every error becomes one line and exit code 1.
+pub async fn main(cli: Cli) -> ExitCode {
+    let audit = cli.audit;
+    let outcome = match cli.command {
+        Command::Demo(a) => demo::main(a, audit).await,
+        Command::EchoServer(a) => echo_server::main(a, audit).await,
+        Command::EchoClient(a) => echo_client::main(a, audit).await,
+        Command::Sntp(a) => sntp::main(a, audit).await,
+        Command::SntpServer(a) => sntp_server::main(a, audit).await,
+        Command::Run(a) => run::main(a, audit).await,
+        Command::Components(a) => components::main(a),
+        Command::Completions(a) => completions::main(a),
+    };
+    outcome.unwrap_or_else(|e| {
+        eprintln!("netkit: {e:#}");
+        ExitCode::FAILURE
+    })
+}
+
+/// The clap command, for completions.
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
+}

@@ -1,0 +1,67 @@
+//! What a command produced, in one shape that prints either as text for people or
+//! as one JSON object: `{"ok", KEY: result | "error": {kind, message}, "grants", "audit"}`.
+
+use serde_json::{Value, json};
+use std::process::ExitCode;
+
+/// The result of one command, before printing.
+pub struct Outcome {
+    /// Whether it succeeded.
+    pub ok: bool,
+    /// The process exit code.
+    pub code: u8,
+    /// The JSON key of the result: `report`, `summary`, `exit`, `files`.
+    pub key: &'static str,
+    /// The result (or, on failure, `{kind, message}` under `error`).
+    pub value: Value,
+    /// Text for stdout (the result people asked for).
+    pub stdout: Option<String>,
+    /// One line for stderr, after `netkit: LABEL: ` (a summary or the error).
+    pub stderr: Option<String>,
+}
+
+impl Outcome {
+    /// A result under `key`, with `text` printed on stdout.
+    pub fn success(key: &'static str, value: Value, text: Option<String>) -> Self {
+        Self {
+            ok: true,
+            code: 0,
+            key,
+            value,
+            stdout: text,
+            stderr: None,
+        }
+    }
+
+    /// A failure of `kind` (its WIT name) with a one-line message; exit 1.
+    pub fn failure(kind: &str, message: String) -> Self {
+        Self {
+            ok: false,
+            code: 1,
+            key: "error",
+            value: json!({ "kind": kind, "message": message }),
+            stdout: None,
+            stderr: Some(message),
+        }
+    }
+
+    /// The same outcome with `line` for stderr.
+    pub fn note(mut self, line: String) -> Self {
+        self.stderr = Some(line);
+        self
+    }
+
+    /// The exit code as the process returns it.
+    pub fn exit_code(&self) -> ExitCode {
+        ExitCode::from(self.code)
+    }
+
+    /// The JSON object, with the grants and the audit added.
+    pub fn json(&self, grants: Vec<String>, audit: Value) -> Value {
+        let mut body = json!({ "ok": self.ok });
+        body[self.key] = self.value.clone();
+        body["grants"] = json!(grants);
+        body["audit"] = audit;
+        body
+    }
+}

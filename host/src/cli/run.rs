@@ -1,0 +1,88 @@
+//! `netkit run`: any `wasi:cli/run` component under exactly the grants given.
+
+use super::job::{Format, Job};
+use super::output::Outcome;
+use super::units;
+use anyhow::Result;
+use netkit::command::{self, Exit};
+use netkit::dns::SystemResolver;
+use netkit::policy::{Grant, Policy};
+use netkit::runtime::Host;
+use serde_json::json;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Run a component with no network but what `--allow` grants, no files, no environment.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// A network grant, repeatable: tcp-connect://HOST:PORT, tcp-listen://HOST:PORT,
+    /// tcp-accept://CIDR:PORTS, udp://HOST:PORT, udp-bind://HOST:PORT. HOST is an IP,
+    /// [IPv6], CIDR or name; PORT a number, a-b, or *.
+    #[arg(long = "allow", value_name = "GRANT")]
+    allow: Vec<Grant>,
+    /// Stop the component after this long (e.g. 500ms, 10s, 2m; a plain number is seconds).
+    #[arg(long, value_name = "DURATION", value_parser = |s: &str| units::positive_duration(s, "s"))]
+    deadline: Option<Duration>,
+    /// Cap on the component's memory (e.g. 64MiB, 1GiB; a plain number is MiB; 1 MiB to 16 GiB).
+    #[arg(long, value_name = "SIZE", default_value = "256MiB", value_parser = max_memory)]
+    max_memory: u64,
+    /// Let the component read this process's standard input (closed by default).
+    #[arg(long)]
+    stdin: bool,
+    /// Print one JSON object (how it ended, grants, audit) after the component's own output.
+    #[arg(long)]
+    json: bool,
+    /// The component (.wasm) to run.
+    component: PathBuf,
+    /// Arguments for the component (after --).
+    #[arg(last = true)]
+    args: Vec<String>,
+}
+
+fn max_memory(text: &str) -> Result<u64, String> {
+    let bytes = units::size(text, 1 << 20)?;
+    if !(1 << 20..=16 << 30).contains(&bytes) {
+        return Err(format!("{text:?} is outside 1MiB..16GiB"));
+    }
+    Ok(bytes)
+}
+
+/// Run the component.
+pub async fn main(a: Args, audit: bool) -> Result<ExitCode> {
+    let name = a
+        .component
+        .file_name()
+        .map_or_else(|| "component".into(), |n| n.to_string_lossy().into_owned());
+    let policy = Policy::new(a.allow).resolve(&SystemResolver)?;
+    let host = Host::new()?;
+    let component = super::load::file(&host, &a.component)?;
+    let mut job = Job::new(
+        &name,
+        policy,
+        Format {
+            json: a.json,
+            audit,
+        },
+    );
+    let mut argv = vec![name.clone()];
+    argv.extend(a.args);
+    job.sandbox_mut()
+        .set_args(argv)
+        .set_inherit_stdin(a.stdin)
+        .set_max_memory(usize::try_from(a.max_memory).unwrap_or(usize::MAX))
+        .set_deadline(a.deadline);
+    let exit = command::run(&host, &component, job.sandbox()).await?;
+    let code = exit.code().clamp(0, 255) as u8;
+    let mut outcome = Outcome::success(
+        "exit",
+        json!({ "kind": exit.kind(), "code": code, "message": exit.to_string() }),
+        None,
+    );
+    outcome.ok = code == 0;
+    outcome.code = code;
+    if !matches!(exit, Exit::Code(_)) {
+        outcome = outcome.note(exit.to_string());
+    }
+    Ok(job.finish(outcome))
+}

@@ -1,0 +1,125 @@
+//! What one guest instance is allowed: its grants, names, arguments and resources.
+
+use crate::audit::Audit;
+use crate::policy::ResolvedPolicy;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Everything one guest instance is allowed. Setters are `set_*` and return
+/// `&mut Self`; each has a getter of the bare name.
+///
+/// Defaults: no grants (all network denied), no names, no arguments, no
+/// environment, no files, stdin closed, 256 MiB of linear memory, no deadline.
+#[derive(Debug, Clone)]
+pub struct Sandbox {
+    label: String,
+    policy: Arc<ResolvedPolicy>,
+    audit: Arc<Audit>,
+    args: Vec<String>,
+    stop_pipe: bool,
+    inherit_stdin: bool,
+    max_memory: usize,
+    deadline: Option<Duration>,
+}
+
+/// Dropping this closes the guest's stdin, which asks a server to stop cleanly.
+pub struct StopHandle(#[allow(dead_code)] pub(super) tokio::io::DuplexStream);
+
+impl Sandbox {
+    /// A sandbox named `label` (used in messages) running under `policy`, whose
+    /// granted names are the only ones the guest may look up.
+    pub fn new(label: impl Into<String>, policy: ResolvedPolicy) -> Self {
+        let label = label.into();
+        Self {
+            audit: Arc::new(Audit::new(label.clone(), false)),
+            label,
+            policy: Arc::new(policy),
+            args: Vec::new(),
+            stop_pipe: false,
+            inherit_stdin: false,
+            max_memory: 256 << 20,
+            deadline: None,
+        }
+    }
+
+    /// Let the guest read this process's stdin. By default stdin is closed.
+    pub fn set_inherit_stdin(&mut self, on: bool) -> &mut Self {
+        self.inherit_stdin = on;
+        self
+    }
+
+    /// Whether the guest reads this process's stdin.
+    pub fn inherit_stdin(&self) -> bool {
+        self.inherit_stdin
+    }
+
+    /// Stop the guest after this much wall-clock time (a busy loop is interrupted
+    /// too, by epoch interruption). By default there is no deadline.
+    pub fn set_deadline(&mut self, deadline: Option<Duration>) -> &mut Self {
+        self.deadline = deadline;
+        self
+    }
+
+    /// The deadline, if any.
+    pub fn deadline(&self) -> Option<Duration> {
+        self.deadline
+    }
+
+    /// The guest's argv (the first is the program name). By default empty.
+    pub fn set_args(&mut self, args: Vec<String>) -> &mut Self {
+        self.args = args;
+        self
+    }
+
+    /// The guest's argv.
+    pub fn args(&self) -> &[String] {
+        &self.args
+    }
+
+    /// Give stdin a pipe that [`StopHandle`] closes. By default stdin is closed from the start.
+    pub fn set_stop_pipe(&mut self, on: bool) -> &mut Self {
+        self.stop_pipe = on;
+        self
+    }
+
+    /// Whether stdin is a stop pipe.
+    pub fn stop_pipe(&self) -> bool {
+        self.stop_pipe
+    }
+
+    /// Cap on the guest's linear memory, in bytes. By default 256 MiB.
+    pub fn set_max_memory(&mut self, bytes: usize) -> &mut Self {
+        self.max_memory = bytes;
+        self
+    }
+
+    /// The memory cap in bytes.
+    pub fn max_memory(&self) -> usize {
+        self.max_memory
+    }
+
+    /// Record into this audit instead of a fresh one. By default each sandbox has its own.
+    pub fn set_audit(&mut self, audit: Arc<Audit>) -> &mut Self {
+        self.audit = audit;
+        self
+    }
+
+    /// The audit of this sandbox's attempts.
+    pub fn audit(&self) -> &Arc<Audit> {
+        &self.audit
+    }
+
+    /// The grants.
+    pub fn policy(&self) -> &ResolvedPolicy {
+        &self.policy
+    }
+
+    pub(super) fn policy_arc(&self) -> &Arc<ResolvedPolicy> {
+        &self.policy
+    }
+
+    /// The name used in messages.
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+}

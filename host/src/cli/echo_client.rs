@@ -13,6 +13,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+/// The largest UDP payload over IPv4 (65535 − 8 − 20).
+const MAX_DATAGRAM: u64 = 65_507;
+
 /// Send a payload to an echo server, read it back, verify every byte, report round trips.
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -26,7 +29,7 @@ pub struct Args {
     #[arg(long, short, conflicts_with = "size")]
     message: Option<String>,
     /// Send this many bytes of generated data instead, different for every exchange
-    /// (e.g. 4096, 64KiB, 1GiB; at most 64 KiB less 29 bytes with --udp).
+    /// (e.g. 4096, 64KiB, 1GiB; at most 65507 bytes with --udp).
     #[arg(long, value_parser = |s: &str| units::size(s, 1))]
     size: Option<u64>,
     /// Number of exchanges (connect, send, read back, verify, close), 1 or more.
@@ -57,6 +60,14 @@ pub struct Args {
 
 /// Run the exchanges.
 pub async fn main(a: Args, audit: bool) -> Result<ExitCode> {
+    let payload_len = a
+        .size
+        .unwrap_or(a.message.as_ref().map_or(22, |m| m.len() as u64));
+    if a.udp && payload_len > MAX_DATAGRAM {
+        super::usage_error(format!(
+            "a UDP echo payload is at most {MAX_DATAGRAM} bytes (--size or --message), not {payload_len}"
+        ));
+    }
     let target = resolve::target(&a.host, a.port, Family::from_flags(a.ipv4, a.ipv6))?;
     let host = Host::new()?;
     let component = super::load::component(&host, Builtin::EchoClient, a.component.as_deref())?;

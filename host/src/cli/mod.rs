@@ -83,3 +83,10 @@ pub async fn main(cli: Cli) -> ExitCode {
 pub fn command() -> clap::Command {
     <Cli as clap::CommandFactory>::command()
 }
+
+/// A usage error found after parsing (one flag against another): clap's format, exit 2.
+pub fn usage_error(message: String) -> ! {
+    command()
+        .error(clap::error::ErrorKind::ValueValidation, message)
+        .exit()
+}

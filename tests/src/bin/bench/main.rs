@@ -1,0 +1,91 @@
+//! netkit benchmarks: side by side in one run, as ratios, printed as one table.
+//!
+//! `cargo run -p netkit-tests --bin bench` (after `cargo build -p netkit`).
+//! Arguments pick sections (default: all): `sntp`, `rss`, `embedded`, `echo`, `held`;
+//! `--conns 1000` limits the echo section to that many connections.
+//! Starts its own peers on loopback: chronyd, netkit and `wasmtime run` servers,
+//! native tokio echo servers (current-thread and multi-thread) and socat.
+
+use netkit_tests::*;
+use std::net::SocketAddr;
+use std::process::Command;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+mod echo;
+mod embedded;
+mod held;
+mod process;
+mod table;
+
+use table::*;
+
+/// How long each echo measurement counts.
+pub(crate) const ECHO_SECONDS: f64 = 2.0;
+/// Streaming before the throughput count starts (socket buffers filling up).
+pub(crate) const WARMUP_SECONDS: f64 = 1.0;
+/// Echo measurements per subject; the table shows their medians.
+pub(crate) const ECHO_ROUNDS: usize = 3;
+
+/// Which sections to run, from the command line.
+pub(crate) struct Only {
+    pub(crate) sections: Vec<String>,
+    pub(crate) conns: Option<usize>,
+}
+
+impl Only {
+    fn parse() -> Self {
+        const SECTIONS: [&str; 5] = ["sntp", "rss", "embedded", "echo", "held"];
+        let mut sections = Vec::new();
+        let mut conns = None;
+        let mut args = std::env::args().skip(1);
+        while let Some(a) = args.next() {
+            if a == "--conns" {
+                conns = args.next().and_then(|n| n.parse().ok());
+                if conns.is_none() {
+                    eprintln!("bench: --conns needs a number of connections, e.g. --conns 1000");
+                    std::process::exit(2);
+                }
+            } else if SECTIONS.contains(&a.as_str()) {
+                sections.push(a);
+            } else {
+                eprintln!(
+                    "bench: unknown argument {a:?}; sections are {}, plus --conns N",
+                    SECTIONS.join(", ")
+                );
+                std::process::exit(2);
+            }
+        }
+        Self { sections, conns }
+    }
+
+    fn wants(&self, section: &str) -> bool {
+        self.sections.is_empty() || self.sections.iter().any(|s| s == section)
+    }
+}
+
+fn main() {
+    let only = Only::parse();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut rows = Vec::new();
+    if ["sntp", "rss", "embedded"].iter().any(|s| only.wants(s)) {
+        let chrony = start_chrony(free_udp_port(), "");
+        process::sntp(&mut rows, &only, &chrony);
+        if only.wants("embedded") {
+            embedded::embedded(&mut rows, &chrony);
+        }
+    }
+    if only.wants("echo") || only.wants("held") {
+        echo::section(&rt, &mut rows, &only);
+    }
+    print_table(&rows);
+    println!(
+        "\nmachine: {} cores, {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        std::env::consts::ARCH
+    );
+}

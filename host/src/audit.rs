@@ -1,13 +1,30 @@
 //! A record of every network attempt a guest made, allowed or denied.
+//!
+//! Bounded whatever the guest does: at most [`MAX_EVENTS`] events and
+//! [`MAX_TEXT_BYTES`] of text are kept (past that, events are counted, never
+//! buffered); each guest-chosen text (a name) is escaped and cut to
+//! [`MAX_TARGET_BYTES`]; denial lines on stderr are rate-limited and the rest
+//! summarised per operation and address. Counts stay exact.
 
 use crate::policy::NetGrant;
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::time::Instant;
 
 /// Events kept in memory at most; later ones are counted, not stored.
-const MAX_EVENTS: usize = 100_000;
+pub const MAX_EVENTS: usize = 100_000;
+/// Text (names, reasons) kept at most over all events.
+pub const MAX_TEXT_BYTES: usize = 4 << 20;
+/// Longest target kept or printed; the rest is replaced by its length.
+pub const MAX_TARGET_BYTES: usize = 256;
+/// Denial lines printed at once before rate limiting starts.
+const DENIAL_BURST: u32 = 20;
+/// Denial lines printed per second after the burst.
+const DENIALS_PER_SECOND: u32 = 5;
+/// Distinct (operation, address) pairs summarised one by one; the rest together.
+const SUMMARY_KEYS: usize = 16;
 
 /// One attempt; the JSON keys are the `--audit` table's column headers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -16,7 +33,7 @@ pub struct Event {
     pub ms: u64,
     /// The operation, e.g. `tcp-connect`.
     pub operation: String,
-    /// The address or name, e.g. `127.0.0.1:7007`.
+    /// The address or name, e.g. `127.0.0.1:7007`, escaped and bounded.
     pub address: String,
     /// `allowed` or `denied`.
     pub result: &'static str,
@@ -29,6 +46,24 @@ impl Event {
     pub fn allowed(&self) -> bool {
         self.result == "allowed"
     }
+}
+
+/// `text` safe for a terminal or a log: control characters (newlines, escape
+/// sequences) shown escaped, and at most `max` bytes, the rest replaced by a count.
+pub fn printable(text: &str, max: usize) -> String {
+    let mut out = String::new();
+    for (i, c) in text.char_indices() {
+        if out.len() >= max {
+            out.push_str(&format!("…(+{} bytes)", text.len() - i));
+            break;
+        }
+        if c.is_control() || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}') {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// What was tried, kept unformatted: address checks happen on every bind, connect
@@ -82,13 +117,28 @@ impl Raw {
     }
 }
 
+#[derive(Debug, Default)]
+struct Log {
+    kept: Vec<Raw>,
+    text_bytes: usize,
+    overflow: u64,
+    total: u64,
+    denied: u64,
+    /// Denial lines the rate limit may still print, and when it last refilled.
+    allowance: u32,
+    refilled_ms: u64,
+    /// Denials not printed, per (operation, address); the rest under `other`.
+    suppressed: BTreeMap<(&'static str, String), u64>,
+    suppressed_other: u64,
+}
+
 /// A thread-safe log of [`Event`]s; denials are also printed to stderr as they happen.
 #[derive(Debug)]
 pub struct Audit {
     label: String,
     started: Instant,
     quiet: bool,
-    events: Mutex<(Vec<Raw>, u64)>,
+    log: Mutex<Log>,
 }
 
 impl Audit {
@@ -98,12 +148,21 @@ impl Audit {
             label: label.into(),
             started: Instant::now(),
             quiet,
-            events: Mutex::new((Vec::new(), 0)),
+            log: Mutex::new(Log {
+                allowance: DENIAL_BURST,
+                ..Log::default()
+            }),
         }
     }
 
-    /// Record an attempt described in text (e.g. a name lookup); `grant` says why it was allowed.
+    fn lock(&self) -> std::sync::MutexGuard<'_, Log> {
+        self.log.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Record an attempt described in text (e.g. a name lookup); `grant` says why
+    /// it was allowed. The text is escaped and bounded before it is kept.
     pub fn record(&self, op: &'static str, target: String, grant: Option<String>) {
+        let target = printable(&target, MAX_TARGET_BYTES);
         self.push(op, Target::Text(target), grant.map(Allowed::Text));
     }
 
@@ -113,46 +172,96 @@ impl Audit {
     }
 
     fn push(&self, op: &'static str, target: Target, grant: Option<Allowed>) {
-        let raw = Raw {
-            at_ms: self.started.elapsed().as_millis() as u64,
-            op,
-            target,
-            grant,
+        let at_ms = self.started.elapsed().as_millis() as u64;
+        let denied = grant.is_none();
+        let mut log = self.lock();
+        log.total += 1;
+        if denied {
+            log.denied += 1;
+            if !self.quiet {
+                self.print_denial(&mut log, at_ms, op, &target);
+            }
+        }
+        let text = match &target {
+            Target::Text(t) => t.len(),
+            Target::Addr(_) => 0,
+        } + match &grant {
+            Some(Allowed::Text(t)) => t.len(),
+            _ => 0,
         };
-        if raw.grant.is_none() && !self.quiet {
+        if log.kept.len() < MAX_EVENTS && log.text_bytes + text <= MAX_TEXT_BYTES {
+            log.text_bytes += text;
+            log.kept.push(Raw {
+                at_ms,
+                op,
+                target,
+                grant,
+            });
+        } else {
+            log.overflow += 1;
+        }
+    }
+
+    /// Print a denial line, or count it for the summary once the rate limit bites.
+    fn print_denial(&self, log: &mut Log, at_ms: u64, op: &'static str, target: &Target) {
+        let refill =
+            (at_ms.saturating_sub(log.refilled_ms) * u64::from(DENIALS_PER_SECOND) / 1000) as u32;
+        if refill > 0 {
+            log.allowance = (log.allowance + refill).min(DENIAL_BURST);
+            log.refilled_ms = at_ms;
+        }
+        if log.allowance > 0 {
+            log.allowance -= 1;
             eprintln!(
-                "netkit: {}: denied {op} {}: no grant covers it",
-                self.label, raw.target
+                "netkit: {}: denied {op} {target}: no grant covers it",
+                self.label
+            );
+            return;
+        }
+        let key = (op, target.to_string());
+        if let Some(n) = log.suppressed.get_mut(&key) {
+            *n += 1;
+        } else if log.suppressed.len() < SUMMARY_KEYS {
+            log.suppressed.insert(key, 1);
+        } else {
+            log.suppressed_other += 1;
+        }
+    }
+
+    /// Print the summary of denials the rate limit kept off stderr
+    /// ("… and 29871 more denied tcp-connect to 127.0.0.1:41002"), once.
+    pub fn flush_denials(&self) {
+        let mut log = self.lock();
+        for ((op, target), n) in std::mem::take(&mut log.suppressed) {
+            eprintln!(
+                "netkit: {}: … and {n} more denied {op} to {target}",
+                self.label
             );
         }
-        let mut guard = self.events.lock().unwrap_or_else(|p| p.into_inner());
-        if guard.0.len() < MAX_EVENTS {
-            guard.0.push(raw);
-        } else {
-            guard.1 += 1;
+        let other = std::mem::take(&mut log.suppressed_other);
+        if other > 0 {
+            eprintln!("netkit: {}: … and {other} more denials", self.label);
         }
     }
 
-    /// The events so far.
+    /// The events kept (see [`Audit::overflow`] for those that were not).
     pub fn events(&self) -> Vec<Event> {
-        self.events
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .0
-            .iter()
-            .map(Raw::event)
-            .collect()
+        self.lock().kept.iter().map(Raw::event).collect()
     }
 
-    /// Events dropped because the log was full.
+    /// Events counted but not kept because the log was full.
     pub fn overflow(&self) -> u64 {
-        self.events.lock().unwrap_or_else(|p| p.into_inner()).1
+        self.lock().overflow
     }
 
-    /// Number of denied attempts.
-    pub fn denied(&self) -> usize {
-        let guard = self.events.lock().unwrap_or_else(|p| p.into_inner());
-        guard.0.iter().filter(|r| r.grant.is_none()).count()
+    /// Number of attempts, exact.
+    pub fn total(&self) -> u64 {
+        self.lock().total
+    }
+
+    /// Number of denied attempts, exact.
+    pub fn denied(&self) -> u64 {
+        self.lock().denied
     }
 
     /// A table of the events, one line each, for `--audit`.
@@ -191,5 +300,50 @@ mod tests {
         assert_eq!(a.events().len(), 2);
         assert_eq!(a.denied(), 1);
         assert!(a.table().contains("DENIED"));
+    }
+
+    #[test]
+    fn guest_text_is_escaped_and_bounded() {
+        let forged = "x\n  0  tcp-connect 10.0.0.1:443 allowed\x1b[8m";
+        let shown = printable(forged, 256);
+        assert!(!shown.contains('\n') && !shown.contains('\x1b'), "{shown}");
+        assert!(
+            shown.contains("\\n") && shown.contains("\\u{1b}"),
+            "{shown}"
+        );
+        let long = "a".repeat(10_000);
+        let shown = printable(&long, 256);
+        assert!(
+            shown.len() < 300 && shown.ends_with("(+9744 bytes)"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn memory_is_bounded_in_bytes_and_counts_stay_exact() {
+        let a = Audit::new("t", true);
+        let name = "n".repeat(8 << 20);
+        for _ in 0..1000 {
+            a.record("lookup", name.clone(), None);
+        }
+        assert_eq!(a.total(), 1000);
+        assert_eq!(a.denied(), 1000);
+        let kept: usize = a.events().iter().map(|e| e.address.len()).sum();
+        assert!(kept <= MAX_TEXT_BYTES, "{kept}");
+    }
+
+    #[test]
+    fn events_past_the_cap_are_counted_not_kept() {
+        let a = Audit::new("t", true);
+        for i in 0..(MAX_EVENTS + 10) {
+            a.record_check(
+                "udp-send",
+                SocketAddr::from(([127, 0, 0, 1], i as u16)),
+                None,
+            );
+        }
+        assert_eq!(a.events().len(), MAX_EVENTS);
+        assert_eq!(a.overflow(), 10);
+        assert_eq!(a.denied(), MAX_EVENTS as u64 + 10);
     }
 }

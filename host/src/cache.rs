@@ -68,9 +68,7 @@ impl CompileCache {
         if let Some(component) = read_entry(engine, &path) {
             return Ok((component, Origin::Cache));
         }
-        let component = Component::new(engine, bytes)
-            .map_err(anyhow::Error::from)
-            .context("not a valid WebAssembly component")?;
+        let component = compile(engine, bytes)?;
         if let Err(e) = write_entry(&path, &component) {
             eprintln!(
                 "netkit: cannot store the compiled component in {}: {e:#}",
@@ -79,6 +77,31 @@ impl CompileCache {
         }
         Ok((component, Origin::Compiled))
     }
+}
+
+/// Compile `bytes`; an input that is not a component gets one line saying what it is.
+pub fn compile(engine: &Engine, bytes: &[u8]) -> Result<Component> {
+    const MAGIC: &[u8] = b"\0asm";
+    if !bytes.starts_with(MAGIC) {
+        anyhow::bail!("not a WebAssembly file (it does not start with \\0asm)");
+    }
+    // The layer field (bytes 6-7): 0 for a core module, 1 for a component.
+    if bytes.get(6..8) == Some(&[0, 0]) {
+        anyhow::bail!(
+            "a core WebAssembly module, not a component (build it for wasm32-wasip2, \
+             or wrap it with `wasm-tools component new`)"
+        );
+    }
+    Component::new(engine, bytes).map_err(|e| {
+        // wasmtime's messages can carry multi-line dumps: keep the first line.
+        let text = format!("{e:#}");
+        let first = text
+            .lines()
+            .next()
+            .unwrap_or("invalid")
+            .trim_end_matches([' ', '=', '[']);
+        anyhow::anyhow!("not a valid WebAssembly component: {first}")
+    })
 }
 
 /// A valid entry's component, or `None` for a missing, corrupt or incompatible one.

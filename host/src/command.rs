@@ -19,7 +19,7 @@ pub enum Exit {
     Code(i32),
     /// The deadline passed; the guest was stopped.
     Deadline(Duration),
-    /// It tried to grow its memory past the cap (bytes).
+    /// It tried to grow its memories or tables past the sandbox's budget (bytes).
     OutOfMemory(usize),
     /// It trapped (a Rust panic, `unreachable`, a bad memory access, ...).
     Trap(String),
@@ -60,7 +60,7 @@ impl fmt::Display for Exit {
             ),
             Exit::OutOfMemory(cap) => write!(
                 f,
-                "out of memory: it tried to grow past the cap of {} MiB (raise it with --max-memory)",
+                "out of memory: it tried to grow past the cap of {} MiB (all its memories and tables together; raise it with --max-memory)",
                 cap >> 20
             ),
             Exit::Trap(why) => write!(f, "trapped: {why}"),
@@ -88,7 +88,7 @@ pub async fn run(host: &Host, component: &Component, sandbox: &Sandbox) -> Resul
     Ok(match outcome {
         Ok(Ok(())) => Exit::Code(0),
         Ok(Err(())) => Exit::Code(1),
-        Err(e) => classify(e, sandbox, store.data().limits().refused_memory()),
+        Err(e) => classify(e, sandbox, store.data().limits().refused().is_some()),
     })
 }
 

@@ -7,15 +7,14 @@
 //! guest starts; this implementation answers from that table, refuses every other
 //! name with `access-denied`, and records every lookup in the audit. Like
 //! wasmtime-wasi's own interfaces it is implemented for a small view
-//! ([`ScopedDns`]) linked through a [`HasData`] marker, not for the store's state.
+//! ([`GuestNet`]) linked through a `HasData` marker, not for the store's state.
 
-use crate::audit::Audit;
-use crate::policy::{NameTable, Resolver};
+use crate::net::{GuestNet, GuestNetView, HasGuestNet};
+use crate::policy::Resolver;
 use std::net::{IpAddr, ToSocketAddrs};
-use wasmtime::component::{HasData, Linker, Resource};
+use wasmtime::component::{Linker, Resource};
 use wasmtime_wasi::p2::SocketError;
 use wasmtime_wasi::p2::bindings::sockets::network::{ErrorCode, IpAddress, Network};
-use wasmtime_wasi::sockets::WasiSocketsCtxView;
 use wasmtime_wasi_io::poll::{DynPollable, Pollable, subscribe};
 
 mod bindings {
@@ -55,30 +54,6 @@ impl Resolver for SystemResolver {
     }
 }
 
-/// What the scoped lookup needs of a store: its sockets context and resource
-/// table, the names it may answer, and the audit.
-pub struct ScopedDns<'a> {
-    /// The store's sockets context (for the network handle and error codes).
-    pub sockets: WasiSocketsCtxView<'a>,
-    /// Names the guest may look up.
-    pub names: &'a NameTable,
-    /// Where lookups are recorded.
-    pub audit: &'a Audit,
-}
-
-/// A store state that can lend a [`ScopedDns`] view.
-pub trait ScopedDnsView: Send {
-    /// The view.
-    fn scoped_dns(&mut self) -> ScopedDns<'_>;
-}
-
-/// The [`HasData`] marker linking the lookup to [`ScopedDns`].
-pub struct HasScopedDns;
-
-impl HasData for HasScopedDns {
-    type Data<'a> = ScopedDns<'a>;
-}
-
 /// The answer to one lookup: addresses handed out one by one.
 pub struct ScopedLookup(std::vec::IntoIter<IpAddr>);
 
@@ -89,7 +64,7 @@ impl Pollable for ScopedLookup {
     }
 }
 
-impl Host for ScopedDns<'_> {
+impl Host for GuestNet<'_> {
     fn resolve_addresses(
         &mut self,
         network: Resource<Network>,
@@ -97,6 +72,12 @@ impl Host for ScopedDns<'_> {
     ) -> Result<Resource<ScopedLookup>, SocketError> {
         // The network handle is the capability to look up at all.
         self.sockets.table.get(&network)?;
+        // No DNS name is longer than 253 bytes: refuse before anything else
+        // (the audit keeps a bounded, escaped prefix).
+        if name.len() > 253 {
+            self.audit.record("lookup", name, None);
+            return Err(ErrorCode::InvalidArgument.into());
+        }
         let key = name.trim_end_matches('.').to_ascii_lowercase();
         let answer = match key
             .trim_start_matches('[')
@@ -119,7 +100,7 @@ impl Host for ScopedDns<'_> {
     }
 }
 
-impl HostResolveAddressStream for ScopedDns<'_> {
+impl HostResolveAddressStream for GuestNet<'_> {
     fn resolve_next_address(
         &mut self,
         lookup: Resource<ScopedLookup>,
@@ -146,32 +127,12 @@ impl HostResolveAddressStream for ScopedDns<'_> {
     }
 }
 
-// The lookup interface uses `network`'s error type; its conversions are wasmtime-wasi's.
-impl wasmtime_wasi::p2::bindings::sockets::network::Host for ScopedDns<'_> {
-    fn convert_error_code(&mut self, error: SocketError) -> wasmtime::Result<ErrorCode> {
-        self.sockets.convert_error_code(error)
-    }
-
-    fn network_error_code(
-        &mut self,
-        err: Resource<wasmtime::Error>,
-    ) -> wasmtime::Result<Option<ErrorCode>> {
-        self.sockets.network_error_code(err)
-    }
-}
-
-impl wasmtime_wasi::p2::bindings::sockets::network::HostNetwork for ScopedDns<'_> {
-    fn drop(&mut self, this: Resource<Network>) -> wasmtime::Result<()> {
-        wasmtime_wasi::p2::bindings::sockets::network::HostNetwork::drop(&mut self.sockets, this)
-    }
-}
-
 /// Replace wasmtime-wasi's `ip-name-lookup` in `linker` with the scoped one.
-pub fn add_to_linker<T: ScopedDnsView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+pub fn add_to_linker<T: GuestNetView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
     linker.allow_shadowing(true);
-    let result = bindings::wasi::sockets::ip_name_lookup::add_to_linker::<T, HasScopedDns>(
+    let result = bindings::wasi::sockets::ip_name_lookup::add_to_linker::<T, HasGuestNet>(
         linker,
-        T::scoped_dns,
+        T::guest_net,
     );
     linker.allow_shadowing(false);
     result

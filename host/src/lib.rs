@@ -1,8 +1,8 @@
 //! netkit: sandboxed network diagnostics as WebAssembly components.
 //!
 //! Layers, from pure to effectful; a module uses only those before it:
-//! [`policy`] (grants, resolved policies) → [`audit`] → [`dns`] (system resolver,
-//! scoped lookup) → [`cache`] → [`runtime`] (host, sandbox, store) → drivers
+//! [`policy`] (grants, resolved policies) → [`audit`] → [`net`] (the guest's
+//! network view, socket caps) → [`dns`] (system resolver, scoped lookup) → [`cache`] → [`runtime`] (host, sandbox, store) → drivers
 //! ([`echo`], [`sntp`], [`command`]); [`components`] holds the embedded guests.
 //! A component runs in a [`runtime::Sandbox`] whose [`policy::ResolvedPolicy`]
 //! grants network access only to the addresses asked for; every attempt is
@@ -16,6 +16,7 @@ pub mod command;
 pub mod components;
 pub mod dns;
 pub mod echo;
+pub mod net;
 pub mod policy;
 pub mod runtime;
 pub mod sntp;

@@ -23,5 +23,9 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    tokio.block_on(cli::main(args))
+    let code = tokio.block_on(cli::main(args));
+    // A guest stopped while writing to a stdout nobody reads leaves that write
+    // behind on a blocking thread: do not wait for it.
+    tokio.shutdown_timeout(std::time::Duration::from_millis(100));
+    code
 }

@@ -464,3 +464,16 @@ pub fn wasmtime_echo_server(extra: &[&str]) -> (Peer, String) {
     peer.wait_for_stderr("listening on tcp", Duration::from_secs(30));
     (peer, port)
 }
+
+/// `netkit --audit run [--allow GRANT]... [extra] hostile.wasm -- action target`.
+pub fn run_hostile(grants: &[String], action: &str, target: &str, extra: &[&str]) -> Output {
+    let mut cmd = Command::new(netkit());
+    cmd.args(["--audit", "run"]);
+    for g in grants {
+        cmd.args(["--allow", g]);
+    }
+    cmd.args(extra)
+        .arg(hostile_wasm())
+        .args(["--", action, target]);
+    cmd.output().expect("run netkit")
+}

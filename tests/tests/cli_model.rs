@@ -120,7 +120,9 @@ fn sntp_json_is_one_model_for_netkit_and_the_component() {
     assert_eq!(theirs["report"]["leap"], "no-warning", "{theirs}");
     assert_eq!(
         keys(&ours),
-        ["audit", "grants", "ok", "report"].map(String::from).into()
+        ["attempts", "audit", "denied", "grants", "ok", "report"]
+            .map(String::from)
+            .into()
     );
     assert_eq!(ours["grants"][0], format!("udp://{target}"));
     let first = &ours["audit"][0];

@@ -67,3 +67,74 @@ async fn pooling_allocator_runs_many_short_lived_instances() {
     )
     .await;
 }
+
+/// A guest spinning in a busy loop shares its thread: on a current-thread runtime
+/// an SNTP query beside it still completes promptly (epoch ticks make every guest
+/// yield), and the spinner is still stopped at its deadline.
+#[test]
+fn a_spinning_guest_shares_a_current_thread_runtime() {
+    use netkit::command::{self, Exit};
+    use netkit::components::Builtin;
+    use netkit::policy::ResolvedPolicy;
+    use netkit::runtime::{Host, Sandbox};
+    use netkit::sntp::{self, Family, QueryOptions, ServerConfig, SntpClient};
+    use std::time::{Duration, Instant};
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let host = Host::new().unwrap();
+        let addr: std::net::SocketAddr = ([127, 0, 0, 1], free_udp_port()).into();
+        let server = sntp::start_server(
+            &host,
+            &host.compile(Builtin::SntpServer.bytes()).unwrap(),
+            &Sandbox::new("sntp-server", sntp::server_policy(addr, &[])),
+            ServerConfig {
+                host: addr.ip().to_string(),
+                port: addr.port(),
+                stratum: 3,
+                reference_id: "192.0.2.1".into(),
+                rate_limit_ms: 0,
+                stop_on_stdin_eof: true,
+                stop_after: None,
+                log_requests: false,
+            },
+        );
+        // The server binds its port before the spinner starts.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let spinner = host
+            .compile(&std::fs::read(hostile_wasm()).unwrap())
+            .unwrap();
+        let mut spin_box = Sandbox::new("spinner", ResolvedPolicy::default());
+        spin_box
+            .set_args(vec!["hostile".into(), "spin".into()])
+            .set_deadline(Some(Duration::from_secs(3)));
+        let spin_host = host.clone();
+        let spinning =
+            tokio::spawn(async move { command::run(&spin_host, &spinner, &spin_box).await });
+        // Let the spinner start first.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+
+        let client = SntpClient::new(&host).unwrap();
+        let options = QueryOptions {
+            timeout_ms: 2_000,
+            tries: 4,
+            samples: 1,
+            burst: true,
+            family: Family::Any,
+        };
+        let start = Instant::now();
+        let report = client.query(addr, &options).await.unwrap();
+        let took = start.elapsed();
+        assert!(report.is_ok(), "{report:?}");
+        assert!(
+            took < Duration::from_millis(1500),
+            "query took {took:?} beside a spinner"
+        );
+        let exit = spinning.await.unwrap().unwrap();
+        assert!(matches!(exit, Exit::Deadline(_)), "{exit:?}");
+        server.stop().await.unwrap().unwrap();
+    });
+}

@@ -6,17 +6,8 @@ use netkit_tests::*;
 use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::process::{Command, Output};
 
-/// `netkit --audit run [grants] hostile.wasm -- action target`.
 fn hostile(grants: &[String], action: &str, target: &str, extra: &[&str]) -> Output {
-    let mut cmd = Command::new(netkit());
-    cmd.args(["--audit", "run"]);
-    for g in grants {
-        cmd.args(["--allow", g]);
-    }
-    cmd.args(extra)
-        .arg(hostile_wasm())
-        .args(["--", action, target]);
-    cmd.output().expect("run netkit")
+    run_hostile(grants, action, target, extra)
 }
 
 /// The attempt was blocked (not escaped), netkit did not crash, and said so.

@@ -1,6 +1,6 @@
 //! Exchanges: connect, send the payload while reading it back, verify, close.
 
-use echo_proto::{EchoCheck, RttStats, Verifier, generated_payload};
+use echo_proto::{EchoCheck, PayloadStream, RttStats, Verifier};
 use echo_types::{ClientReport, ClientRequest, EchoError, Mismatch, Payload, Transport};
 use futures_lite::future;
 use netio::{TcpStream, UdpStream};
@@ -58,13 +58,18 @@ pub async fn run(req: ClientRequest) -> Result<ClientReport, EchoError> {
                         return Ok(());
                     }
                     next.set(i + 1);
-                    let bytes = match &payload {
-                        Payload::Message(m) => m.as_bytes().to_vec(),
-                        Payload::Generated(n) => generated_payload(i.into(), *n as usize),
+                    let stream = match &payload {
+                        Payload::Message(m) => PayloadStream::message(m.as_bytes()),
+                        Payload::Generated(n) => PayloadStream::generated(i.into(), *n),
                     };
                     let rtt = match transport {
-                        Transport::Tcp => exchange(addr, &bytes, timeout).await?,
-                        Transport::Udp => datagram(addr, &bytes, timeout)?,
+                        Transport::Tcp => exchange(addr, stream, timeout).await?,
+                        Transport::Udp => {
+                            // At most one datagram's worth: small enough to hold whole.
+                            let mut bytes = vec![0; stream.len() as usize];
+                            stream.clone().read(&mut bytes);
+                            datagram(addr, &bytes, timeout)?
+                        }
                     };
                     rtts.borrow_mut().push(rtt);
                 }
@@ -91,8 +96,13 @@ pub async fn run(req: ClientRequest) -> Result<ClientReport, EchoError> {
     })
 }
 
-/// One exchange; returns the round-trip time in nanoseconds.
-async fn exchange(addr: SocketAddr, payload: &[u8], timeout: Duration) -> Result<u64, EchoError> {
+/// One exchange; returns the round-trip time in nanoseconds. The payload is
+/// generated and verified as a stream, so any size runs in constant memory.
+async fn exchange(
+    addr: SocketAddr,
+    payload: PayloadStream,
+    timeout: Duration,
+) -> Result<u64, EchoError> {
     let timed_out = |what: &str| {
         EchoError::Timeout(format!(
             "{what} {addr}: no progress for {} ms",
@@ -105,18 +115,29 @@ async fn exchange(addr: SocketAddr, payload: &[u8], timeout: Duration) -> Result
         .map_err(|_| timed_out("connect to"))?
         .map_err(echo_types::from_net)?;
     let start = Instant::now();
+    let expected = payload.len();
     let send = async {
-        conn.write_all(payload)
-            .await
-            .map_err(echo_types::from_net)?;
+        let mut source = payload.clone();
+        let mut chunk = vec![0u8; CHUNK.min(expected.max(1) as usize)];
+        loop {
+            let n = source.read(&mut chunk);
+            if n == 0 {
+                break;
+            }
+            conn.write_all(&chunk[..n])
+                .timeout(timeout)
+                .await
+                .map_err(|_| timed_out("send to"))?
+                .map_err(echo_types::from_net)?;
+        }
         conn.flush().await.map_err(echo_types::from_net)
     };
     let receive = async {
-        let mut verifier = Verifier::new(payload);
-        let mut buf = vec![0u8; CHUNK.min(payload.len().max(1))];
+        let mut verifier = Verifier::new(payload.clone());
+        let mut buf = vec![0u8; CHUNK.min(expected.max(1) as usize)];
         let mismatch = |at| Mismatch {
             server: addr.to_string(),
-            expected: payload.len() as u64,
+            expected,
             at,
         };
         while !verifier.is_complete() {

@@ -37,18 +37,19 @@ struct Args {
     /// Text to send.
     #[arg(long, short, conflicts_with = "size")]
     message: Option<String>,
-    /// Send this many bytes of generated data instead (different for every exchange).
-    #[arg(long)]
+    /// Send this many bytes of generated data instead (different for every exchange;
+    /// e.g. 4096, 64KiB).
+    #[arg(long, value_parser = cli_units::bytes)]
     size: Option<u64>,
-    /// Number of exchanges (each: connect, send, read back, verify, close).
-    #[arg(long, short, default_value_t = 1)]
+    /// Number of exchanges (each: connect, send, read back, verify, close), 1 or more.
+    #[arg(long, short, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     count: u32,
-    /// Exchanges running at once.
-    #[arg(long, default_value_t = 1)]
+    /// Exchanges running at once (1-10000).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     concurrency: u32,
-    /// Give up after this many seconds without progress.
-    #[arg(long, short, default_value_t = 10.0)]
-    timeout: f64,
+    /// Give up after this long without progress (e.g. 500ms, 10s; a plain number is seconds).
+    #[arg(long, short, default_value = "10s", value_parser = cli_units::positive_secs)]
+    timeout: std::time::Duration,
     /// Echo over UDP: one datagram per exchange (at most 65507 bytes).
     #[arg(long)]
     udp: bool,
@@ -94,7 +95,7 @@ impl Run for Component {
                 payload: payload.clone(),
                 count: args.count,
                 concurrency: args.concurrency,
-                timeout_ms: (args.timeout.max(0.001) * 1000.0) as u64,
+                timeout_ms: cli_units::ms_at_least_1(args.timeout),
             })
             .await
         });

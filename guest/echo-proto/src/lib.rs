@@ -10,7 +10,7 @@ mod text;
 mod verify;
 mod wit;
 
-pub use payload::{DEFAULT_MESSAGE, generated_payload};
+pub use payload::{DEFAULT_MESSAGE, PayloadStream, generated_payload};
 pub use stats::{RttStats, megabytes_per_second};
 pub use text::{
     RunSummary, plural, server_summary_line, short_echo_message, summary_line, wrong_echo_message,

@@ -42,9 +42,9 @@ struct Args {
     /// Most TCP connections served at once; more are closed at once.
     #[arg(long, default_value_t = 1024)]
     max_connections: u32,
-    /// Close a TCP connection idle for this many seconds (0 = never).
-    #[arg(long, default_value_t = 300.0)]
-    idle_timeout: f64,
+    /// Close a TCP connection idle this long (e.g. 30s, 5m; a plain number is seconds; 0 = never).
+    #[arg(long, default_value = "300s", value_parser = cli_units::secs)]
+    idle_timeout: std::time::Duration,
     /// Stop after serving this many connections (TCP) or datagrams (UDP).
     #[arg(long)]
     stop_after: Option<u64>,
@@ -69,7 +69,7 @@ impl Run for Component {
                 Transport::Tcp
             },
             max_connections: args.max_connections,
-            idle_timeout_ms: (args.idle_timeout.max(0.0) * 1000.0) as u64,
+            idle_timeout_ms: args.idle_timeout.as_millis() as u64,
             stop_on_stdin_eof: args.stop_on_eof,
             stop_after: args.stop_after,
             log_connections: !args.quiet,

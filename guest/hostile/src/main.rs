@@ -3,7 +3,9 @@
 //! `hostile.wasm ACTION [TARGET]` tries one thing and reports it on stdout as
 //! `ESCAPED ...` (it worked: exit 0) or `BLOCKED ...: why` (exit 3).
 //! Actions: tcp-connect ADDR, tcp-listen ADDR, udp-send ADDR, udp-bind ADDR,
-//! lookup NAME, read-file PATH, env NAME, list-env, spin, grow.
+//! lookup NAME, read-file PATH, env NAME, list-env, spin, grow,
+//! hold-sockets N (open UDP sockets until N or a refusal), deny-flood ADDR
+//! (100,000 connects), long-lookups (100 lookups of 8 MiB names), flood-stdout.
 
 use std::hint::black_box;
 use std::io::Write;
@@ -67,6 +69,44 @@ fn attempt(action: &str, target: &str) -> Result<String, String> {
             let mut hoard: Vec<Vec<u8>> = Vec::new();
             loop {
                 hoard.push(black_box(vec![1u8; 1 << 20]));
+            }
+        }
+        "hold-sockets" => {
+            let want: usize = target.parse().map_err(|_| "hold-sockets N".to_string())?;
+            let mut held = Vec::new();
+            while held.len() < want {
+                match UdpSocket::bind("0.0.0.0:0") {
+                    Ok(s) => held.push(s),
+                    Err(err) => return Err(format!("held {} sockets, then: {err}", held.len())),
+                }
+            }
+            Ok(format!("held {} sockets", held.len()))
+        }
+        "deny-flood" => {
+            let addr: std::net::SocketAddr = target
+                .parse()
+                .map_err(|_| format!("bad address {target}"))?;
+            for _ in 0..100_000 {
+                if TcpStream::connect(addr).is_ok() {
+                    return Ok(format!("connected to {addr}"));
+                }
+            }
+            Err("100000 connects refused".into())
+        }
+        "long-lookups" => {
+            let name = format!("127.0.0.1{}", ".".repeat(8 << 20));
+            for _ in 0..100 {
+                if (name.as_str(), 0).to_socket_addrs().is_ok() {
+                    return Ok("a long name resolved".into());
+                }
+            }
+            Err("100 long lookups refused".into())
+        }
+        "flood-stdout" => {
+            let chunk = vec![b'x'; 64 * 1024];
+            let mut out = std::io::stdout();
+            loop {
+                out.write_all(&chunk).map_err(e)?;
             }
         }
         other => Err(format!("unknown action {other}")),

@@ -31,14 +31,14 @@ impl SntpClient for Component {
 struct Args {
     /// Server: HOST, HOST:PORT, IP or [IPv6]:PORT (default port 123).
     server: String,
-    /// Seconds to wait for a valid reply, per sample.
-    #[arg(long, short, default_value_t = 5.0)]
-    timeout: f64,
-    /// Requests sent per sample, spread over the timeout.
-    #[arg(long, default_value_t = 3)]
+    /// How long to wait for a valid reply, per sample (e.g. 500ms, 2s; a plain number is seconds).
+    #[arg(long, short, default_value = "5s", value_parser = cli_units::positive_secs)]
+    timeout: std::time::Duration,
+    /// Requests sent per sample, spread over the timeout (1-100).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
     tries: u32,
-    /// Samples to take (1 s apart); the one with the lowest delay is reported.
-    #[arg(long, short, default_value_t = 1)]
+    /// Samples to take (1 s apart unless --burst); the one with the lowest delay is reported (1-100).
+    #[arg(long, short, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
     samples: u32,
     /// Take the samples back to back.
     #[arg(long)]
@@ -65,7 +65,7 @@ impl Run for Component {
             }
         };
         let options = QueryOptions {
-            timeout_ms: (args.timeout.max(0.001) * 1000.0) as u64,
+            timeout_ms: cli_units::ms_at_least_1(args.timeout),
             tries: args.tries,
             samples: args.samples,
             burst: args.burst,

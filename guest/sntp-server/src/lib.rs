@@ -152,16 +152,17 @@ struct Args {
     /// UDP port to bind.
     #[arg(long, short)]
     port: u16,
-    /// Stratum to announce (1..=15).
-    #[arg(long, default_value_t = 10)]
+    /// Stratum to announce (1-15).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u8).range(1..=15))]
     stratum: u8,
     /// Reference id: up to 4 characters for stratum 1, an IPv4 address above
     /// [default: LOCL at stratum 1, else 127.127.1.1].
     #[arg(long)]
     refid: Option<String>,
-    /// Answer each client at most once per this many milliseconds; RATE kiss-o'-death in between.
-    #[arg(long, default_value_t = 0)]
-    rate_limit_ms: u64,
+    /// Answer each client at most once per this long, RATE kiss-o'-death in between
+    /// (e.g. 2s, 500ms; a plain number is milliseconds; 0 = no limit).
+    #[arg(long, visible_alias = "rate-limit-ms", default_value = "0", value_parser = cli_units::millis)]
+    rate_limit: std::time::Duration,
     /// Stop after answering this many requests.
     #[arg(long)]
     stop_after: Option<u64>,
@@ -188,7 +189,7 @@ impl Run for Component {
                 }
                 .into()
             }),
-            rate_limit_ms: a.rate_limit_ms,
+            rate_limit_ms: a.rate_limit.as_millis() as u64,
             stop_on_stdin_eof: a.stop_on_eof,
             stop_after: a.stop_after,
             log_requests: !a.quiet,

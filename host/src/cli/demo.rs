@@ -250,7 +250,7 @@ pub async fn main(a: Args, audit: bool) -> Result<ExitCode> {
             format!(
                 "{} {} ({} denied)",
                 b.label(),
-                b.audit().events().len(),
+                b.audit().total(),
                 b.audit().denied()
             )
         })

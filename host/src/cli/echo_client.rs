@@ -3,7 +3,6 @@
 use super::job::{Format, Job};
 use super::output::Outcome;
 use super::resolve::{self, Family};
-use super::units;
 use anyhow::Result;
 use netkit::components::Builtin;
 use netkit::echo::{self, ClientRequest, Payload, Transport};
@@ -30,7 +29,7 @@ pub struct Args {
     message: Option<String>,
     /// Send this many bytes of generated data instead, different for every exchange
     /// (e.g. 4096, 64KiB, 1GiB; at most 65507 bytes with --udp).
-    #[arg(long, value_parser = |s: &str| units::size(s, 1))]
+    #[arg(long, value_parser = cli_units::bytes)]
     size: Option<u64>,
     /// Number of exchanges (connect, send, read back, verify, close), 1 or more.
     #[arg(long, short, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
@@ -39,7 +38,7 @@ pub struct Args {
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     concurrency: u32,
     /// Give up after this long without progress (e.g. 500ms, 10s; a plain number is seconds).
-    #[arg(long, short, default_value = "10s", value_parser = |s: &str| units::positive_duration(s, "s"))]
+    #[arg(long, short, default_value = "10s", value_parser = cli_units::positive_secs)]
     timeout: Duration,
     /// Echo over UDP (one datagram per exchange) instead of TCP.
     #[arg(long)]
@@ -78,7 +77,7 @@ pub async fn main(a: Args, audit: bool) -> Result<ExitCode> {
     };
     let policy = echo::client_policy(target.addr, transport)
         .naming(target.name.as_deref(), target.addr.ip());
-    let job = Job::new(
+    let mut job = Job::new(
         "echo-client",
         policy,
         Format {
@@ -86,6 +85,9 @@ pub async fn main(a: Args, audit: bool) -> Result<ExitCode> {
             audit,
         },
     );
+    // One socket per exchange in flight, and a few to spare.
+    job.sandbox_mut()
+        .set_max_sockets(a.concurrency as usize + 16);
     let payload = match (a.message, a.size) {
         (_, Some(n)) => Payload::Generated(n),
         (Some(m), None) => Payload::Message(m),
@@ -98,7 +100,7 @@ pub async fn main(a: Args, audit: bool) -> Result<ExitCode> {
         payload,
         count: a.count,
         concurrency: a.concurrency,
-        timeout_ms: a.timeout.as_millis().max(1) as u64,
+        timeout_ms: cli_units::ms_at_least_1(a.timeout),
     };
     let outcome = match echo::run_client(&host, &component, job.sandbox(), &request).await? {
         Ok(r) => {

@@ -3,7 +3,6 @@
 use super::job::{Format, Job};
 use super::output::Outcome;
 use super::resolve::{self, Family};
-use super::units;
 use anyhow::Result;
 use ipnet::IpNet;
 use netkit::components::Builtin;
@@ -33,9 +32,9 @@ pub struct Args {
     #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     max_connections: u32,
     /// Close a TCP connection idle this long (e.g. 30s, 5m; a plain number is seconds; 0 = never).
-    #[arg(long, default_value = "300s", value_parser = |s: &str| units::duration(s, "s"))]
+    #[arg(long, default_value = "300s", value_parser = cli_units::secs)]
     idle_timeout: Duration,
-    /// Do not log every connection.
+    /// Do not log every connection, nor every denial (they are still counted and audited).
     #[arg(long, short)]
     quiet: bool,
     /// Print one JSON object (summary or error, grants, audit) when stopped.
@@ -64,7 +63,7 @@ pub async fn main(a: Args, audit: bool) -> Result<ExitCode> {
     };
     let policy = echo::server_policy(target.addr, transport, &a.allow_from)
         .naming(target.name.as_deref(), target.addr.ip());
-    let job = Job::new(
+    let mut job = Job::new(
         "echo-server",
         policy,
         Format {
@@ -72,6 +71,12 @@ pub async fn main(a: Args, audit: bool) -> Result<ExitCode> {
             audit,
         },
     );
+    // The listener and every client served, plus room for those turned away.
+    job.sandbox_mut()
+        .set_max_sockets(a.max_connections as usize + 16);
+    if a.quiet {
+        job.quiet();
+    }
     let config = ServerConfig {
         host: target.addr.ip().to_string(),
         port: target.addr.port(),
@@ -87,7 +92,7 @@ pub async fn main(a: Args, audit: bool) -> Result<ExitCode> {
         Ok(s) => {
             // Clients refused by --allow-from never reach the component: the host
             // turned them away (a reset for TCP, a dropped datagram for UDP).
-            let refused = job.sandbox().audit().denied() as u64;
+            let refused = job.sandbox().audit().denied();
             let rejected = s.rejected + refused;
             let line = echo_proto::server_summary_line(
                 a.udp,

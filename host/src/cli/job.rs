@@ -2,10 +2,12 @@
 //! the call print the result (text or JSON), the audit once, and exit.
 
 use super::output::Outcome;
+use netkit::audit::Audit;
 use netkit::policy::ResolvedPolicy;
 use netkit::runtime::Sandbox;
 use serde_json::json;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 /// How results are printed.
 #[derive(Debug, Clone, Copy)]
@@ -42,6 +44,12 @@ impl Job {
         &self.sandbox
     }
 
+    /// Keep denial lines off stderr (they are still counted and audited).
+    pub fn quiet(&mut self) {
+        let audit = Arc::new(Audit::new(self.label.clone(), true));
+        self.sandbox.set_audit(audit);
+    }
+
     /// The sandbox, to set limits and arguments.
     pub fn sandbox_mut(&mut self) -> &mut Sandbox {
         &mut self.sandbox
@@ -50,6 +58,7 @@ impl Job {
     /// Print `outcome` and the audit as the format says; the exit code.
     pub fn finish(&self, outcome: Outcome) -> ExitCode {
         let log = self.sandbox.audit();
+        log.flush_denials();
         if self.format.json {
             let grants = self
                 .sandbox
@@ -58,7 +67,11 @@ impl Job {
                 .iter()
                 .map(|g| g.to_string())
                 .collect();
-            println!("{}", outcome.json(grants, json!(log.events())));
+            let mut body = outcome.json(grants, json!(log.events()));
+            // Exact even when the audit kept only the first events.
+            body["attempts"] = json!(log.total());
+            body["denied"] = json!(log.denied());
+            println!("{body}");
         } else {
             if let Some(text) = &outcome.stdout {
                 println!("{text}");

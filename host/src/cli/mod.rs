@@ -14,7 +14,6 @@ mod run;
 mod signal;
 mod sntp;
 mod sntp_server;
-mod units;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

@@ -2,7 +2,6 @@
 
 use super::job::{Format, Job};
 use super::output::Outcome;
-use super::units;
 use anyhow::Result;
 use netkit::command::{self, Exit};
 use netkit::dns::SystemResolver;
@@ -22,14 +21,22 @@ pub struct Args {
     #[arg(long = "allow", value_name = "GRANT")]
     allow: Vec<Grant>,
     /// Stop the component after this long (e.g. 500ms, 10s, 2m; a plain number is seconds).
-    #[arg(long, value_name = "DURATION", value_parser = |s: &str| units::positive_duration(s, "s"))]
+    #[arg(long, value_name = "DURATION", value_parser = cli_units::positive_secs)]
     deadline: Option<Duration>,
-    /// Cap on the component's memory (e.g. 64MiB, 1GiB; a plain number is MiB; 1 MiB to 16 GiB).
+    /// Cap on all the component's memories and tables together (e.g. 64MiB, 1GiB; a plain
+    /// number is MiB; 1 MiB to 16 GiB).
     #[arg(long, value_name = "SIZE", default_value = "256MiB", value_parser = max_memory)]
     max_memory: u64,
+    /// Most sockets the component may hold at once (1-100000); past it, creating one
+    /// fails with wasi:sockets' new-socket-limit, and the audit shows it.
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    max_sockets: u32,
     /// Let the component read this process's standard input (closed by default).
     #[arg(long)]
     stdin: bool,
+    /// Do not print denials as they happen (the audit still has them, and the count).
+    #[arg(long, short)]
+    quiet: bool,
     /// Print one JSON object (how it ended, grants, audit) after the component's own output.
     #[arg(long)]
     json: bool,
@@ -41,7 +48,7 @@ pub struct Args {
 }
 
 fn max_memory(text: &str) -> Result<u64, String> {
-    let bytes = units::size(text, 1 << 20)?;
+    let bytes = cli_units::size(text, 1 << 20)?;
     if !(1 << 20..=16 << 30).contains(&bytes) {
         return Err(format!("{text:?} is outside 1MiB..16GiB"));
     }
@@ -65,12 +72,16 @@ pub async fn main(a: Args, audit: bool) -> Result<ExitCode> {
             audit,
         },
     );
+    if a.quiet {
+        job.quiet();
+    }
     let mut argv = vec![name.clone()];
     argv.extend(a.args);
     job.sandbox_mut()
         .set_args(argv)
         .set_inherit_stdin(a.stdin)
         .set_max_memory(usize::try_from(a.max_memory).unwrap_or(usize::MAX))
+        .set_max_sockets(a.max_sockets as usize)
         .set_deadline(a.deadline);
     let exit = command::run(&host, &component, job.sandbox()).await?;
     let code = exit.code().clamp(0, 255) as u8;

@@ -3,7 +3,6 @@
 use super::job::{Format, Job};
 use super::output::Outcome;
 use super::resolve::{self, Family};
-use super::units;
 use anyhow::Result;
 use netkit::components::Builtin;
 use netkit::runtime::Host;
@@ -19,7 +18,7 @@ pub struct Args {
     /// Server: HOST, HOST:PORT, IP or [IPv6]:PORT (default port 123). Names are resolved by netkit.
     server: String,
     /// How long to wait for a valid reply, per sample (e.g. 500ms, 2s; a plain number is seconds).
-    #[arg(long, short, default_value = "5s", value_parser = |s: &str| units::positive_duration(s, "s"))]
+    #[arg(long, short, default_value = "5s", value_parser = cli_units::positive_secs)]
     timeout: Duration,
     /// Requests sent per sample, spread over the timeout (1-100).
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
@@ -60,7 +59,7 @@ pub async fn main(a: Args, audit: bool) -> Result<ExitCode> {
         },
     );
     let options = QueryOptions {
-        timeout_ms: a.timeout.as_millis().max(1) as u64,
+        timeout_ms: cli_units::ms_at_least_1(a.timeout),
         tries: a.tries,
         samples: a.samples,
         burst: a.burst,

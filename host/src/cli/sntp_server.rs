@@ -3,7 +3,6 @@
 use super::job::{Format, Job};
 use super::output::Outcome;
 use super::resolve::{self, Family};
-use super::units;
 use anyhow::Result;
 use ipnet::IpNet;
 use netkit::components::Builtin;
@@ -32,12 +31,12 @@ pub struct Args {
     refid: Option<String>,
     /// Answer each client at most once per this long, RATE kiss-o'-death in between
     /// (e.g. 2s, 500ms; a plain number is milliseconds; 0 = no limit).
-    #[arg(long, visible_alias = "rate-limit-ms", default_value = "0", value_parser = |s: &str| units::duration(s, "ms"))]
+    #[arg(long, visible_alias = "rate-limit-ms", default_value = "0", value_parser = cli_units::millis)]
     rate_limit: Duration,
     /// Answer only clients in this network (CIDR); repeatable. Default: anyone.
     #[arg(long = "allow-from", value_name = "CIDR")]
     allow_from: Vec<IpNet>,
-    /// Do not log every request.
+    /// Do not log every request, nor every denial (they are still counted and audited).
     #[arg(long, short)]
     quiet: bool,
     /// Print one JSON object (summary or error, grants, audit) when stopped.
@@ -66,7 +65,7 @@ pub async fn main(a: Args, audit: bool) -> Result<ExitCode> {
     let component = super::load::component(&host, Builtin::SntpServer, a.component.as_deref())?;
     let policy = sntp::server_policy(target.addr, &a.allow_from)
         .naming(target.name.as_deref(), target.addr.ip());
-    let job = Job::new(
+    let mut job = Job::new(
         "sntp-server",
         policy,
         Format {
@@ -74,6 +73,9 @@ pub async fn main(a: Args, audit: bool) -> Result<ExitCode> {
             audit,
         },
     );
+    if a.quiet {
+        job.quiet();
+    }
     let config = ServerConfig {
         host: target.addr.ip().to_string(),
         port: target.addr.port(),
@@ -88,7 +90,7 @@ pub async fn main(a: Args, audit: bool) -> Result<ExitCode> {
     let outcome = match super::signal::serve_until_signal("sntp-server", server).await? {
         Ok(s) => {
             // Datagrams from outside --allow-from never reach the component.
-            let refused = job.sandbox().audit().denied() as u64;
+            let refused = job.sandbox().audit().denied();
             let line = format!(
                 "answered {} {}, {} rate-limited, {} ignored, {refused} refused by --allow-from, on {}",
                 s.answered,

@@ -9,10 +9,13 @@ use std::time::Duration;
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, Store};
 use wasmtime_wasi::WasiCtxBuilder;
-use wasmtime_wasi::cli::AsyncStdinStream;
+use wasmtime_wasi::cli::{AsyncStdinStream, AsyncStdoutStream};
 
 /// How often the engine's epoch advances; deadlines are counted in these ticks.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Bytes of guest output buffered on their way to netkit's stdout or stderr.
+const STDIO_BUFFER: usize = 64 * 1024;
 
 /// The wasmtime host: one engine, linker and compile cache, shared by every
 /// component and store.
@@ -65,6 +68,7 @@ impl Host {
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         crate::dns::add_to_linker(&mut linker)?;
+        crate::net::add_to_linker(&mut linker)?;
         // The epoch ticker stops by itself once the engine is gone.
         let weak = engine.weak();
         std::thread::Builder::new()
@@ -104,9 +108,7 @@ impl Host {
         match &self.cache {
             Some(cache) => cache.load(&self.engine, bytes),
             None => Ok((
-                Component::new(&self.engine, bytes)
-                    .map_err(anyhow::Error::from)
-                    .context("not a valid WebAssembly component")?,
+                crate::cache::compile(&self.engine, bytes)?,
                 Origin::Compiled,
             )),
         }
@@ -135,7 +137,18 @@ impl Host {
     /// A store whose WASI context enforces `sandbox`, and the handle that stops it (if asked for).
     pub fn store(&self, sandbox: &Sandbox) -> (Store<State>, Option<StopHandle>) {
         let mut b = WasiCtxBuilder::new();
-        b.args(sandbox.args()).inherit_stdout().inherit_stderr();
+        b.args(sandbox.args());
+        if sandbox.deadline().is_some() {
+            // wasmtime-wasi's inherited stdout writes synchronously: a guest writing
+            // to a pipe nobody reads would block its thread past any deadline. These
+            // write from a task of their own, so the guest only waits, and can be
+            // stopped. (Without a deadline there is nothing to hold, and the
+            // synchronous streams cost nothing per store.)
+            b.stdout(AsyncStdoutStream::new(STDIO_BUFFER, tokio::io::stdout()))
+                .stderr(AsyncStdoutStream::new(STDIO_BUFFER, tokio::io::stderr()));
+        } else {
+            b.inherit_stdout().inherit_stderr();
+        }
         let stop = if sandbox.stop_pipe() {
             let (writer, reader) = tokio::io::duplex(64);
             b.stdin(AsyncStdinStream::new(reader));
@@ -146,8 +159,11 @@ impl Host {
             }
             None
         };
-        b.allow_tcp(sandbox.policy().uses_tcp())
-            .allow_udp(sandbox.policy().uses_udp())
+        // TCP and UDP stay on even with no grant for them: netkit's address check
+        // then denies and records every attempt, which wasmtime-wasi's switch would
+        // refuse silently. Sockets are capped (`crate::net`), lookups scoped (`crate::dns`).
+        b.allow_tcp(true)
+            .allow_udp(true)
             .allow_ip_name_lookup(false);
         let policy = sandbox.policy_arc().clone();
         let audit = sandbox.audit().clone();
@@ -162,15 +178,28 @@ impl Host {
             Limits::new(sandbox.max_memory()),
             sandbox.policy_arc().clone(),
             sandbox.audit().clone(),
+            sandbox.max_sockets(),
         );
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| s.limits_mut());
-        // "No deadline" is a deadline centuries away: the epoch is added to it, so not u64::MAX.
-        let ticks = sandbox.deadline().map_or(u64::MAX / 4, |d| {
-            (d.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64 + 1
+        // Every epoch tick the guest yields to the executor, so a busy guest shares
+        // its thread with every other; at each yield the deadline is checked.
+        let deadline = sandbox
+            .deadline()
+            .and_then(|d| std::time::Instant::now().checked_add(d));
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            if deadline.is_some_and(|t| std::time::Instant::now() >= t) {
+                return Err(wasmtime::Trap::Interrupt.into());
+            }
+            // tokio's yield_now, not wasmtime's own yield: it lets the runtime poll
+            // its I/O driver before the guest runs again, so a guest waiting on a
+            // socket beside a spinning one is woken within a tick, not ~60 ticks.
+            Ok(wasmtime::UpdateDeadline::YieldCustom(
+                1,
+                Box::pin(tokio::task::yield_now()),
+            ))
         });
-        store.set_epoch_deadline(ticks);
-        store.epoch_deadline_trap();
         (store, stop)
     }
 }

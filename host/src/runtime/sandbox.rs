@@ -9,7 +9,8 @@ use std::time::Duration;
 /// `&mut Self`; each has a getter of the bare name.
 ///
 /// Defaults: no grants (all network denied), no names, no arguments, no
-/// environment, no files, stdin closed, 256 MiB of linear memory, no deadline.
+/// environment, no files, stdin closed, 256 MiB for all memories and tables,
+/// 16 sockets, no deadline.
 #[derive(Debug, Clone)]
 pub struct Sandbox {
     label: String,
@@ -19,8 +20,12 @@ pub struct Sandbox {
     stop_pipe: bool,
     inherit_stdin: bool,
     max_memory: usize,
+    max_sockets: usize,
     deadline: Option<Duration>,
 }
+
+/// Sockets a sandbox may hold at once unless told otherwise (a client needs one or two).
+pub const DEFAULT_MAX_SOCKETS: usize = 16;
 
 /// Dropping this closes the guest's stdin, which asks a server to stop cleanly.
 pub struct StopHandle(#[allow(dead_code)] pub(super) tokio::io::DuplexStream);
@@ -38,6 +43,7 @@ impl Sandbox {
             stop_pipe: false,
             inherit_stdin: false,
             max_memory: 256 << 20,
+            max_sockets: DEFAULT_MAX_SOCKETS,
             deadline: None,
         }
     }
@@ -87,7 +93,8 @@ impl Sandbox {
         self.stop_pipe
     }
 
-    /// Cap on the guest's linear memory, in bytes. By default 256 MiB.
+    /// Cap on the guest's memory in bytes: every linear memory and every table
+    /// (elements × pointer size) of every instance together. By default 256 MiB.
     pub fn set_max_memory(&mut self, bytes: usize) -> &mut Self {
         self.max_memory = bytes;
         self
@@ -96,6 +103,18 @@ impl Sandbox {
     /// The memory cap in bytes.
     pub fn max_memory(&self) -> usize {
         self.max_memory
+    }
+
+    /// Cap on the sockets the guest holds at once; past it, creating one fails
+    /// with `new-socket-limit`. By default 16.
+    pub fn set_max_sockets(&mut self, max: usize) -> &mut Self {
+        self.max_sockets = max;
+        self
+    }
+
+    /// The socket cap.
+    pub fn max_sockets(&self) -> usize {
+        self.max_sockets
     }
 
     /// Record into this audit instead of a fresh one. By default each sandbox has its own.

@@ -4,7 +4,7 @@
 
 use super::Limits;
 use crate::audit::Audit;
-use crate::dns::{ScopedDns, ScopedDnsView};
+use crate::net::{GuestNet, GuestNetView, SocketCount};
 use crate::policy::ResolvedPolicy;
 use std::sync::Arc;
 use wasmtime::component::ResourceTable;
@@ -18,6 +18,7 @@ pub struct State {
     limits: Limits,
     policy: Arc<ResolvedPolicy>,
     audit: Arc<Audit>,
+    sockets: SocketCount,
 }
 
 impl State {
@@ -26,13 +27,19 @@ impl State {
         limits: Limits,
         policy: Arc<ResolvedPolicy>,
         audit: Arc<Audit>,
+        max_sockets: usize,
     ) -> Self {
+        let mut table = ResourceTable::new();
+        // Each socket brings a few more entries (streams, pollables, futures); this
+        // bounds what a guest can hold even through handles that are not sockets.
+        table.set_max_capacity(max_sockets.saturating_mul(16).saturating_add(4096));
         Self {
             wasi,
-            table: ResourceTable::new(),
+            table,
             limits,
             policy,
             audit,
+            sockets: SocketCount::new(max_sockets),
         }
     }
 
@@ -55,15 +62,16 @@ impl WasiView for State {
     }
 }
 
-impl ScopedDnsView for State {
-    fn scoped_dns(&mut self) -> ScopedDns<'_> {
-        ScopedDns {
+impl GuestNetView for State {
+    fn guest_net(&mut self) -> GuestNet<'_> {
+        GuestNet {
             sockets: WasiSocketsCtxView {
                 ctx: self.wasi.sockets(),
                 table: &mut self.table,
             },
             names: self.policy.names(),
             audit: &self.audit,
+            held: &mut self.sockets,
         }
     }
 }

@@ -1,5 +1,6 @@
-//! Value parsers for durations and sizes: `500ms`, `2s`, `1.5m`; `64MiB`, `1k`.
-//! Plain numbers keep the unit each flag always had. Pure, so unit-tested here.
+//! Value parsers for durations and sizes on every netkit command line, the host's
+//! and the components' own: `500ms`, `2s`, `1.5m`; `64MiB`, `1k`. Plain numbers
+//! keep the unit each flag always had. Pure, so unit-tested natively.
 
 use std::time::Duration;
 
@@ -38,6 +39,31 @@ pub fn duration(text: &str, plain_unit: &str) -> Result<Duration, String> {
         return Err(format!("{text:?} is longer than the maximum of 24h"));
     }
     Ok(Duration::from_secs_f64(secs))
+}
+
+/// A clap value parser: a duration, plain numbers in seconds.
+pub fn secs(text: &str) -> Result<Duration, String> {
+    duration(text, "s")
+}
+
+/// A clap value parser: a duration above zero, plain numbers in seconds.
+pub fn positive_secs(text: &str) -> Result<Duration, String> {
+    positive_duration(text, "s")
+}
+
+/// A clap value parser: a duration, plain numbers in milliseconds.
+pub fn millis(text: &str) -> Result<Duration, String> {
+    duration(text, "ms")
+}
+
+/// A clap value parser: a size, plain numbers in bytes.
+pub fn bytes(text: &str) -> Result<u64, String> {
+    size(text, 1)
+}
+
+/// Whole milliseconds of `d`, at least 1 (for the WIT records' `*-ms` fields).
+pub fn ms_at_least_1(d: Duration) -> u64 {
+    (d.as_millis() as u64).max(1)
 }
 
 /// Parse `text` as a positive duration (more than zero).

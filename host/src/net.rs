@@ -1,0 +1,147 @@
+//! The guest's view of the network that netkit implements itself: what the
+//! scoped name lookup ([`crate::dns`]) and the capped socket creation (here) need
+//! of a store, lent through the [`GuestNet`] view and linked with the
+//! [`HasGuestNet`] marker (as wasmtime-wasi does for its own interfaces), never
+//! through the store's whole state.
+//!
+//! Socket creation needs no address check in wasi:sockets, so without a cap a
+//! guest holding any grant could open sockets until the process runs out of file
+//! descriptors. Past the cap the guest gets `new-socket-limit` and the audit
+//! records the refusal.
+
+use crate::audit::Audit;
+use crate::policy::NameTable;
+use wasmtime::component::{HasData, Linker, Resource};
+use wasmtime_wasi::p2::bindings::sockets::network::{ErrorCode, IpAddressFamily, Network};
+use wasmtime_wasi::p2::bindings::sockets::{tcp_create_socket, udp_create_socket};
+use wasmtime_wasi::p2::{SocketError, SocketResult, TcpSocket, UdpSocket};
+use wasmtime_wasi::sockets::WasiSocketsCtxView;
+
+/// The sockets a guest holds, and how many it may.
+#[derive(Debug)]
+pub struct SocketCount {
+    max: usize,
+    /// Resource handles of sockets created; pruned of those the guest dropped.
+    reps: Vec<u32>,
+}
+
+impl SocketCount {
+    /// At most `max` sockets at once.
+    pub fn new(max: usize) -> Self {
+        Self {
+            max,
+            reps: Vec::new(),
+        }
+    }
+
+    /// The cap.
+    pub fn max(&self) -> usize {
+        self.max
+    }
+}
+
+/// What netkit's own network interfaces need of a store.
+pub struct GuestNet<'a> {
+    /// The store's sockets context and resource table.
+    pub sockets: WasiSocketsCtxView<'a>,
+    /// Names the guest may look up.
+    pub names: &'a NameTable,
+    /// Where attempts are recorded.
+    pub audit: &'a Audit,
+    /// The sockets it holds.
+    pub held: &'a mut SocketCount,
+}
+
+/// A store state that can lend a [`GuestNet`] view.
+pub trait GuestNetView: Send {
+    /// The view.
+    fn guest_net(&mut self) -> GuestNet<'_>;
+}
+
+/// The [`HasData`] marker linking netkit's interfaces to [`GuestNet`].
+pub struct HasGuestNet;
+
+impl HasData for HasGuestNet {
+    type Data<'a> = GuestNet<'a>;
+}
+
+impl GuestNet<'_> {
+    /// Forget the sockets the guest dropped: keep those still in its table.
+    fn prune(&mut self) {
+        let table = &*self.sockets.table;
+        self.held.reps.sort_unstable();
+        self.held.reps.dedup();
+        self.held.reps.retain(|&rep| {
+            table.get(&Resource::<TcpSocket>::new_borrow(rep)).is_ok()
+                || table.get(&Resource::<UdpSocket>::new_borrow(rep)).is_ok()
+        });
+    }
+
+    /// `Ok` if one more socket fits under the cap; else the refusal, audited.
+    fn admit(&mut self, kind: &'static str) -> SocketResult<()> {
+        // Pruning walks every handle, so it happens only when the list looks
+        // full: never for a guest well under its cap.
+        if self.held.reps.len() >= self.held.max {
+            self.prune();
+        }
+        if self.held.reps.len() < self.held.max {
+            return Ok(());
+        }
+        self.audit.record(
+            kind,
+            format!("new socket ({} held, the cap)", self.held.max),
+            None,
+        );
+        Err(ErrorCode::NewSocketLimit.into())
+    }
+}
+
+impl tcp_create_socket::Host for GuestNet<'_> {
+    fn create_tcp_socket(&mut self, family: IpAddressFamily) -> SocketResult<Resource<TcpSocket>> {
+        self.admit("tcp-socket")?;
+        let socket = tcp_create_socket::Host::create_tcp_socket(&mut self.sockets, family)?;
+        self.held.reps.push(socket.rep());
+        Ok(socket)
+    }
+}
+
+impl udp_create_socket::Host for GuestNet<'_> {
+    async fn create_udp_socket(
+        &mut self,
+        family: IpAddressFamily,
+    ) -> SocketResult<Resource<UdpSocket>> {
+        self.admit("udp-socket")?;
+        let socket = udp_create_socket::Host::create_udp_socket(&mut self.sockets, family).await?;
+        self.held.reps.push(socket.rep());
+        Ok(socket)
+    }
+}
+
+// netkit's interfaces use `network`'s error type; its conversions are wasmtime-wasi's.
+impl wasmtime_wasi::p2::bindings::sockets::network::Host for GuestNet<'_> {
+    fn convert_error_code(&mut self, error: SocketError) -> wasmtime::Result<ErrorCode> {
+        self.sockets.convert_error_code(error)
+    }
+
+    fn network_error_code(
+        &mut self,
+        err: Resource<wasmtime::Error>,
+    ) -> wasmtime::Result<Option<ErrorCode>> {
+        self.sockets.network_error_code(err)
+    }
+}
+
+impl wasmtime_wasi::p2::bindings::sockets::network::HostNetwork for GuestNet<'_> {
+    fn drop(&mut self, this: Resource<Network>) -> wasmtime::Result<()> {
+        wasmtime_wasi::p2::bindings::sockets::network::HostNetwork::drop(&mut self.sockets, this)
+    }
+}
+
+/// Replace wasmtime-wasi's socket creation in `linker` with the capped one.
+pub fn add_to_linker<T: GuestNetView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+    linker.allow_shadowing(true);
+    let result = tcp_create_socket::add_to_linker::<T, HasGuestNet>(linker, T::guest_net)
+        .and_then(|()| udp_create_socket::add_to_linker::<T, HasGuestNet>(linker, T::guest_net));
+    linker.allow_shadowing(false);
+    result
+}

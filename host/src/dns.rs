@@ -137,3 +137,7 @@ pub fn add_to_linker<T: GuestNetView + 'static>(linker: &mut Linker<T>) -> wasmt
     linker.allow_shadowing(false);
     result
 }
+
+// The bindings above are generated from this WIT; naming it here makes cargo
+// rebuild them when it changes (the macro does not tell cargo).
+const _: &[u8] = include_bytes!("../../wit/host.wit");

@@ -137,3 +137,7 @@ pub fn summary_line(r: &ClientReport, payload: &Payload) -> String {
 pub fn megabytes_per_second(r: &ClientReport) -> f64 {
     echo_proto::megabytes_per_second(r.total_bytes, r.elapsed_ns)
 }
+
+// The bindings above are generated from this WIT; naming it here makes cargo
+// rebuild them when it changes (the macro does not tell cargo).
+const _: &[u8] = include_bytes!("../../wit/echo.wit");

@@ -189,3 +189,7 @@ pub fn error_kind(e: &SntpError) -> &'static str {
 pub fn report_line(r: &Report) -> sntp_proto::ReportLine<'_> {
     sntp_proto::report_line!(Leap, r)
 }
+
+// The bindings above are generated from this WIT; naming it here makes cargo
+// rebuild them when it changes (the macro does not tell cargo).
+const _: &[u8] = include_bytes!("../../wit/sntp.wit");

@@ -131,6 +131,7 @@ fn tcp_server_on(port: u16) -> ServerConfig {
         max_connections: 8,
         idle_timeout_ms: 0,
         stop_on_stdin_eof: true,
+        drain_timeout_ms: 0,
         stop_after: Some(1),
         log_connections: false,
     }

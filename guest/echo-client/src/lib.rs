@@ -144,3 +144,7 @@ fn to_json(r: &ClientReport) -> String {
 }
 
 export!(Component);
+
+// The bindings above are generated from this WIT; naming it here makes cargo
+// rebuild them when it changes (the macro does not tell cargo).
+const _: &[u8] = include_bytes!("../../../wit/echo.wit");

@@ -48,6 +48,9 @@ struct Args {
     /// Stop after serving this many connections (TCP) or datagrams (UDP).
     #[arg(long)]
     stop_after: Option<u64>,
+    /// After end-of-file on stdin, keep serving open connections this long (e.g. 1s; 0 = at once).
+    #[arg(long, default_value = "1s", value_parser = cli_units::secs)]
+    drain_timeout: std::time::Duration,
     /// Stop cleanly when standard input reaches end-of-file.
     #[arg(long)]
     stop_on_eof: bool,
@@ -71,6 +74,7 @@ impl Run for Component {
             max_connections: args.max_connections,
             idle_timeout_ms: args.idle_timeout.as_millis() as u64,
             stop_on_stdin_eof: args.stop_on_eof,
+            drain_timeout_ms: args.drain_timeout.as_millis() as u64,
             stop_after: args.stop_after,
             log_connections: !args.quiet,
         };
@@ -97,3 +101,7 @@ impl Run for Component {
 }
 
 export!(Component);
+
+// The bindings above are generated from this WIT; naming it here makes cargo
+// rebuild them when it changes (the macro does not tell cargo).
+const _: &[u8] = include_bytes!("../../../wit/echo.wit");

@@ -103,10 +103,15 @@ enum Slot {
     Client(u64),
 }
 
-/// Bind, listen, and echo until `stop-after` or stdin EOF.
+/// Bind, listen, and echo until `stop-after`, or until stdin EOF and then the
+/// drain: no more clients are accepted (the listener closes) and open ones are
+/// served until they close or `drain-timeout-ms` passes.
 pub fn serve(addr: SocketAddr, config: &ServerConfig) -> Result<ServerSummary, EchoError> {
     let listener = TcpListener::bind(addr, BACKLOG).map_err(echo_types::from_net)?;
     let local = listener.local_addr();
+    let mut listener = Some(listener);
+    let drain_ns = config.drain_timeout_ms.saturating_mul(1_000_000);
+    let mut drain_until: Option<u64> = None;
     eprintln!("echo-server: listening on tcp {local}");
     let stop_signal = netio::StopOnEof::new(config.stop_on_stdin_eof);
     let idle_ns = config.idle_timeout_ms.saturating_mul(1_000_000);
@@ -125,17 +130,31 @@ pub fn serve(addr: SocketAddr, config: &ServerConfig) -> Result<ServerSummary, E
             break;
         }
         let now = monotonic_clock::now();
-        let timer = (idle_ns > 0 && !clients.is_empty()).then(|| {
+        if drain_until.is_some_and(|t| now >= t) {
+            if log || !clients.is_empty() {
+                eprintln!(
+                    "echo-server: drain timeout: closing {} connections still open",
+                    clients.len()
+                );
+            }
+            break;
+        }
+        let idle_at = (idle_ns > 0 && !clients.is_empty()).then(|| {
             let oldest = clients.values().map(|c| c.last_active).min().unwrap_or(now);
-            monotonic_clock::subscribe_instant(oldest.saturating_add(idle_ns))
+            oldest.saturating_add(idle_ns)
         });
+        let wake = match (idle_at, drain_until) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let timer = wake.map(monotonic_clock::subscribe_instant);
         let mut slots = Vec::with_capacity(clients.len() + 3);
         let mut list: Vec<&Pollable> = Vec::with_capacity(clients.len() + 3);
-        if accepting {
+        if let Some(l) = listener.as_ref().filter(|_| accepting) {
             slots.push(Slot::Listener);
-            list.push(listener.pollable());
+            list.push(l.pollable());
         }
-        if let Some(signal) = &stop_signal {
+        if let Some(signal) = stop_signal.as_ref().filter(|_| drain_until.is_none()) {
             slots.push(Slot::Stdin);
             list.push(signal.pollable());
         }
@@ -154,7 +173,7 @@ pub fn serve(addr: SocketAddr, config: &ServerConfig) -> Result<ServerSummary, E
         for index in ready {
             match slots[index as usize] {
                 Slot::Listener => {
-                    while let Some(accepted) = listener.try_accept() {
+                    while let Some(accepted) = listener.as_ref().and_then(TcpListener::try_accept) {
                         let stream = match accepted {
                             Ok(s) => s,
                             Err(e) => {
@@ -225,10 +244,23 @@ pub fn serve(addr: SocketAddr, config: &ServerConfig) -> Result<ServerSummary, E
             }
         }
         if stop {
-            break;
+            // Stop accepting: closing the listener turns new clients away at once.
+            accepting = false;
+            listener = None;
+            if clients.is_empty() || drain_ns == 0 {
+                break;
+            }
+            if log {
+                eprintln!(
+                    "echo-server: stopping: serving {} open connections for up to {} ms",
+                    clients.len(),
+                    config.drain_timeout_ms
+                );
+            }
+            drain_until = Some(now.saturating_add(drain_ns));
         }
     }
-    // Stopped by stdin EOF: count what the clients still open have echoed.
+    // Count what the clients still open (cut by the drain timeout) have echoed.
     bytes += clients.values().map(|c| c.echoed).sum::<u64>();
     drop(clients);
     Ok(ServerSummary {

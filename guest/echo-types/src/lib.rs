@@ -36,3 +36,7 @@ pub fn error_json(e: &EchoError) -> String {
         serde_json::Value::from(describe(e))
     )
 }
+
+// The bindings above are generated from this WIT; naming it here makes cargo
+// rebuild them when it changes (the macro does not tell cargo).
+const _: &[u8] = include_bytes!("../../../wit/echo.wit");

@@ -121,3 +121,7 @@ fn to_json(r: &Report) -> String {
 }
 
 export!(Component);
+
+// The bindings above are generated from this WIT; naming it here makes cargo
+// rebuild them when it changes (the macro does not tell cargo).
+const _: &[u8] = include_bytes!("../../../wit/sntp.wit");

@@ -211,3 +211,7 @@ impl Run for Component {
 }
 
 export!(Component);
+
+// The bindings above are generated from this WIT; naming it here makes cargo
+// rebuild them when it changes (the macro does not tell cargo).
+const _: &[u8] = include_bytes!("../../../wit/sntp.wit");

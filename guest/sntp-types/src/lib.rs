@@ -44,3 +44,7 @@ pub fn leap_from(l: sntp_proto::LeapIndicator) -> Leap {
         sntp_proto::LeapIndicator::Unsynchronized => Leap::Unsynchronized,
     }
 }
+
+// The bindings above are generated from this WIT; naming it here makes cargo
+// rebuild them when it changes (the macro does not tell cargo).
+const _: &[u8] = include_bytes!("../../../wit/sntp.wit");

@@ -34,6 +34,10 @@ pub struct Args {
     /// Close a TCP connection idle this long (e.g. 30s, 5m; a plain number is seconds; 0 = never).
     #[arg(long, default_value = "300s", value_parser = cli_units::secs)]
     idle_timeout: Duration,
+    /// On Ctrl-C or SIGTERM, stop accepting and keep serving open connections this
+    /// long before stopping (e.g. 1s, 500ms; a plain number is seconds; 0 = at once).
+    #[arg(long, default_value = "1s", value_parser = cli_units::secs)]
+    drain_timeout: Duration,
     /// Do not log every connection, nor every denial (they are still counted and audited).
     #[arg(long, short)]
     quiet: bool,
@@ -84,6 +88,7 @@ pub async fn main(a: Args, audit: bool) -> Result<ExitCode> {
         max_connections: a.max_connections,
         idle_timeout_ms: a.idle_timeout.as_millis() as u64,
         stop_on_stdin_eof: true,
+        drain_timeout_ms: a.drain_timeout.as_millis() as u64,
         stop_after: None,
         log_connections: !a.quiet,
     };

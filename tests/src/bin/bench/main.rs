@@ -1,8 +1,9 @@
 //! netkit benchmarks: side by side in one run, as ratios, printed as one table.
 //!
 //! `cargo run -p netkit-tests --bin bench` (after `cargo build -p netkit`).
-//! Arguments pick sections (default: all): `sntp`, `rss`, `embedded`, `echo`, `held`;
-//! `--conns 1000` limits the echo section to that many connections.
+//! Arguments pick sections (default: all but `soak`): `sntp`, `rss`, `embedded`,
+//! `echo`, `held`, `soak`; `--conns 1000` limits the echo section to that many
+//! connections; `--soak-seconds 600` sets how long `soak` runs (10 minutes by default).
 //! Starts its own peers on loopback: chronyd, netkit and `wasmtime run` servers,
 //! native tokio echo servers (current-thread and multi-thread) and socat.
 
@@ -17,6 +18,7 @@ mod echo;
 mod embedded;
 mod held;
 mod process;
+mod soak;
 mod table;
 
 use table::*;
@@ -32,13 +34,15 @@ pub(crate) const ECHO_ROUNDS: usize = 3;
 pub(crate) struct Only {
     pub(crate) sections: Vec<String>,
     pub(crate) conns: Option<usize>,
+    pub(crate) soak_seconds: u64,
 }
 
 impl Only {
     fn parse() -> Self {
-        const SECTIONS: [&str; 5] = ["sntp", "rss", "embedded", "echo", "held"];
+        const SECTIONS: [&str; 6] = ["sntp", "rss", "embedded", "echo", "held", "soak"];
         let mut sections = Vec::new();
         let mut conns = None;
+        let mut soak_seconds = 600;
         let mut args = std::env::args().skip(1);
         while let Some(a) = args.next() {
             if a == "--conns" {
@@ -47,17 +51,29 @@ impl Only {
                     eprintln!("bench: --conns needs a number of connections, e.g. --conns 1000");
                     std::process::exit(2);
                 }
+            } else if a == "--soak-seconds" {
+                soak_seconds = match args.next().and_then(|n| n.parse().ok()) {
+                    Some(n) => n,
+                    None => {
+                        eprintln!("bench: --soak-seconds needs a number of seconds, e.g. 600");
+                        std::process::exit(2);
+                    }
+                };
             } else if SECTIONS.contains(&a.as_str()) {
                 sections.push(a);
             } else {
                 eprintln!(
-                    "bench: unknown argument {a:?}; sections are {}, plus --conns N",
+                    "bench: unknown argument {a:?}; sections are {}, plus --conns N and --soak-seconds N",
                     SECTIONS.join(", ")
                 );
                 std::process::exit(2);
             }
         }
-        Self { sections, conns }
+        Self {
+            sections,
+            conns,
+            soak_seconds,
+        }
     }
 
     fn wants(&self, section: &str) -> bool {
@@ -81,6 +97,10 @@ fn main() {
     }
     if only.wants("echo") || only.wants("held") {
         echo::section(&rt, &mut rows, &only);
+    }
+    // Ten minutes by default: only when asked for by name.
+    if only.sections.iter().any(|s| s == "soak") {
+        soak::section(&mut rows, Duration::from_secs(only.soak_seconds));
     }
     print_table(&rows);
     println!(

@@ -78,15 +78,21 @@ impl Host for GuestNet<'_> {
             self.audit.record("lookup", name, None);
             return Err(ErrorCode::InvalidArgument.into());
         }
-        let key = name.trim_end_matches('.').to_ascii_lowercase();
-        let answer = match key
-            .trim_start_matches('[')
-            .trim_end_matches(']')
+        // An IP literal (IPv6 in one pair of brackets or none) reveals nothing and
+        // reaches nobody: hand it back. Anything else must be a well-formed name;
+        // malformed literals (`8.8.8.8....`, `[[[10.0.0.1]`) and number-like
+        // names are refused, and audited as refused.
+        let literal = name
+            .strip_prefix('[')
+            .and_then(|n| n.strip_suffix(']'))
+            .unwrap_or(&name)
             .parse::<IpAddr>()
-        {
-            // An IP literal reveals nothing and reaches nobody: hand it back.
-            Ok(ip) => Some(vec![ip]),
-            Err(_) => self.names.get(&key).cloned(),
+            .ok();
+        let answer = match literal {
+            Some(ip) => Some(vec![ip]),
+            None => crate::policy::host_name(&name)
+                .ok()
+                .and_then(|key| self.names.get(&key).cloned()),
         };
         let grant = answer.as_ref().map(|a| {
             let list: Vec<String> = a.iter().map(|ip| ip.to_string()).collect();

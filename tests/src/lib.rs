@@ -100,6 +100,8 @@ pub fn wait_for_tcp(addr: SocketAddr, limit: Duration) {
 pub struct Finished {
     /// Whether it exited with status 0.
     pub success: bool,
+    /// Its exit code (`None` if a signal killed it).
+    pub code: Option<i32>,
     /// Everything it wrote to stdout.
     pub stdout: String,
     /// Everything it wrote to stderr.
@@ -220,6 +222,7 @@ impl Peer {
         }
         Finished {
             success: status.success(),
+            code: status.code(),
             stdout: text(&self.stdout.lock().unwrap()),
             stderr: text(&self.stderr.lock().unwrap()),
         }

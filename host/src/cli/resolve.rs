@@ -46,7 +46,10 @@ pub struct Target {
 
 /// Resolve `host` (IP, `[IPv6]` or name) with `port`.
 pub fn target(host: &str, port: u16, family: Family) -> Result<Target> {
-    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let bare = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
     if let Ok(ip) = bare.parse::<IpAddr>() {
         if !family.admits(ip) {
             bail!("host {host:?} is not an {} address", family_name(family));
@@ -56,15 +59,18 @@ pub fn target(host: &str, port: u16, family: Family) -> Result<Target> {
             name: None,
         });
     }
+    // Never hand a number-like "name" to the resolver: it would read 127.0.0.010
+    // as octal.
+    let name = netkit::policy::host_name(bare).map_err(|e| anyhow::anyhow!(e.message(host)))?;
     let all = SystemResolver
-        .lookup(bare)
+        .lookup(&name)
         .map_err(|e| anyhow::anyhow!("cannot resolve host {host:?}: {e}"))?;
     let Some(ip) = all.into_iter().find(|ip| family.admits(*ip)) else {
         bail!("host {host:?} has no {} address", family_name(family));
     };
     Ok(Target {
         addr: SocketAddr::new(ip, port),
-        name: Some(bare.to_ascii_lowercase()),
+        name: Some(name),
     })
 }
 

@@ -83,7 +83,25 @@ pub async fn main(a: Args, audit: bool) -> Result<ExitCode> {
         .set_max_memory(usize::try_from(a.max_memory).unwrap_or(usize::MAX))
         .set_max_sockets(a.max_sockets as usize)
         .set_deadline(a.deadline);
-    let exit = command::run(&host, &component, job.sandbox()).await?;
+    // Ctrl-C or SIGTERM interrupt the guest (its future is dropped), and the
+    // summary and the audit are still printed.
+    let exit = tokio::select! {
+        exit = command::run(&host, &component, job.sandbox()) => exit?,
+        stop = super::signal::shutdown() => {
+            let mut outcome = Outcome::success(
+                "exit",
+                json!({ "kind": "signal", "code": stop.exit_code(), "message": format!("stopped by {stop:?}") }),
+                None,
+            );
+            outcome.ok = false;
+            outcome.code = stop.exit_code();
+            let note = match stop {
+                super::signal::Stop::Interrupt => "interrupted (Ctrl-C); stopped",
+                super::signal::Stop::Terminate => "terminated (SIGTERM); stopped",
+            };
+            return Ok(job.finish(outcome.note(note.into())));
+        }
+    };
     let code = exit.code().clamp(0, 255) as u8;
     let mut outcome = Outcome::success(
         "exit",

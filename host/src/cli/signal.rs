@@ -3,18 +3,38 @@
 use anyhow::{Result, bail};
 use netkit::runtime::ServerHandle;
 
-/// Resolves on Ctrl-C or SIGTERM.
-pub async fn shutdown() {
+/// The signal that asked netkit to stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// Ctrl-C (SIGINT).
+    Interrupt,
+    /// SIGTERM.
+    Terminate,
+}
+
+impl Stop {
+    /// The exit code shells expect after this signal (128 + its number).
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Stop::Interrupt => 130,
+            Stop::Terminate => 143,
+        }
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM, saying which.
+pub async fn shutdown() -> Stop {
     use tokio::signal::unix::{SignalKind, signal};
     match signal(SignalKind::terminate()) {
         Ok(mut term) => {
             tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => Stop::Interrupt,
+                _ = term.recv() => Stop::Terminate,
             }
         }
         Err(_) => {
             let _ = tokio::signal::ctrl_c().await;
+            Stop::Interrupt
         }
     }
 }
@@ -24,11 +44,11 @@ pub async fn shutdown() {
 pub async fn serve_until_signal<T>(label: &str, mut server: ServerHandle<T>) -> Result<T> {
     tokio::select! {
         done = server.wait() => done,
-        () = shutdown() => {
+        _ = shutdown() => {
             eprintln!("netkit: stopping {label} (press Ctrl-C again to abort)");
             tokio::select! {
                 done = server.stop() => done,
-                () = shutdown() => bail!("aborted before {label} stopped"),
+                _ = shutdown() => bail!("aborted before {label} stopped"),
             }
         }
     }

@@ -178,20 +178,17 @@ fn parse_host(text: &str) -> Result<HostPattern, String> {
         }
         return Ok(HostPattern::Net(net.trunc()));
     }
-    let is_name = !bracketed
-        && inner.len() <= 253
-        && inner.split('.').all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-                && !label.starts_with('-')
-        });
-    if is_name {
-        Ok(HostPattern::Name(inner.to_ascii_lowercase()))
-    } else {
-        Err(format!(
+    if bracketed {
+        return Err(format!(
+            "host {text:?}: only IPv6 addresses and networks go in brackets"
+        ));
+    }
+    match super::hostname::host_name(inner) {
+        Ok(name) => Ok(HostPattern::Name(name)),
+        Err(e @ super::hostname::NameError::NumberLike) => Err(e.message(text)),
+        Err(_) => Err(format!(
             "host {text:?} is neither an IP, a CIDR nor a host name"
-        ))
+        )),
     }
 }
 

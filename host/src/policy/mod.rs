@@ -34,10 +34,12 @@
 //! ```
 
 mod grant;
+mod hostname;
 mod resolve;
 mod resolved;
 
 pub use grant::{Grant, GrantError, GrantKind, HostPattern, PortRange};
+pub use hostname::{NameError, host_name};
 pub use resolve::{Policy, ResolveError, Resolver};
 pub use resolved::{NameTable, NetGrant, ResolvedPolicy};
 

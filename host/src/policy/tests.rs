@@ -155,6 +155,16 @@ fn rejects_unbracketed_ipv6() {
 }
 
 #[test]
+fn rejects_hosts_that_look_like_numbers() {
+    for host in ["127.0.0.010", "2130706433", "0x7f.1"] {
+        let e = format!("tcp-connect://{host}:7007")
+            .parse::<Grant>()
+            .unwrap_err();
+        assert!(e.to_string().contains("dotted decimal"), "{e}");
+    }
+}
+
+#[test]
 fn rejects_garbage_host() {
     assert!("udp://exa mple:1".parse::<Grant>().is_err());
     assert!("udp://:1".parse::<Grant>().is_err());

@@ -297,3 +297,57 @@ fn kinds_switch_transports_on() {
     assert!(!policy(&["tcp-accept://127.0.0.1:*"]).uses_udp());
     assert!(policy(&["udp-bind://127.0.0.1:1"]).uses_udp());
 }
+
+/// A fixed xorshift stream over a grant-ish alphabet: the same inputs every run.
+fn random_texts(n: usize) -> Vec<String> {
+    const ALPHABET: &[u8] = b"udptcp-connectlistenacceptbind:/[]0123456789.*abcfx-_ \n%";
+    let mut x = 0x2545_F491_4F6C_DD1Du64;
+    (0..n)
+        .map(|i| {
+            (0..(i % 40))
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    ALPHABET[(x % ALPHABET.len() as u64) as usize] as char
+                })
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn random_grants_never_panic_and_round_trip_through_display() {
+    let mut parsed = 0;
+    let kinds = ["tcp-connect://", "udp://", "tcp-accept://", "udp-bind://"];
+    for (i, t) in random_texts(20_000).into_iter().enumerate() {
+        // Half of them start with a real kind, so that the host and port parsers run.
+        let text = if i % 2 == 0 {
+            format!("{}{t}", kinds[i % 4])
+        } else {
+            t
+        };
+        if let Ok(g) = text.parse::<Grant>() {
+            parsed += 1;
+            let shown = g.to_string();
+            assert_eq!(shown.parse::<Grant>(), Ok(g), "{text:?} -> {shown:?}");
+        }
+    }
+    assert!(
+        parsed > 0,
+        "no random text parsed: the property was never checked"
+    );
+}
+
+#[test]
+fn random_host_names_never_panic() {
+    for t in random_texts(20_000) {
+        if let Ok(name) = host_name(&t) {
+            assert_eq!(host_name(&name), Ok(name.clone()), "{t:?}");
+            assert!(
+                name.parse::<std::net::IpAddr>().is_err(),
+                "{t:?} is an address"
+            );
+        }
+    }
+}

@@ -28,45 +28,13 @@ impl EchoClient for Component {
 #[derive(Parser, Debug)]
 #[command(name = "echo-client.wasm", version)]
 struct Args {
-    /// Server: IP address or host name.
-    #[arg(long, default_value = "127.0.0.1")]
-    host: String,
-    /// Server port.
-    #[arg(long, short)]
-    port: u16,
-    /// Text to send.
-    #[arg(long, short, conflicts_with = "size")]
-    message: Option<String>,
-    /// Send this many bytes of generated data instead (different for every exchange;
-    /// e.g. 4096, 64KiB).
-    #[arg(long, value_parser = cli_units::bytes)]
-    size: Option<u64>,
-    /// Number of exchanges (each: connect, send, read back, verify, close), 1 or more.
-    #[arg(long, short, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
-    count: u32,
-    /// Exchanges running at once (1-10000).
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10_000))]
-    concurrency: u32,
-    /// Give up after this long without progress (e.g. 500ms, 10s; a plain number is seconds).
-    #[arg(long, short, default_value = "10s", value_parser = cli_units::positive_secs)]
-    timeout: std::time::Duration,
-    /// Echo over UDP: one datagram per exchange (at most 65507 bytes).
-    #[arg(long)]
-    udp: bool,
-    /// Use IPv4 only (for a host name).
-    #[arg(short = '4', conflicts_with = "ipv6")]
-    ipv4: bool,
-    /// Use IPv6 only (for a host name).
-    #[arg(short = '6')]
-    ipv6: bool,
-    /// Print the report as one JSON object.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    f: cli_args::flags::EchoClientFlags,
 }
 
 impl Run for Component {
     fn run() -> Result<(), ()> {
-        let args = Args::try_parse().unwrap_or_else(|e| e.exit());
+        let Args { f: args } = Args::try_parse().unwrap_or_else(|e| e.exit());
         let payload = match (&args.message, args.size) {
             (_, Some(n)) => Payload::Generated(n),
             (Some(m), None) => Payload::Message(m.clone()),
@@ -77,7 +45,9 @@ impl Run for Component {
                 .await
                 .map_err(EchoError::InvalidRequest)?
                 .into_iter()
-                .find(|ip| (!args.ipv4 || ip.is_ipv4()) && (!args.ipv6 || ip.is_ipv6()))
+                .find(|ip| {
+                    (!args.family.ipv4 || ip.is_ipv4()) && (!args.family.ipv6 || ip.is_ipv6())
+                })
                 .ok_or_else(|| {
                     EchoError::InvalidRequest(format!(
                         "{:?} has no address of the family asked for",
@@ -95,7 +65,7 @@ impl Run for Component {
                 payload: payload.clone(),
                 count: args.count,
                 concurrency: args.concurrency,
-                timeout_ms: cli_units::ms_at_least_1(args.timeout),
+                timeout_ms: cli_args::ms_at_least_1(args.timeout),
             })
             .await
         });

@@ -30,38 +30,15 @@ impl EchoServer for Component {
 #[derive(Parser, Debug)]
 #[command(name = "echo-server.wasm", version)]
 struct Args {
-    /// IP address to bind (IPv4 or IPv6 literal).
-    #[arg(long, default_value = "127.0.0.1")]
-    host: String,
-    /// Port to bind (0 picks a free one).
-    #[arg(long, short)]
-    port: u16,
-    /// Echo UDP datagrams instead of TCP streams.
-    #[arg(long)]
-    udp: bool,
-    /// Most TCP connections served at once; more are closed at once.
-    #[arg(long, default_value_t = 1024)]
-    max_connections: u32,
-    /// Close a TCP connection idle this long (e.g. 30s, 5m; a plain number is seconds; 0 = never).
-    #[arg(long, default_value = "300s", value_parser = cli_units::secs)]
-    idle_timeout: std::time::Duration,
-    /// Stop after serving this many connections (TCP) or datagrams (UDP).
-    #[arg(long)]
-    stop_after: Option<u64>,
-    /// After end-of-file on stdin, keep serving open connections this long (e.g. 1s; 0 = at once).
-    #[arg(long, default_value = "1s", value_parser = cli_units::secs)]
-    drain_timeout: std::time::Duration,
-    /// Stop cleanly when standard input reaches end-of-file.
-    #[arg(long)]
-    stop_on_eof: bool,
-    /// Do not log each connection.
-    #[arg(long, short)]
-    quiet: bool,
+    #[command(flatten)]
+    f: cli_args::flags::EchoServerFlags,
+    #[command(flatten)]
+    g: cli_args::flags::GuestServerFlags,
 }
 
 impl Run for Component {
     fn run() -> Result<(), ()> {
-        let args = Args::try_parse().unwrap_or_else(|e| e.exit());
+        let Args { f: args, g } = Args::try_parse().unwrap_or_else(|e| e.exit());
         let udp = args.udp;
         let config = ServerConfig {
             host: args.host,
@@ -73,9 +50,9 @@ impl Run for Component {
             },
             max_connections: args.max_connections,
             idle_timeout_ms: args.idle_timeout.as_millis() as u64,
-            stop_on_stdin_eof: args.stop_on_eof,
+            stop_on_stdin_eof: g.stop_on_eof,
             drain_timeout_ms: args.drain_timeout.as_millis() as u64,
-            stop_after: args.stop_after,
+            stop_after: g.stop_after,
             log_connections: !args.quiet,
         };
         match serve::serve(config) {

@@ -29,34 +29,13 @@ impl SntpClient for Component {
 #[derive(Parser, Debug)]
 #[command(name = "sntp-client.wasm", version)]
 struct Args {
-    /// Server: HOST, HOST:PORT, IP or [IPv6]:PORT (default port 123).
-    server: String,
-    /// How long to wait for a valid reply, per sample (e.g. 500ms, 2s; a plain number is seconds).
-    #[arg(long, short, default_value = "5s", value_parser = cli_units::positive_secs)]
-    timeout: std::time::Duration,
-    /// Requests sent per sample, spread over the timeout (1-100).
-    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
-    tries: u32,
-    /// Samples to take (1 s apart unless --burst); the one with the lowest delay is reported (1-100).
-    #[arg(long, short, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
-    samples: u32,
-    /// Take the samples back to back.
-    #[arg(long)]
-    burst: bool,
-    /// Print one JSON object with every field.
-    #[arg(long)]
-    json: bool,
-    /// Use IPv4 only.
-    #[arg(short = '4', conflicts_with = "ipv6")]
-    ipv4: bool,
-    /// Use IPv6 only.
-    #[arg(short = '6')]
-    ipv6: bool,
+    #[command(flatten)]
+    f: cli_args::flags::SntpFlags,
 }
 
 impl Run for Component {
     fn run() -> Result<(), ()> {
-        let args = Args::try_parse().unwrap_or_else(|e| e.exit());
+        let Args { f: args } = Args::try_parse().unwrap_or_else(|e| e.exit());
         let (host, port) = match sntp_proto::split_server(&args.server, 123) {
             Ok(hp) => hp,
             Err(e) => {
@@ -65,11 +44,11 @@ impl Run for Component {
             }
         };
         let options = QueryOptions {
-            timeout_ms: cli_units::ms_at_least_1(args.timeout),
+            timeout_ms: cli_args::ms_at_least_1(args.timeout),
             tries: args.tries,
             samples: args.samples,
             burst: args.burst,
-            family: match (args.ipv4, args.ipv6) {
+            family: match (args.family.ipv4, args.family.ipv6) {
                 (true, _) => Family::Ipv4,
                 (_, true) => Family::Ipv6,
                 _ => Family::Any,

@@ -146,52 +146,23 @@ fn serve(config: &ServerConfig) -> Result<ServerSummary, SntpError> {
 #[derive(Parser, Debug)]
 #[command(name = "sntp-server.wasm", version)]
 struct Args {
-    /// IP address to bind.
-    #[arg(long, default_value = "127.0.0.1")]
-    host: String,
-    /// UDP port to bind.
-    #[arg(long, short)]
-    port: u16,
-    /// Stratum to announce (1-15).
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u8).range(1..=15))]
-    stratum: u8,
-    /// Reference id: up to 4 characters for stratum 1, an IPv4 address above
-    /// [default: LOCL at stratum 1, else 127.127.1.1].
-    #[arg(long)]
-    refid: Option<String>,
-    /// Answer each client at most once per this long, RATE kiss-o'-death in between
-    /// (e.g. 2s, 500ms; a plain number is milliseconds; 0 = no limit).
-    #[arg(long, visible_alias = "rate-limit-ms", default_value = "0", value_parser = cli_units::millis)]
-    rate_limit: std::time::Duration,
-    /// Stop after answering this many requests.
-    #[arg(long)]
-    stop_after: Option<u64>,
-    /// Stop cleanly when standard input reaches end-of-file.
-    #[arg(long)]
-    stop_on_eof: bool,
-    /// Do not log each request.
-    #[arg(long, short)]
-    quiet: bool,
+    #[command(flatten)]
+    f: cli_args::flags::SntpServerFlags,
+    #[command(flatten)]
+    g: cli_args::flags::GuestServerFlags,
 }
 
 impl Run for Component {
     fn run() -> Result<(), ()> {
-        let a = Args::try_parse().unwrap_or_else(|e| e.exit());
+        let Args { f: a, g } = Args::try_parse().unwrap_or_else(|e| e.exit());
         let config = ServerConfig {
+            reference_id: a.reference_id(),
             host: a.host,
             port: a.port,
             stratum: a.stratum,
-            reference_id: a.refid.unwrap_or_else(|| {
-                if a.stratum <= 1 {
-                    "LOCL"
-                } else {
-                    "127.127.1.1"
-                }
-                .into()
-            }),
             rate_limit_ms: a.rate_limit.as_millis() as u64,
-            stop_on_stdin_eof: a.stop_on_eof,
-            stop_after: a.stop_after,
+            stop_on_stdin_eof: g.stop_on_eof,
+            stop_after: g.stop_after,
             log_requests: !a.quiet,
         };
         match serve(&config) {

@@ -9,6 +9,6 @@ fuzz_target!(|text: &str| {
         assert_eq!(netkit::policy::host_name(&name), Ok(name.clone()));
         assert!(name.parse::<std::net::IpAddr>().is_err());
     }
-    let _ = cli_units::duration(text, "s");
-    let _ = cli_units::size(text, 1);
+    let _ = cli_args::duration(text, "s");
+    let _ = cli_args::size(text, 1);
 });

@@ -1,7 +1,6 @@
 //! `netkit demo`: the echo and SNTP servers and clients on loopback, each granted
 //! exactly what it needs, and one client asked to go elsewhere (denied).
 
-use super::sntp_server::default_refid;
 use anyhow::{Context, Result};
 use netkit::audit::Audit;
 use netkit::components::Builtin;
@@ -186,7 +185,7 @@ pub async fn main(a: Args, audit: bool) -> Result<ExitCode> {
             host: sntp_addr.ip().to_string(),
             port: sntp_addr.port(),
             stratum: 10,
-            reference_id: default_refid(10).into(),
+            reference_id: "127.127.1.1".into(), // what a local clock at stratum 10 announces
             rate_limit_ms: 0,
             stop_on_stdin_eof: true,
             stop_after: None,

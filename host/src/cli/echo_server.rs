@@ -1,80 +1,41 @@
 //! `netkit echo-server`: TCP or UDP echo, granted exactly its address, until Ctrl-C.
 
+use super::args::{ComponentFlag, ServerExtras};
 use super::job::{Format, Job};
 use super::output::Outcome;
 use super::resolve::{self, Family};
 use anyhow::Result;
-use ipnet::IpNet;
+use cli_args::flags::EchoServerFlags;
 use netkit::components::Builtin;
 use netkit::echo::{self, ServerConfig, Transport};
 use netkit::runtime::Host;
 use serde_json::json;
-use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 /// Echo every byte (TCP) or datagram (UDP) back, RFC 862.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Address to serve on: IP or name (resolved by netkit, not the component).
-    #[arg(long, default_value = "127.0.0.1")]
-    host: String,
-    /// Port to serve on.
-    #[arg(long, short)]
-    port: u16,
-    /// Serve UDP echo (RFC 862) instead of TCP.
-    #[arg(long)]
-    udp: bool,
-    /// Accept clients only from this network (CIDR, e.g. 127.0.0.0/8); repeatable. Default: anyone.
-    #[arg(long = "allow-from", value_name = "CIDR")]
-    allow_from: Vec<IpNet>,
-    /// Most TCP connections served at once (1-100000); more are closed at once and counted.
-    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=100_000))]
-    max_connections: u32,
-    /// Close a TCP connection idle this long (e.g. 30s, 5m; a plain number is seconds; 0 = never).
-    #[arg(long, default_value = "300s", value_parser = cli_units::secs)]
-    idle_timeout: Duration,
-    /// On Ctrl-C or SIGTERM, stop accepting and keep serving open connections this
-    /// long before stopping (e.g. 1s, 500ms; a plain number is seconds; 0 = at once).
-    #[arg(long, default_value = "1s", value_parser = cli_units::secs)]
-    drain_timeout: Duration,
-    /// Do not log every connection, nor every denial (they are still counted and audited).
-    #[arg(long, short)]
-    quiet: bool,
-    /// Print one JSON object (summary or error, grants, audit) when stopped.
-    #[arg(long)]
-    json: bool,
-    /// Use IPv4 only (for a host name).
-    #[arg(short = '4', conflicts_with = "ipv6")]
-    ipv4: bool,
-    /// Use IPv6 only (for a host name).
-    #[arg(short = '6')]
-    ipv6: bool,
-    /// Use this component file instead of the embedded echo server.
-    #[arg(long, value_name = "PATH")]
-    component: Option<PathBuf>,
+    #[command(flatten)]
+    f: EchoServerFlags,
+    #[command(flatten)]
+    x: ServerExtras,
+    #[command(flatten)]
+    c: ComponentFlag,
 }
 
 /// Serve until a signal.
-pub async fn main(a: Args, audit: bool) -> Result<ExitCode> {
-    let target = resolve::target(&a.host, a.port, Family::from_flags(a.ipv4, a.ipv6))?;
+pub async fn main(Args { f: a, x, c }: Args, audit: bool) -> Result<ExitCode> {
+    let target = resolve::target(&a.host, a.port, Family::of(x.family))?;
     let host = Host::new()?;
-    let component = super::load::component(&host, Builtin::EchoServer, a.component.as_deref())?;
+    let component = super::load::component(&host, Builtin::EchoServer, c.component.as_deref())?;
     let transport = if a.udp {
         Transport::Udp
     } else {
         Transport::Tcp
     };
-    let policy = echo::server_policy(target.addr, transport, &a.allow_from)
+    let policy = echo::server_policy(target.addr, transport, &x.allow_from)
         .naming(target.name.as_deref(), target.addr.ip());
-    let mut job = Job::new(
-        "echo-server",
-        policy,
-        Format {
-            json: a.json,
-            audit,
-        },
-    );
+    let mut job = Job::new("echo-server", policy, Format::new(x.json, audit));
     // The listener and every client served, plus room for those turned away.
     job.sandbox_mut()
         .set_max_sockets(a.max_connections as usize + 16);

@@ -18,6 +18,13 @@ pub struct Format {
     pub audit: bool,
 }
 
+impl Format {
+    /// `--json` and `--audit` as given.
+    pub fn new(json: bool, audit: bool) -> Self {
+        Self { json, audit }
+    }
+}
+
 /// One sandboxed run: who, under which grants, printed how.
 pub struct Job {
     label: String,

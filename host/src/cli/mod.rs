@@ -1,6 +1,7 @@
 //! The `netkit` command line: definitions here, one module per command, and
 //! one shared path ([`job`]) from grants to printed result and exit code.
 
+mod args;
 mod completions;
 mod components;
 mod demo;

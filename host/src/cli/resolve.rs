@@ -19,8 +19,8 @@ pub enum Family {
 
 impl Family {
     /// From the `-4` and `-6` flags.
-    pub fn from_flags(v4: bool, v6: bool) -> Self {
-        match (v4, v6) {
+    pub fn of(flags: cli_args::flags::FamilyFlags) -> Self {
+        match (flags.ipv4, flags.ipv6) {
             (true, _) => Family::V4,
             (_, true) => Family::V6,
             _ => Family::Any,

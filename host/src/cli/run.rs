@@ -21,7 +21,7 @@ pub struct Args {
     #[arg(long = "allow", value_name = "GRANT")]
     allow: Vec<Grant>,
     /// Stop the component after this long (e.g. 500ms, 10s, 2m; a plain number is seconds).
-    #[arg(long, value_name = "DURATION", value_parser = cli_units::positive_secs)]
+    #[arg(long, value_name = "DURATION", value_parser = cli_args::positive_secs)]
     deadline: Option<Duration>,
     /// Cap on all the component's memories and tables together (e.g. 64MiB, 1GiB; a plain
     /// number is MiB; 1 MiB to 16 GiB).
@@ -48,7 +48,7 @@ pub struct Args {
 }
 
 fn max_memory(text: &str) -> Result<u64, String> {
-    let bytes = cli_units::size(text, 1 << 20)?;
+    let bytes = cli_args::size(text, 1 << 20)?;
     if !(1 << 20..=16 << 30).contains(&bytes) {
         return Err(format!("{text:?} is outside 1MiB..16GiB"));
     }
@@ -64,14 +64,7 @@ pub async fn main(a: Args, audit: bool) -> Result<ExitCode> {
     let policy = Policy::new(a.allow).resolve(&SystemResolver)?;
     let host = Host::new()?;
     let component = super::load::file(&host, &a.component)?;
-    let mut job = Job::new(
-        &name,
-        policy,
-        Format {
-            json: a.json,
-            audit,
-        },
-    );
+    let mut job = Job::new(&name, policy, Format::new(a.json, audit));
     if a.quiet {
         job.quiet();
     }

@@ -1,0 +1,189 @@
+//! The flags of each diagnostic, defined once and flattened (`#[command(flatten)]`)
+//! into netkit's commands and into the components' own command lines.
+
+use crate::units::{bytes, millis, positive_secs, secs};
+use clap::Args;
+use std::time::Duration;
+
+/// `-4` / `-6`: which address family a host name may resolve to.
+#[derive(Args, Debug, Clone, Copy)]
+pub struct FamilyFlags {
+    /// Use IPv4 only (for a host name).
+    #[arg(short = '4', conflicts_with = "ipv6")]
+    pub ipv4: bool,
+    /// Use IPv6 only (for a host name).
+    #[arg(short = '6')]
+    pub ipv6: bool,
+}
+
+/// Flags of the echo client.
+#[derive(Args, Debug, Clone)]
+pub struct EchoClientFlags {
+    /// Server: IP address or host name.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Server port.
+    #[arg(long, short)]
+    pub port: u16,
+    /// Text to send [default: "This is a test message"].
+    #[arg(long, short, conflicts_with = "size")]
+    pub message: Option<String>,
+    /// Send this many bytes of generated data instead, different for every exchange
+    /// (e.g. 4096, 64KiB, 1GiB; at most 65507 bytes with --udp).
+    #[arg(long, value_parser = bytes)]
+    pub size: Option<u64>,
+    /// Number of exchanges (connect, send, read back, verify, close), 1 or more.
+    #[arg(long, short, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub count: u32,
+    /// Exchanges running at once (1-10000).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub concurrency: u32,
+    /// Give up after this long without progress (e.g. 500ms, 10s; a plain number is seconds).
+    #[arg(long, short, default_value = "10s", value_parser = positive_secs)]
+    pub timeout: Duration,
+    /// Echo over UDP (one datagram per exchange) instead of TCP.
+    #[arg(long)]
+    pub udp: bool,
+    /// Print one JSON object (the report or the error) instead of text.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub family: FamilyFlags,
+}
+
+/// Flags of the SNTP client.
+#[derive(Args, Debug, Clone)]
+pub struct SntpFlags {
+    /// Server: HOST, HOST:PORT, IP or [IPv6]:PORT (default port 123).
+    pub server: String,
+    /// How long to wait for a valid reply, per sample (e.g. 500ms, 2s; a plain number is seconds).
+    #[arg(long, short, default_value = "5s", value_parser = positive_secs)]
+    pub timeout: Duration,
+    /// Requests sent per sample, spread over the timeout (1-100).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub tries: u32,
+    /// Samples to take (1 s apart unless --burst); the one with the lowest delay is reported (1-100).
+    #[arg(long, short, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub samples: u32,
+    /// Take the samples back to back.
+    #[arg(long)]
+    pub burst: bool,
+    /// Print one JSON object (the report or the error) instead of text.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub family: FamilyFlags,
+}
+
+/// Flags of the echo server.
+#[derive(Args, Debug, Clone)]
+pub struct EchoServerFlags {
+    /// Address to serve on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Port to serve on (0 picks a free one).
+    #[arg(long, short)]
+    pub port: u16,
+    /// Serve UDP echo (RFC 862) instead of TCP.
+    #[arg(long)]
+    pub udp: bool,
+    /// Most TCP connections served at once (1-100000); more are closed at once and counted.
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub max_connections: u32,
+    /// Close a TCP connection idle this long (e.g. 30s, 5m; a plain number is seconds; 0 = never).
+    #[arg(long, default_value = "300s", value_parser = secs)]
+    pub idle_timeout: Duration,
+    /// On a stop request, stop accepting and keep serving open connections this
+    /// long before stopping (e.g. 1s, 500ms; a plain number is seconds; 0 = at once).
+    #[arg(long, default_value = "1s", value_parser = secs)]
+    pub drain_timeout: Duration,
+    /// Do not log every connection (nor, under netkit, every denial; both are still counted).
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// Flags of the SNTP server.
+#[derive(Args, Debug, Clone)]
+pub struct SntpServerFlags {
+    /// Address to serve on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// UDP port to serve on.
+    #[arg(long, short)]
+    pub port: u16,
+    /// Stratum to announce (1-15).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u8).range(1..=15))]
+    pub stratum: u8,
+    /// Reference id: up to 4 characters for stratum 1 (e.g. GPS), an IPv4 address above
+    /// [default: LOCL at stratum 1, else 127.127.1.1].
+    #[arg(long)]
+    pub refid: Option<String>,
+    /// Answer each client at most once per this long, RATE kiss-o'-death in between
+    /// (e.g. 2s, 500ms; a plain number is milliseconds; 0 = no limit).
+    #[arg(long, visible_alias = "rate-limit-ms", default_value = "0", value_parser = millis)]
+    pub rate_limit: Duration,
+    /// Do not log every request (nor, under netkit, every denial; both are still counted).
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+impl SntpServerFlags {
+    /// The reference id to announce: the one given, or what a local clock
+    /// announces (chronyd's `local` directive): LOCL at stratum 1, else 127.127.1.1.
+    pub fn reference_id(&self) -> String {
+        self.refid.clone().unwrap_or_else(|| {
+            if self.stratum <= 1 {
+                "LOCL"
+            } else {
+                "127.127.1.1"
+            }
+            .into()
+        })
+    }
+}
+
+/// Flags only a server component has under the stock CLI (netkit sets them itself).
+#[derive(Args, Debug, Clone)]
+pub struct GuestServerFlags {
+    /// Stop after serving this many connections, datagrams or requests.
+    #[arg(long)]
+    pub stop_after: Option<u64>,
+    /// Stop cleanly when standard input reaches end-of-file.
+    #[arg(long)]
+    pub stop_on_eof: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Echo {
+        #[command(flatten)]
+        f: EchoClientFlags,
+    }
+
+    #[test]
+    fn one_meaning_per_flag() {
+        let e = Echo::try_parse_from(["x", "-p", "7", "--size", "2KiB", "-t", "500ms", "-c", "3"])
+            .unwrap();
+        assert_eq!((e.f.port, e.f.size, e.f.count), (7, Some(2048), 3));
+        assert_eq!(e.f.timeout, Duration::from_millis(500));
+        assert!(Echo::try_parse_from(["x", "-p", "7", "--count", "0"]).is_err());
+        assert!(Echo::try_parse_from(["x", "-p", "7", "-4", "-6"]).is_err());
+    }
+
+    #[test]
+    fn refid_defaults_follow_the_stratum() {
+        #[derive(Parser)]
+        struct S {
+            #[command(flatten)]
+            f: SntpServerFlags,
+        }
+        let one = S::try_parse_from(["x", "-p", "1", "--stratum", "1"]).unwrap();
+        assert_eq!(one.f.reference_id(), "LOCL");
+        let ten = S::try_parse_from(["x", "-p", "1"]).unwrap();
+        assert_eq!(ten.f.reference_id(), "127.127.1.1");
+    }
+}

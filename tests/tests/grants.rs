@@ -132,6 +132,7 @@ fn tcp_server_on(port: u16) -> ServerConfig {
         idle_timeout_ms: 0,
         stop_on_stdin_eof: true,
         drain_timeout_ms: 0,
+        max_datagram_rate: 0,
         stop_after: Some(1),
         log_connections: false,
     }

@@ -212,3 +212,49 @@ fn a_datagram_flood_from_refused_sources_is_counted_not_printed() {
     assert!((1000..=5000).contains(&refused), "{summary}");
     assert!(summary.contains("answered 0 requests"), "{summary}");
 }
+
+#[test]
+fn a_udp_echo_flood_is_rate_limited_and_counted() {
+    let port = free_udp_port();
+    let mut server = Peer::start(
+        "netkit echo-server --udp",
+        Command::new(netkit()).args([
+            "echo-server",
+            "--udp",
+            "--quiet",
+            "--max-rate",
+            "100",
+            "--port",
+            &port.to_string(),
+        ]),
+    );
+    server.wait_for_stderr("listening on udp", LONG);
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let start = Instant::now();
+    for _ in 0..3000 {
+        let _ = sock.send_to(b"flood", ("127.0.0.1", port));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let secs = start.elapsed().as_secs_f64();
+    let done = server.terminate(LONG);
+    let summary = done
+        .stderr
+        .lines()
+        .find(|l| l.contains("netkit: echo-server: served"))
+        .unwrap_or_else(|| panic!("{}", done.stderr))
+        .to_string();
+    let number = |suffix: &str| -> u64 {
+        summary
+            .split(", ")
+            .find_map(|p| {
+                p.trim_start_matches("netkit: echo-server: served ")
+                    .strip_suffix(suffix)
+            })
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{suffix} in {summary}"))
+    };
+    let (served, rejected) = (number(" datagrams"), number(" rejected"));
+    // A burst of 100, then 100 per second.
+    assert!(served <= 100 + (100.0 * secs) as u64 + 5, "{summary}");
+    assert!(rejected >= 1000, "{summary}");
+}

@@ -93,6 +93,10 @@ pub struct EchoServerFlags {
     /// Close a TCP connection idle this long (e.g. 30s, 5m; a plain number is seconds; 0 = never).
     #[arg(long, default_value = "300s", value_parser = secs)]
     pub idle_timeout: Duration,
+    /// UDP: echo at most this many datagrams per second (bursts up to as many;
+    /// 0 = no limit); the rest are dropped and counted as rejected.
+    #[arg(long, default_value_t = 10_000)]
+    pub max_rate: u32,
     /// On a stop request, stop accepting and keep serving open connections this
     /// long before stopping (e.g. 1s, 500ms; a plain number is seconds; 0 = at once).
     #[arg(long, default_value = "1s", value_parser = secs)]

@@ -52,6 +52,7 @@ impl Run for Component {
             idle_timeout_ms: args.idle_timeout.as_millis() as u64,
             stop_on_stdin_eof: g.stop_on_eof,
             drain_timeout_ms: args.drain_timeout.as_millis() as u64,
+            max_datagram_rate: args.max_rate,
             stop_after: g.stop_after,
             log_connections: !args.quiet,
         };

@@ -1,6 +1,7 @@
 //! Serving: dispatch to the TCP readiness loop, and the UDP echo loop.
 
 use echo_types::{EchoError, ServerConfig, ServerSummary, Transport};
+use netio::wasip2::clocks::monotonic_clock;
 use netio::{Datagram, Received, UdpSocket};
 use std::net::{IpAddr, SocketAddr};
 
@@ -25,7 +26,8 @@ fn serve_udp(addr: SocketAddr, config: &ServerConfig) -> Result<ServerSummary, E
     let local = socket.local_addr();
     eprintln!("echo-server: listening on udp {local}");
     let stop = netio::StopOnEof::new(config.stop_on_stdin_eof);
-    let (mut datagrams_echoed, mut bytes) = (0u64, 0u64);
+    let (mut datagrams_echoed, mut bytes, mut dropped) = (0u64, 0u64, 0u64);
+    let mut bucket = TokenBucket::new(config.max_datagram_rate);
     'serve: loop {
         let datagrams = match socket
             .receive(None, stop.as_ref().map(netio::StopOnEof::pollable))
@@ -37,6 +39,10 @@ fn serve_udp(addr: SocketAddr, config: &ServerConfig) -> Result<ServerSummary, E
             Received::Extra => continue,
         };
         for Datagram { data, from } in datagrams {
+            if !bucket.take(monotonic_clock::now()) {
+                dropped += 1;
+                continue;
+            }
             let n = data.len() as u64;
             if let Err(e) = socket.send_to(data, from) {
                 eprintln!("echo-server: {e}");
@@ -55,7 +61,42 @@ fn serve_udp(addr: SocketAddr, config: &ServerConfig) -> Result<ServerSummary, E
     Ok(ServerSummary {
         local_address: local.to_string(),
         connections: datagrams_echoed,
-        rejected: 0,
+        rejected: dropped,
         bytes,
     })
+}
+
+/// At most `rate` datagrams per second, bursts up to `rate` (0: no limit).
+struct TokenBucket {
+    rate: u64,
+    tokens: u64,
+    /// When the bucket was last refilled (monotonic ns).
+    at: u64,
+}
+
+impl TokenBucket {
+    fn new(rate: u32) -> Self {
+        Self {
+            rate: u64::from(rate),
+            tokens: u64::from(rate),
+            at: 0,
+        }
+    }
+
+    /// Whether one more datagram may go out at `now`.
+    fn take(&mut self, now: u64) -> bool {
+        if self.rate == 0 {
+            return true;
+        }
+        let refill = now.saturating_sub(self.at).saturating_mul(self.rate) / 1_000_000_000;
+        if refill > 0 {
+            self.tokens = (self.tokens + refill).min(self.rate);
+            self.at = now;
+        }
+        if self.tokens == 0 {
+            return false;
+        }
+        self.tokens -= 1;
+        true
+    }
 }

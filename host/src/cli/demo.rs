@@ -85,6 +85,7 @@ pub async fn main(a: Args, audit: bool) -> Result<ExitCode> {
         idle_timeout_ms: 10_000,
         stop_on_stdin_eof: true,
         drain_timeout_ms: 1_000,
+        max_datagram_rate: 0,
         stop_after: None,
         log_connections: false,
     };

@@ -1,14 +1,13 @@
 //! `netkit echo-client`: verified echo round trips, granted only the server.
 
 use super::args::ComponentFlag;
-use super::job::{Format, Job};
+use super::job::{self, Format, Setup};
 use super::output::Outcome;
 use super::resolve::{self, Family};
 use anyhow::Result;
 use cli_args::flags::EchoClientFlags;
 use netkit::components::Builtin;
 use netkit::echo::{self, ClientRequest, Payload, Transport};
-use netkit::runtime::Host;
 use serde_json::json;
 use std::process::ExitCode;
 
@@ -34,17 +33,24 @@ pub async fn main(Args { f: a, c }: Args, audit: bool) -> Result<ExitCode> {
             "a UDP echo payload is at most {MAX_DATAGRAM} bytes (--size or --message), not {payload_len}"
         ));
     }
-    let target = resolve::target(&a.host, a.port, Family::of(a.family))?;
-    let host = Host::new()?;
-    let component = super::load::component(&host, Builtin::EchoClient, c.component.as_deref())?;
     let transport = if a.udp {
         Transport::Udp
     } else {
         Transport::Tcp
     };
-    let policy = echo::client_policy(target.addr, transport)
-        .naming(target.name.as_deref(), target.addr.ip());
-    let mut job = Job::new("echo-client", policy, Format::new(a.json, audit));
+    let Setup {
+        target,
+        host,
+        component,
+        mut job,
+    } = job::setup(
+        "echo-client",
+        Builtin::EchoClient,
+        resolve::target(&a.host, a.port, Family::of(a.family))?,
+        c.component.as_deref(),
+        Format::new(a.json, audit),
+        |addr| echo::client_policy(addr, transport),
+    )?;
     // One socket per exchange in flight, and a few to spare.
     job.sandbox_mut()
         .set_max_sockets(a.concurrency as usize + 16);

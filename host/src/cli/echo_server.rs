@@ -1,14 +1,13 @@
 //! `netkit echo-server`: TCP or UDP echo, granted exactly its address, until Ctrl-C.
 
 use super::args::{ComponentFlag, ServerExtras};
-use super::job::{Format, Job};
+use super::job::{self, Format, Setup};
 use super::output::Outcome;
 use super::resolve::{self, Family};
 use anyhow::Result;
 use cli_args::flags::EchoServerFlags;
 use netkit::components::Builtin;
 use netkit::echo::{self, ServerConfig, Transport};
-use netkit::runtime::Host;
 use serde_json::json;
 use std::process::ExitCode;
 
@@ -25,17 +24,24 @@ pub struct Args {
 
 /// Serve until a signal.
 pub async fn main(Args { f: a, x, c }: Args, audit: bool) -> Result<ExitCode> {
-    let target = resolve::target(&a.host, a.port, Family::of(x.family))?;
-    let host = Host::new()?;
-    let component = super::load::component(&host, Builtin::EchoServer, c.component.as_deref())?;
     let transport = if a.udp {
         Transport::Udp
     } else {
         Transport::Tcp
     };
-    let policy = echo::server_policy(target.addr, transport, &x.allow_from)
-        .naming(target.name.as_deref(), target.addr.ip());
-    let mut job = Job::new("echo-server", policy, Format::new(x.json, audit));
+    let Setup {
+        target,
+        host,
+        component,
+        mut job,
+    } = job::setup(
+        "echo-server",
+        Builtin::EchoServer,
+        resolve::target(&a.host, a.port, Family::of(x.family))?,
+        c.component.as_deref(),
+        Format::new(x.json, audit),
+        |addr| echo::server_policy(addr, transport, &x.allow_from),
+    )?;
     // The listener and every client served, plus room for those turned away.
     job.sandbox_mut()
         .set_max_sockets(a.max_connections as usize + 16);
@@ -50,6 +56,7 @@ pub async fn main(Args { f: a, x, c }: Args, audit: bool) -> Result<ExitCode> {
         idle_timeout_ms: a.idle_timeout.as_millis() as u64,
         stop_on_stdin_eof: true,
         drain_timeout_ms: a.drain_timeout.as_millis() as u64,
+        max_datagram_rate: a.max_rate,
         stop_after: None,
         log_connections: !a.quiet,
     };

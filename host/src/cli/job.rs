@@ -2,12 +2,19 @@
 //! the call print the result (text or JSON), the audit once, and exit.
 
 use super::output::Outcome;
+use super::resolve::Target;
+use anyhow::Result;
 use netkit::audit::Audit;
+use netkit::components::Builtin;
 use netkit::policy::ResolvedPolicy;
+use netkit::runtime::Host;
 use netkit::runtime::Sandbox;
 use serde_json::json;
+use std::net::SocketAddr;
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
+use wasmtime::component::Component;
 
 /// How results are printed.
 #[derive(Debug, Clone, Copy)]
@@ -94,4 +101,38 @@ impl Job {
         }
         outcome.exit_code()
     }
+}
+
+/// Everything a diagnostic command needs before its call.
+pub struct Setup {
+    /// Where it goes (or serves).
+    pub target: Target,
+    /// The wasmtime host.
+    pub host: Host,
+    /// The component (embedded, or `--component`).
+    pub component: Component,
+    /// The job: its grants shown, its sandbox made.
+    pub job: Job,
+}
+
+/// The shared beginning of every diagnostic command: load the component, build
+/// the grants for `target` (shown by name if it was given as one), show them.
+pub fn setup(
+    label: &str,
+    builtin: Builtin,
+    target: Target,
+    path: Option<&Path>,
+    format: Format,
+    policy: impl FnOnce(SocketAddr) -> ResolvedPolicy,
+) -> Result<Setup> {
+    let host = Host::new()?;
+    let component = super::load::component(&host, builtin, path)?;
+    let policy = policy(target.addr).naming(target.name.as_deref(), target.addr.ip());
+    let job = Job::new(label, policy, format);
+    Ok(Setup {
+        target,
+        host,
+        component,
+        job,
+    })
 }

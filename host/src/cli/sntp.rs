@@ -1,13 +1,12 @@
 //! `netkit sntp SERVER[:PORT]`: one validated SNTP query, granted only that server.
 
 use super::args::ComponentFlag;
-use super::job::{Format, Job};
+use super::job::{self, Format, Setup};
 use super::output::Outcome;
 use super::resolve::{self, Family};
 use anyhow::Result;
 use cli_args::flags::SntpFlags;
 use netkit::components::Builtin;
-use netkit::runtime::Host;
 use netkit::sntp::{self, QueryOptions};
 use serde_json::json;
 use std::process::ExitCode;
@@ -24,11 +23,19 @@ pub struct Args {
 /// Run the query.
 pub async fn main(Args { f: a, c }: Args, audit: bool) -> Result<ExitCode> {
     let (host_name, port) = sntp_proto::split_server(&a.server, 123).map_err(anyhow::Error::msg)?;
-    let target = resolve::target(&host_name, port, Family::of(a.family))?;
-    let host = Host::new()?;
-    let component = super::load::component(&host, Builtin::SntpClient, c.component.as_deref())?;
-    let policy = sntp::client_policy(target.addr).naming(target.name.as_deref(), target.addr.ip());
-    let job = Job::new("sntp", policy, Format::new(a.json, audit));
+    let Setup {
+        target,
+        host,
+        component,
+        job,
+    } = job::setup(
+        "sntp",
+        Builtin::SntpClient,
+        resolve::target(&host_name, port, Family::of(a.family))?,
+        c.component.as_deref(),
+        Format::new(a.json, audit),
+        sntp::client_policy,
+    )?;
     let options = QueryOptions {
         timeout_ms: cli_args::ms_at_least_1(a.timeout),
         tries: a.tries,

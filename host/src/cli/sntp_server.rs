@@ -1,13 +1,12 @@
 //! `netkit sntp-server`: SNTP answers from this machine's clock, granted exactly its address.
 
 use super::args::{ComponentFlag, ServerExtras};
-use super::job::{Format, Job};
+use super::job::{self, Format, Setup};
 use super::output::Outcome;
 use super::resolve::{self, Family};
 use anyhow::Result;
 use cli_args::flags::SntpServerFlags;
 use netkit::components::Builtin;
-use netkit::runtime::Host;
 use netkit::sntp::{self, ServerConfig};
 use serde_json::json;
 use std::process::ExitCode;
@@ -25,12 +24,19 @@ pub struct Args {
 
 /// Serve until a signal.
 pub async fn main(Args { f: a, x, c }: Args, audit: bool) -> Result<ExitCode> {
-    let target = resolve::target(&a.host, a.port, Family::of(x.family))?;
-    let host = Host::new()?;
-    let component = super::load::component(&host, Builtin::SntpServer, c.component.as_deref())?;
-    let policy = sntp::server_policy(target.addr, &x.allow_from)
-        .naming(target.name.as_deref(), target.addr.ip());
-    let mut job = Job::new("sntp-server", policy, Format::new(x.json, audit));
+    let Setup {
+        target,
+        host,
+        component,
+        mut job,
+    } = job::setup(
+        "sntp-server",
+        Builtin::SntpServer,
+        resolve::target(&a.host, a.port, Family::of(x.family))?,
+        c.component.as_deref(),
+        Format::new(x.json, audit),
+        |addr| sntp::server_policy(addr, &x.allow_from),
+    )?;
     if a.quiet {
         job.quiet();
     }

@@ -6,16 +6,17 @@
 //!
 //! Socket creation needs no address check in wasi:sockets, so without a cap a
 //! guest holding any grant could open sockets until the process runs out of file
-//! descriptors. Past the cap the guest gets `new-socket-limit` and the audit
-//! records the refusal.
+//! descriptors. Sockets it creates and connections it accepts both count; past
+//! the cap the guest gets `new-socket-limit` and the audit records the refusal.
 
 use crate::audit::Audit;
 use crate::policy::NameTable;
 use wasmtime::component::{HasData, Linker, Resource};
 use wasmtime_wasi::p2::bindings::sockets::network::{ErrorCode, IpAddressFamily, Network};
-use wasmtime_wasi::p2::bindings::sockets::{tcp_create_socket, udp_create_socket};
+use wasmtime_wasi::p2::bindings::sockets::{tcp, tcp_create_socket, udp_create_socket};
 use wasmtime_wasi::p2::{SocketError, SocketResult, TcpSocket, UdpSocket};
 use wasmtime_wasi::sockets::WasiSocketsCtxView;
+use wasmtime_wasi_io::streams::{DynInputStream, DynOutputStream};
 
 /// The sockets a guest holds, and how many it may.
 #[derive(Debug)]
@@ -96,6 +97,42 @@ impl GuestNet<'_> {
     }
 }
 
+/// What an accept hands the guest: the connection and its two streams.
+type Accepted = (
+    Resource<TcpSocket>,
+    Resource<DynInputStream>,
+    Resource<DynOutputStream>,
+);
+
+impl GuestNet<'_> {
+    /// wasmtime-wasi's accept, counted against the cap. Past it the client is
+    /// accepted and closed at once (a reset; left in the backlog it would make
+    /// every later accept fail the same way) and the guest gets `new-socket-limit`.
+    fn accept(
+        &mut self,
+        listener: Resource<TcpSocket>,
+    ) -> wasmtime::Result<Result<Accepted, ErrorCode>> {
+        let over = self.admit("tcp-accept-socket").is_err();
+        let accepted = match tcp::HostTcpSocket::accept(&mut self.sockets, listener) {
+            Ok(a) => a,
+            Err(e) => {
+                use wasmtime_wasi::p2::bindings::sockets::network::Host as _;
+                return Ok(Err(self.sockets.convert_error_code(e)?));
+            }
+        };
+        if over {
+            let (socket, input, output) = accepted;
+            // The streams are children of the socket: they go first.
+            self.sockets.table.delete(input)?;
+            self.sockets.table.delete(output)?;
+            self.sockets.table.delete(socket)?;
+            return Ok(Err(ErrorCode::NewSocketLimit));
+        }
+        self.held.reps.push(accepted.0.rep());
+        Ok(Ok(accepted))
+    }
+}
+
 impl tcp_create_socket::Host for GuestNet<'_> {
     fn create_tcp_socket(&mut self, family: IpAddressFamily) -> SocketResult<Resource<TcpSocket>> {
         self.admit("tcp-socket")?;
@@ -137,11 +174,20 @@ impl wasmtime_wasi::p2::bindings::sockets::network::HostNetwork for GuestNet<'_>
     }
 }
 
-/// Replace wasmtime-wasi's socket creation in `linker` with the capped one.
+/// Replace wasmtime-wasi's socket creation and accept in `linker` with the capped ones.
 pub fn add_to_linker<T: GuestNetView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
     linker.allow_shadowing(true);
     let result = tcp_create_socket::add_to_linker::<T, HasGuestNet>(linker, T::guest_net)
-        .and_then(|()| udp_create_socket::add_to_linker::<T, HasGuestNet>(linker, T::guest_net));
+        .and_then(|()| udp_create_socket::add_to_linker::<T, HasGuestNet>(linker, T::guest_net))
+        .and_then(|()| {
+            linker.instance("wasi:sockets/tcp@0.2.12")?.func_wrap(
+                "[method]tcp-socket.accept",
+                |mut store: wasmtime::StoreContextMut<'_, T>,
+                 (listener,): (Resource<TcpSocket>,)| {
+                    Ok((store.data_mut().guest_net().accept(listener)?,))
+                },
+            )
+        });
     linker.allow_shadowing(false);
     result
 }

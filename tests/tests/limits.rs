@@ -287,3 +287,46 @@ fn a_huge_echo_runs_in_constant_memory() {
     assert_eq!(v["report"]["total_bytes"], 256u64 << 20, "{v}");
     server.terminate(std::time::Duration::from_secs(30));
 }
+
+#[test]
+fn accepted_connections_count_against_the_socket_cap() {
+    // The listener is one socket; with a cap of 4 the guest keeps 3 connections
+    // and the next accept is refused (that client is closed at once).
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let guest = Peer::start(
+        "netkit run hold-accepts",
+        Command::new(netkit())
+            .args(["run", "--max-sockets", "4"])
+            .args([
+                "--allow",
+                &format!("tcp-listen://{addr}"),
+                "--allow",
+                "tcp-accept://127.0.0.0/8:*",
+            ])
+            .arg(hostile_wasm())
+            .args(["--", "hold-accepts", &addr]),
+    );
+    let start = std::time::Instant::now();
+    let mut clients = Vec::new();
+    while clients.len() < 10 && start.elapsed() < std::time::Duration::from_secs(20) {
+        match std::net::TcpStream::connect(&addr) {
+            Ok(c) => clients.push(c),
+            // Refused once the guest has given up (it exits): enough clients came.
+            Err(_) if clients.len() >= 4 => break,
+            Err(_) => std::thread::sleep(std::time::Duration::from_millis(50)),
+        }
+    }
+    let done = guest.wait(std::time::Duration::from_secs(30));
+    assert!(
+        done.stdout.contains("BLOCKED hold-accepts"),
+        "{}",
+        done.stdout
+    );
+    assert!(done.stdout.contains("accepted 3, then:"), "{}", done.stdout);
+    assert!(
+        done.stderr.contains("denied tcp-accept-socket"),
+        "{}",
+        done.stderr
+    );
+}

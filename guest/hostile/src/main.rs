@@ -4,7 +4,8 @@
 //! `ESCAPED ...` (it worked: exit 0) or `BLOCKED ...: why` (exit 3).
 //! Actions: tcp-connect ADDR, tcp-listen ADDR, udp-send ADDR, udp-bind ADDR,
 //! lookup NAME, read-file PATH, env NAME, list-env, spin, grow,
-//! hold-sockets N (open UDP sockets until N or a refusal), deny-flood ADDR
+//! hold-sockets N (open UDP sockets until N or a refusal), hold-accepts ADDR
+//! (listen and keep up to 100 accepted connections), deny-flood ADDR
 //! (100,000 connects), long-lookups (100 lookups of 8 MiB names), flood-stdout.
 
 use std::hint::black_box;
@@ -81,6 +82,18 @@ fn attempt(action: &str, target: &str) -> Result<String, String> {
                 }
             }
             Ok(format!("held {} sockets", held.len()))
+        }
+        "hold-accepts" => {
+            let l = TcpListener::bind(target).map_err(e)?;
+            println!("listening");
+            let mut held = Vec::new();
+            while held.len() < 100 {
+                match l.accept() {
+                    Ok((s, _)) => held.push(s),
+                    Err(err) => return Err(format!("accepted {}, then: {err}", held.len())),
+                }
+            }
+            Ok(format!("accepted {} connections", held.len()))
         }
         "deny-flood" => {
             let addr: std::net::SocketAddr = target

@@ -184,10 +184,7 @@ fn key(dir: &Path) -> Result<[u8; 32]> {
     {
         return Ok(k);
     }
-    let mut k = [0u8; 32];
-    File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut k))
-        .context("cannot read /dev/urandom for the cache key")?;
+    let k: [u8; 32] = random()?;
     let tmp = temp_path(dir)?;
     let mut f = create_exclusive(&tmp)?;
     f.write_all(&k)?;
@@ -283,11 +280,17 @@ fn create_exclusive(path: &Path) -> Result<File> {
 
 /// An unpredictable temporary file name in `dir`.
 fn temp_path(dir: &Path) -> Result<PathBuf> {
-    let mut r = [0u8; 12];
+    let r: [u8; 12] = random()?;
+    Ok(dir.join(format!(".tmp-{}", hex(&r))))
+}
+
+/// `N` bytes from /dev/urandom.
+fn random<const N: usize>() -> Result<[u8; N]> {
+    let mut r = [0u8; N];
     File::open("/dev/urandom")
         .and_then(|mut f| f.read_exact(&mut r))
         .context("cannot read /dev/urandom")?;
-    Ok(dir.join(format!(".tmp-{}", hex(&r))))
+    Ok(r)
 }
 
 #[cfg(test)]

@@ -82,13 +82,7 @@ impl Host for GuestNet<'_> {
         // reaches nobody: hand it back. Anything else must be a well-formed name;
         // malformed literals (`8.8.8.8....`, `[[[10.0.0.1]`) and number-like
         // names are refused, and audited as refused.
-        let literal = name
-            .strip_prefix('[')
-            .and_then(|n| n.strip_suffix(']'))
-            .unwrap_or(&name)
-            .parse::<IpAddr>()
-            .ok();
-        let answer = match literal {
+        let answer = match crate::policy::ip_literal(&name) {
             Some(ip) => Some(vec![ip]),
             None => crate::policy::host_name(&name)
                 .ok()

@@ -56,6 +56,11 @@ pub fn server_policy(
     }
 }
 
+/// The transport a `--udp` flag asks for.
+pub fn transport(udp: bool) -> Transport {
+    if udp { Transport::Udp } else { Transport::Tcp }
+}
+
 /// Grants for a client of exactly `addr`: a connection (TCP) or datagrams (UDP).
 pub fn client_policy(addr: SocketAddr, transport: Transport) -> ResolvedPolicy {
     let kind = match transport {

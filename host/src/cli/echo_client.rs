@@ -7,7 +7,7 @@ use super::resolve::{self, Family};
 use anyhow::Result;
 use cli_args::flags::EchoClientFlags;
 use netkit::components::Builtin;
-use netkit::echo::{self, ClientRequest, Payload, Transport};
+use netkit::echo::{self, ClientRequest, Payload};
 use serde_json::json;
 use std::process::ExitCode;
 
@@ -33,11 +33,7 @@ pub async fn main(Args { f: a, c }: Args, audit: bool) -> Result<ExitCode> {
             "a UDP echo payload is at most {MAX_DATAGRAM} bytes (--size or --message), not {payload_len}"
         ));
     }
-    let transport = if a.udp {
-        Transport::Udp
-    } else {
-        Transport::Tcp
-    };
+    let transport = echo::transport(a.udp);
     let Setup {
         target,
         host,

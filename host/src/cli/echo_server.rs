@@ -7,7 +7,7 @@ use super::resolve::{self, Family};
 use anyhow::Result;
 use cli_args::flags::EchoServerFlags;
 use netkit::components::Builtin;
-use netkit::echo::{self, ServerConfig, Transport};
+use netkit::echo::{self, ServerConfig};
 use serde_json::json;
 use std::process::ExitCode;
 
@@ -24,11 +24,7 @@ pub struct Args {
 
 /// Serve until a signal.
 pub async fn main(Args { f: a, x, c }: Args, audit: bool) -> Result<ExitCode> {
-    let transport = if a.udp {
-        Transport::Udp
-    } else {
-        Transport::Tcp
-    };
+    let transport = echo::transport(a.udp);
     let Setup {
         target,
         host,

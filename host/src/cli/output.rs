@@ -33,6 +33,19 @@ impl Outcome {
         }
     }
 
+    /// How a run ended: `{kind, code, message}` under `exit`, and `code` as the
+    /// process exit code (ok only for 0).
+    pub fn exit(kind: &str, code: u8, message: String) -> Self {
+        Self {
+            ok: code == 0,
+            code,
+            key: "exit",
+            value: json!({ "kind": kind, "code": code, "message": message }),
+            stdout: None,
+            stderr: None,
+        }
+    }
+
     /// A failure of `kind` (its WIT name) with a one-line message; exit 1.
     pub fn failure(kind: &str, message: String) -> Self {
         Self {

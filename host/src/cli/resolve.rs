@@ -46,11 +46,8 @@ pub struct Target {
 
 /// Resolve `host` (IP, `[IPv6]` or name) with `port`.
 pub fn target(host: &str, port: u16, family: Family) -> Result<Target> {
-    let bare = host
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host);
-    if let Ok(ip) = bare.parse::<IpAddr>() {
+    let bare = netkit::policy::unbracket(host);
+    if let Some(ip) = netkit::policy::ip_literal(host) {
         if !family.admits(ip) {
             bail!("host {host:?} is not an {} address", family_name(family));
         }

@@ -7,7 +7,6 @@ use netkit::command::{self, Exit};
 use netkit::dns::SystemResolver;
 use netkit::policy::{Grant, Policy};
 use netkit::runtime::Host;
-use serde_json::json;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -81,13 +80,7 @@ pub async fn main(a: Args, audit: bool) -> Result<ExitCode> {
     let exit = tokio::select! {
         exit = command::run(&host, &component, job.sandbox()) => exit?,
         stop = super::signal::shutdown() => {
-            let mut outcome = Outcome::success(
-                "exit",
-                json!({ "kind": "signal", "code": stop.exit_code(), "message": format!("stopped by {stop:?}") }),
-                None,
-            );
-            outcome.ok = false;
-            outcome.code = stop.exit_code();
+            let outcome = Outcome::exit("signal", stop.exit_code(), format!("stopped by {stop:?}"));
             let note = match stop {
                 super::signal::Stop::Interrupt => "interrupted (Ctrl-C); stopped",
                 super::signal::Stop::Terminate => "terminated (SIGTERM); stopped",
@@ -96,13 +89,7 @@ pub async fn main(a: Args, audit: bool) -> Result<ExitCode> {
         }
     };
     let code = exit.code().clamp(0, 255) as u8;
-    let mut outcome = Outcome::success(
-        "exit",
-        json!({ "kind": exit.kind(), "code": code, "message": exit.to_string() }),
-        None,
-    );
-    outcome.ok = code == 0;
-    outcome.code = code;
+    let mut outcome = Outcome::exit(exit.kind(), code, exit.to_string());
     if !matches!(exit, Exit::Code(_)) {
         outcome = outcome.note(exit.to_string());
     }

@@ -28,6 +28,18 @@ impl NameError {
     }
 }
 
+/// `text` without one pair of enclosing brackets (`[::1]` → `::1`), else as is.
+pub fn unbracket(text: &str) -> &str {
+    text.strip_prefix('[')
+        .and_then(|t| t.strip_suffix(']'))
+        .unwrap_or(text)
+}
+
+/// `text` as an IP literal: an address, IPv6 optionally in one pair of brackets.
+pub fn ip_literal(text: &str) -> Option<std::net::IpAddr> {
+    unbracket(text).parse().ok()
+}
+
 /// `text` as a host name: lower-case, one trailing dot dropped. Refuses anything
 /// that looks like a number in any base, and anything that is not LDH labels.
 pub fn host_name(text: &str) -> Result<String, NameError> {

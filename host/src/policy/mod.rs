@@ -39,7 +39,7 @@ mod resolve;
 mod resolved;
 
 pub use grant::{Grant, GrantError, GrantKind, HostPattern, PortRange};
-pub use hostname::{NameError, host_name};
+pub use hostname::{NameError, host_name, ip_literal, unbracket};
 pub use resolve::{Policy, ResolveError, Resolver};
 pub use resolved::{NameTable, NetGrant, ResolvedPolicy};
 

@@ -32,6 +32,16 @@ impl Builtin {
         }
     }
 
+    /// The component's SHA-256 (see [`crate::cache::digest`]), computed when netkit was built.
+    pub fn digest(self) -> &'static crate::cache::ComponentDigest {
+        match self {
+            Builtin::EchoServer => &digests::ECHO_SERVER_SHA256,
+            Builtin::EchoClient => &digests::ECHO_CLIENT_SHA256,
+            Builtin::SntpClient => &digests::SNTP_CLIENT_SHA256,
+            Builtin::SntpServer => &digests::SNTP_SERVER_SHA256,
+        }
+    }
+
     /// The component's bytes.
     pub fn bytes(self) -> &'static [u8] {
         match self {
@@ -39,6 +49,24 @@ impl Builtin {
             Builtin::EchoClient => include_bytes!(env!("NETKIT_ECHO_CLIENT_WASM")),
             Builtin::SntpClient => include_bytes!(env!("NETKIT_SNTP_CLIENT_WASM")),
             Builtin::SntpServer => include_bytes!(env!("NETKIT_SNTP_SERVER_WASM")),
+        }
+    }
+}
+
+/// Written by build.rs.
+#[allow(dead_code)]
+mod digests {
+    include!(concat!(env!("OUT_DIR"), "/builtin_digests.rs"));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Builtin;
+
+    #[test]
+    fn build_time_digests_are_the_components_digests() {
+        for b in Builtin::ALL {
+            assert_eq!(b.digest(), &crate::cache::digest(b.bytes()), "{b:?}");
         }
     }
 }

@@ -13,10 +13,12 @@ fn main() -> ExitCode {
         println!("netkit: arguments ok");
         return ExitCode::SUCCESS;
     }
-    let tokio = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let mut builder = if args.one_shot() {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    let tokio = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("netkit: cannot start the async runtime: {e}");

@@ -88,10 +88,7 @@ pub struct SntpClient {
 impl SntpClient {
     /// A client running netkit's embedded SNTP client component.
     pub fn new(host: &Host) -> Result<Self> {
-        Self::from_component(
-            host,
-            &host.compile(crate::components::Builtin::SntpClient.bytes())?,
-        )
+        Self::from_component(host, &host.builtin(crate::components::Builtin::SntpClient)?)
     }
 
     /// A client running `component` (which must export `netkit:diag/sntp-client`).

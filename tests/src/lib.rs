@@ -432,7 +432,7 @@ pub fn hostile_wasm() -> PathBuf {
         .and_then(Path::parent)
         .expect("target/<profile>/netkit")
         .to_path_buf();
-    let wasm = target.join("guest/wasm32-wasip2/release/hostile.wasm");
+    let wasm = target.join("guest/wasm32-wasip2/guest/hostile.wasm");
     assert!(
         wasm.exists(),
         "{} is missing: `cargo build -p netkit` builds it",

@@ -5,6 +5,13 @@ use netkit::cache::{CompileCache, Origin};
 use netkit::components::Builtin;
 use netkit::runtime::Host;
 
+/// The MAC file beside an entry.
+fn mac(entry: &std::path::Path) -> std::path::PathBuf {
+    let mut name = entry.as_os_str().to_owned();
+    name.push(".mac");
+    name.into()
+}
+
 fn fresh_cache(name: &str) -> CompileCache {
     let dir = std::env::temp_dir().join(format!("netkit-cache-test-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -71,31 +78,144 @@ fn an_entry_copied_from_another_component_is_not_run() {
     let (a, b) = (Builtin::EchoClient.bytes(), Builtin::SntpClient.bytes());
     rt.load(a).unwrap();
     rt.load(b).unwrap();
-    std::fs::copy(
+    let (from, to) = (
         cache.entry_path(rt.engine(), b),
         cache.entry_path(rt.engine(), a),
-    )
-    .unwrap();
+    );
+    std::fs::copy(&from, &to).unwrap();
+    std::fs::copy(mac(&from), mac(&to)).unwrap();
     assert_eq!(rt.load(a).unwrap().1, Origin::Compiled, "B's code ran as A");
 }
 
 #[test]
 fn a_patched_entry_with_a_recomputed_checksum_is_not_run() {
-    use sha2::{Digest, Sha256};
     let cache = fresh_cache("patch");
     let rt = Host::with_cache(Some(cache.clone())).unwrap();
     let bytes = Builtin::EchoServer.bytes();
     rt.load(bytes).unwrap();
     let path = cache.entry_path(rt.engine(), bytes);
-    let data = std::fs::read(&path).unwrap();
-    let mut artifact = data[32..].to_vec();
+    let mut artifact = std::fs::read(&path).unwrap();
     let middle = artifact.len() / 2;
     artifact[middle] ^= 0x01;
-    // What the old format trusted: a SHA-256 of the artifact in front of it.
-    let mut forged = Sha256::digest(&artifact).to_vec();
-    forged.extend_from_slice(&artifact);
-    std::fs::write(&path, forged).unwrap();
-    assert_eq!(rt.load(bytes).unwrap().1, Origin::Compiled);
+    std::fs::write(&path, &artifact).unwrap();
+    // What a forger without the key can compute: an unkeyed hash, or a MAC
+    // under a key of their own.
+    for forged in [
+        blake3::hash(&artifact),
+        blake3::keyed_hash(&[0u8; 32], &artifact),
+    ] {
+        std::fs::write(mac(&path), forged.as_bytes()).unwrap();
+        assert_eq!(rt.load(bytes).unwrap().1, Origin::Compiled);
+        std::fs::write(&path, &artifact).unwrap();
+    }
+}
+
+/// Make an entry look written `secs` seconds ago (mtime and, through a
+/// rewrite under the same identity rules, nothing else).
+fn age_entry(path: &std::path::Path, secs: u64) {
+    let then = std::time::SystemTime::now() - std::time::Duration::from_secs(secs);
+    let f = std::fs::File::options().append(true).open(path).unwrap();
+    f.set_modified(then).unwrap();
+}
+
+#[test]
+fn a_sealed_entry_that_changes_in_place_is_not_run() {
+    let cache = fresh_cache("seal");
+    let rt = Host::with_cache(Some(cache.clone())).unwrap();
+    let bytes = Builtin::SntpClient.bytes();
+    rt.load(bytes).unwrap();
+    let path = cache.entry_path(rt.engine(), bytes);
+    assert_eq!(
+        std::fs::read(mac(&path)).unwrap().len(),
+        32,
+        "sealed at once"
+    );
+    // Entries are sealed once their change time is over 2 s old.
+    std::thread::sleep(std::time::Duration::from_millis(3100));
+    assert_eq!(rt.load(bytes).unwrap().1, Origin::Cache);
+    assert_eq!(std::fs::read(mac(&path)).unwrap().len(), 64, "not sealed");
+    assert_eq!(
+        rt.load(bytes).unwrap().1,
+        Origin::Cache,
+        "the seal was not trusted"
+    );
+    // Patch one byte in place, same size, same inode: the seal no longer holds
+    // (the kernel moved the change time) and the full check fails.
+    use std::io::{Seek, SeekFrom, Write};
+    let data = std::fs::read(&path).unwrap();
+    let at = data.len() / 2;
+    let mut f = std::fs::File::options().write(true).open(&path).unwrap();
+    f.seek(SeekFrom::Start(at as u64)).unwrap();
+    f.write_all(&[data[at] ^ 0x5a]).unwrap();
+    drop(f);
+    assert_eq!(
+        rt.load(bytes).unwrap().1,
+        Origin::Compiled,
+        "a changed sealed entry was run"
+    );
+}
+
+#[test]
+fn the_cache_stays_under_its_size_cap_dropping_the_least_recently_used() {
+    let [a, b, c, d] = Builtin::ALL.map(|x| x.bytes());
+    // Learn the entries' sizes.
+    let probe = fresh_cache("cap-probe");
+    let rt = Host::with_cache(Some(probe.clone())).unwrap();
+    let size = |bytes: &[u8]| {
+        let p = probe.entry_path(rt.engine(), bytes);
+        std::fs::metadata(&p).unwrap().len() + std::fs::metadata(mac(&p)).unwrap().len().max(64)
+    };
+    for x in [a, b, c, d] {
+        rt.load(x).unwrap();
+    }
+    let cap = size(a) + size(b) + size(c);
+    let cache = fresh_cache("cap").with_max_size(cap);
+    let rt = Host::with_cache(Some(cache.clone())).unwrap();
+    for x in [a, b, c] {
+        assert_eq!(rt.load(x).unwrap().1, Origin::Compiled);
+    }
+    // Last used: A three hours ago, B two, C one; then A is used again.
+    for (x, hours) in [(a, 3), (b, 2), (c, 1)] {
+        age_entry(&mac(&cache.entry_path(rt.engine(), x)), hours * 3600);
+    }
+    assert_eq!(rt.load(a).unwrap().1, Origin::Cache);
+    // D does not fit beside the three: B, the least recently used, goes first.
+    assert_eq!(rt.load(d).unwrap().1, Origin::Compiled);
+    let kept = |x: &[u8]| cache.entry_path(rt.engine(), x).exists();
+    assert!(!kept(b), "the least recently used entry was kept");
+    assert!(!mac(&cache.entry_path(rt.engine(), b)).exists());
+    assert!(kept(a), "a recently used entry was dropped");
+    assert!(kept(d), "the new entry was dropped");
+    let total: u64 = std::fs::read_dir(cache.dir())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().contains(".cwasm"))
+        .map(|e| e.metadata().unwrap().len())
+        .sum();
+    assert!(total <= cap, "{total} bytes kept, cap {cap}");
+    // A cap below one entry keeps just the newest.
+    let tiny = fresh_cache("cap-tiny").with_max_size(1);
+    let rt = Host::with_cache(Some(tiny.clone())).unwrap();
+    rt.load(a).unwrap();
+    rt.load(b).unwrap();
+    assert!(!tiny.entry_path(rt.engine(), a).exists());
+    assert!(tiny.entry_path(rt.engine(), b).exists());
+    assert_eq!(rt.load(a).unwrap().1, Origin::Compiled);
+}
+
+#[test]
+fn stale_temporary_files_are_removed() {
+    let cache = fresh_cache("tmp");
+    let rt = Host::with_cache(Some(cache.clone())).unwrap();
+    rt.load(Builtin::SntpServer.bytes()).unwrap();
+    let stale = cache.dir().join(".tmp-left-by-a-killed-netkit");
+    let fresh = cache.dir().join(".tmp-being-written-now");
+    std::fs::write(&stale, b"x").unwrap();
+    std::fs::write(&fresh, b"x").unwrap();
+    age_entry(&stale, 2 * 3600);
+    rt.load(Builtin::EchoClient.bytes()).unwrap();
+    assert!(!stale.exists(), "a stale temporary file was kept");
+    assert!(fresh.exists(), "a temporary file in use was removed");
 }
 
 #[test]

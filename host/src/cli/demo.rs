@@ -91,11 +91,11 @@ pub async fn main(a: Args, audit: bool) -> Result<ExitCode> {
     };
     let server = echo::start_server(
         &host,
-        &host.compile(Builtin::EchoServer.bytes())?,
+        &host.builtin(Builtin::EchoServer)?,
         &server_box,
         config,
     );
-    let client_component = host.compile(Builtin::EchoClient.bytes())?;
+    let client_component = host.builtin(Builtin::EchoClient)?;
     let client_box = Sandbox::new("echo-client", echo::client_policy(addr, Transport::Tcp));
     steps.granted(&client_box);
     let runs = [
@@ -180,7 +180,7 @@ pub async fn main(a: Args, audit: bool) -> Result<ExitCode> {
     steps.granted(&sntp_server_box);
     let sntp_server = sntp::start_server(
         &host,
-        &host.compile(Builtin::SntpServer.bytes())?,
+        &host.builtin(Builtin::SntpServer)?,
         &sntp_server_box,
         SntpServerConfig {
             host: sntp_addr.ip().to_string(),
@@ -202,7 +202,7 @@ pub async fn main(a: Args, audit: bool) -> Result<ExitCode> {
         burst: true,
         family: sntp::Family::Any,
     };
-    let component = host.compile(Builtin::SntpClient.bytes())?;
+    let component = host.builtin(Builtin::SntpClient)?;
     match sntp::query(&host, &component, &sntp_box, sntp_addr, &options).await? {
         Ok(r) => steps.show("sntp", true, sntp::report_line(&r).text()),
         Err(e) => steps.show("sntp", false, format!("FAILED: {}", sntp::describe(&e))),

@@ -9,7 +9,7 @@ use wasmtime::component::Component;
 /// Compile (or load from the cache) `builtin`, or the file at `path` instead.
 pub fn component(host: &Host, builtin: Builtin, path: Option<&Path>) -> Result<Component> {
     match path {
-        None => host.compile(builtin.bytes()),
+        None => host.builtin(builtin),
         Some(p) => file(host, p),
     }
 }

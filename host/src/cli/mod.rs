@@ -60,6 +60,18 @@ enum Command {
     Completions(completions::Args),
 }
 
+impl Cli {
+    /// Whether the command does one thing and exits (a query, one component run):
+    /// those run on one thread, without starting a worker pool they do not need.
+    /// Servers and the demo get the multi-thread runtime.
+    pub fn one_shot(&self) -> bool {
+        !matches!(
+            self.command,
+            Command::Demo(_) | Command::EchoServer(_) | Command::SntpServer(_)
+        )
+    }
+}
+
 /// Run the parsed command; every error becomes one line and exit code 1.
 pub async fn main(cli: Cli) -> ExitCode {
     let audit = cli.audit;

@@ -30,7 +30,7 @@ impl Host {
     /// An engine with the component model, epoch interruption and a linker with
     /// WASI 0.2; compiled components are cached in [`CompileCache::default_dir`].
     pub fn new() -> Result<Self> {
-        Self::with_cache(CompileCache::default_dir().map(CompileCache::new))
+        Self::with_cache(CompileCache::from_env())
     }
 
     /// Like [`Host::new`] with an explicit compile cache (`None`: always compile).
@@ -44,6 +44,10 @@ impl Host {
         let mut config = Config::new();
         config.wasm_component_model(true);
         config.epoch_interruption(true);
+        // No .eh_frame for guest code: it only serves outside unwinders (gdb,
+        // perf), and registering it with libgcc cost every run a walk over
+        // every guest function when loading, and again when unloading.
+        config.native_unwind_info(false);
         if pooling {
             let mut pool = wasmtime::PoolingAllocationConfig::default();
             pool.total_component_instances(256)
@@ -112,6 +116,20 @@ impl Host {
                 Origin::Compiled,
             )),
         }
+    }
+
+    /// The built-in component `builtin`, from the compile cache or compiled
+    /// (its digest is known: the component is not hashed again).
+    pub fn builtin(&self, builtin: crate::components::Builtin) -> Result<Component> {
+        let bytes = builtin.bytes();
+        Ok(match &self.cache {
+            Some(cache) => {
+                cache
+                    .load_digested(&self.engine, bytes, builtin.digest())?
+                    .0
+            }
+            None => crate::cache::compile(&self.engine, bytes)?,
+        })
     }
 
     /// The compile cache, if any.

@@ -22,6 +22,14 @@ pub(crate) struct Row {
     pub(crate) ratio: String,
 }
 
+/// Lines printed under the table: how to rerun a row by hand, what is missing.
+static NOTES: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// Add a line under the table.
+pub(crate) fn note(line: String) {
+    NOTES.lock().unwrap().push(line);
+}
+
 pub(crate) fn print_table(rows: &[Row]) {
     println!("\n| benchmark | subject | median | unit | ratio |");
     println!("|---|---|---:|---|---|");
@@ -30,6 +38,13 @@ pub(crate) fn print_table(rows: &[Row]) {
             "| {} | {} | {:.2} | {} | {} |",
             r.group, r.what, r.value, r.unit, r.ratio
         );
+    }
+    let notes = NOTES.lock().unwrap();
+    if !notes.is_empty() {
+        println!("\nCommand lines (rerun any row with hyperfine -N -w 3 -r 40 'LINE'):");
+        for n in notes.iter() {
+            println!("- {n}");
+        }
     }
 }
 

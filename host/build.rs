@@ -14,6 +14,9 @@ const GUESTS: &[(&str, &str, &str)] = &[
     ("echo-client", "echo_client", "NETKIT_ECHO_CLIENT_WASM"),
     ("sntp-client", "sntp_client", "NETKIT_SNTP_CLIENT_WASM"),
     ("sntp-server", "sntp_server", "NETKIT_SNTP_SERVER_WASM"),
+    ("tcp-probe", "tcp_probe", "NETKIT_TCP_PROBE_WASM"),
+    ("udp-probe", "udp_probe", "NETKIT_UDP_PROBE_WASM"),
+    ("dns-probe", "dns_probe", "NETKIT_DNS_PROBE_WASM"),
     // Test-only: built here so the tests find it beside the others; never embedded.
     ("hostile", "hostile", "NETKIT_HOSTILE_WASM"),
 ];

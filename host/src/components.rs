@@ -11,15 +11,24 @@ pub enum Builtin {
     SntpClient,
     /// `sntp-server.wasm`: SNTP answers from the wall clock.
     SntpServer,
+    /// `tcp-probe.wasm`: TCP connect latency, optional request and expected reply.
+    TcpProbe,
+    /// `udp-probe.wasm`: a datagram out, the round trip and the reply.
+    UdpProbe,
+    /// `dns-probe.wasm`: a DNS client showing rcode, flags and every section.
+    DnsProbe,
 }
 
 impl Builtin {
     /// Every embedded component.
-    pub const ALL: [Builtin; 4] = [
+    pub const ALL: [Builtin; 7] = [
         Builtin::EchoServer,
         Builtin::EchoClient,
         Builtin::SntpClient,
         Builtin::SntpServer,
+        Builtin::TcpProbe,
+        Builtin::UdpProbe,
+        Builtin::DnsProbe,
     ];
 
     /// File name used by `netkit components --out`.
@@ -29,6 +38,9 @@ impl Builtin {
             Builtin::EchoClient => "echo-client.wasm",
             Builtin::SntpClient => "sntp-client.wasm",
             Builtin::SntpServer => "sntp-server.wasm",
+            Builtin::TcpProbe => "tcp-probe.wasm",
+            Builtin::UdpProbe => "udp-probe.wasm",
+            Builtin::DnsProbe => "dns-probe.wasm",
         }
     }
 
@@ -39,6 +51,9 @@ impl Builtin {
             Builtin::EchoClient => &digests::ECHO_CLIENT_SHA256,
             Builtin::SntpClient => &digests::SNTP_CLIENT_SHA256,
             Builtin::SntpServer => &digests::SNTP_SERVER_SHA256,
+            Builtin::TcpProbe => &digests::TCP_PROBE_SHA256,
+            Builtin::UdpProbe => &digests::UDP_PROBE_SHA256,
+            Builtin::DnsProbe => &digests::DNS_PROBE_SHA256,
         }
     }
 
@@ -49,6 +64,9 @@ impl Builtin {
             Builtin::EchoClient => include_bytes!(env!("NETKIT_ECHO_CLIENT_WASM")),
             Builtin::SntpClient => include_bytes!(env!("NETKIT_SNTP_CLIENT_WASM")),
             Builtin::SntpServer => include_bytes!(env!("NETKIT_SNTP_SERVER_WASM")),
+            Builtin::TcpProbe => include_bytes!(env!("NETKIT_TCP_PROBE_WASM")),
+            Builtin::UdpProbe => include_bytes!(env!("NETKIT_UDP_PROBE_WASM")),
+            Builtin::DnsProbe => include_bytes!(env!("NETKIT_DNS_PROBE_WASM")),
         }
     }
 }

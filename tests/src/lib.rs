@@ -512,3 +512,131 @@ pub fn run_hostile(grants: &[String], action: &str, target: &str, extra: &[&str]
         .args(["--", action, target]);
     cmd.output().expect("run netkit")
 }
+
+// ---------------------------------------------------------------- DNS peers
+
+/// `dig`, to compare answers with.
+pub fn dig() -> PathBuf {
+    require("dig", "apt-get install -y bind9-dnsutils")
+}
+
+/// `unbound`, the DNS server the DNS tests ask.
+pub fn unbound() -> PathBuf {
+    require("unbound", "apt-get install -y unbound")
+}
+
+/// The test zone: every record type the DNS probe asks for, a name whose TXT
+/// answer (~2.4 KB) does not fit the 1232-byte UDP payload, and a refused zone.
+pub const TEST_ZONE: &[&str] = &[
+    "example.test. 3600 IN SOA ns1.example.test. hostmaster.example.test. 2026112501 7200 3600 1209600 300",
+    "example.test. 3600 IN NS ns1.example.test.",
+    "ns1.example.test. 300 IN A 127.0.0.53",
+    "www.example.test. 300 IN A 192.0.2.10",
+    "www.example.test. 300 IN A 192.0.2.11",
+    "www.example.test. 300 IN AAAA 2001:db8::10",
+    "alias.example.test. 300 IN CNAME www.example.test.",
+    "example.test. 300 IN MX 10 mail.example.test.",
+    "example.test. 300 IN MX 20 backup.example.test.",
+    "example.test. 300 IN TXT \"v=spf1 -all\" \"second string\"",
+    "_sip._udp.example.test. 300 IN SRV 10 60 5060 sip.example.test.",
+    "example.test. 300 IN CAA 0 issue \"ca.example.net\"",
+];
+
+/// A running unbound serving [`TEST_ZONE`] on 127.0.0.1:`port` (UDP and TCP).
+pub struct Unbound {
+    /// The server process.
+    pub peer: Peer,
+    /// Its port.
+    pub port: u16,
+    /// `127.0.0.1:PORT`.
+    pub server: String,
+}
+
+/// Start unbound on a free port with the test zone; waits until it answers.
+pub fn start_unbound() -> Unbound {
+    let port = loop {
+        // The same port free for UDP and TCP.
+        let p = free_udp_port();
+        if TcpListener::bind(("127.0.0.1", p)).is_ok() {
+            break p;
+        }
+    };
+    let dir = std::env::temp_dir().join(format!("netkit-unbound-{}-{port}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("unbound dir");
+    let mut data: Vec<String> = TEST_ZONE
+        .iter()
+        .map(|r| format!("    local-data: '{r}'"))
+        .collect();
+    for i in 0..12 {
+        data.push(format!(
+            "    local-data: 'big.example.test. 300 IN TXT \"{i:02}-{}\"'",
+            "x".repeat(180)
+        ));
+    }
+    data.push("    local-data-ptr: '192.0.2.10 www.example.test.'".into());
+    let conf = format!(
+        "server:\n    interface: 127.0.0.1\n    port: {port}\n    do-daemonize: no\n    username: \"\"\n    chroot: \"\"\n    directory: \"{dir}\"\n    pidfile: \"{dir}/unbound.pid\"\n    use-syslog: no\n    logfile: \"\"\n    verbosity: 0\n    do-ip6: no\n    access-control: 127.0.0.0/8 allow\n    module-config: \"iterator\"\n    local-zone: \"example.test.\" static\n{}\n    local-zone: \"refused.test.\" refuse\nremote-control:\n    control-enable: no\n",
+        data.join("\n"),
+        dir = dir.display()
+    );
+    let path = dir.join("unbound.conf");
+    std::fs::write(&path, conf).expect("write unbound.conf");
+    let peer = Peer::start(
+        "unbound",
+        Command::new(unbound()).arg("-d").arg("-c").arg(&path),
+    );
+    let server = format!("127.0.0.1:{port}");
+    let start = Instant::now();
+    loop {
+        let out = Command::new(dig())
+            .args([
+                "+short",
+                "+time=1",
+                "+tries=1",
+                "-p",
+                &port.to_string(),
+                "@127.0.0.1",
+                "ns1.example.test",
+            ])
+            .output()
+            .expect("run dig");
+        if text(&out.stdout).trim() == "127.0.0.53" {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "unbound did not answer on {server}: {}",
+            peer.stderr_so_far()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Unbound { peer, port, server }
+}
+
+/// The answer section as dig prints it (`+noall +answer`): one
+/// `(name, ttl, class, type, data)` per record, sorted.
+pub fn dig_answer(server: &str, args: &[&str]) -> Vec<(String, u64, String, String, String)> {
+    let (ip, port) = server.rsplit_once(':').expect("IP:PORT");
+    let out = Command::new(dig())
+        .args(["+noall", "+answer", "+time=2", "+tries=1", "-p", port])
+        .arg(format!("@{ip}"))
+        .args(args)
+        .output()
+        .expect("run dig");
+    assert!(out.status.success(), "dig {args:?}: {}", text(&out.stderr));
+    let mut rows: Vec<_> = text(&out.stdout)
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with(';'))
+        .map(|l| {
+            let mut f = l.split_whitespace();
+            let name = f.next().unwrap_or_default().to_string();
+            let ttl = f.next().and_then(|t| t.parse().ok()).unwrap_or(0);
+            let class = f.next().unwrap_or_default().to_string();
+            let rtype = f.next().unwrap_or_default().to_string();
+            let data = f.collect::<Vec<_>>().join(" ");
+            (name, ttl, class, rtype, data)
+        })
+        .collect();
+    rows.sort();
+    rows
+}

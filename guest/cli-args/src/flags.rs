@@ -191,3 +191,132 @@ mod tests {
         assert_eq!(ten.f.reference_id(), "127.127.1.1");
     }
 }
+
+/// Flags of the TCP and UDP probes.
+#[derive(Args, Debug, Clone)]
+pub struct ProbeFlags {
+    /// Target: HOST:PORT, IP:PORT or [IPv6]:PORT.
+    pub target: String,
+    /// Attempts to make (1 or more).
+    #[arg(long, short, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..))]
+    pub count: u32,
+    /// Pause between the starts of two attempts (e.g. 1s, 200ms; a plain number is seconds).
+    #[arg(long, short, default_value = "1s", value_parser = secs)]
+    pub interval: Duration,
+    /// Give up on one attempt after this long (e.g. 2s, 500ms; a plain number is seconds).
+    #[arg(long, short, default_value = "2s", value_parser = positive_secs)]
+    pub timeout: Duration,
+    /// Send this text (with \n, \r, \t and \\ escapes) once connected, or as the datagram.
+    #[arg(long, conflicts_with = "send_hex")]
+    pub send: Option<String>,
+    /// Send these bytes, given in hex (e.g. 'de ad be ef').
+    #[arg(long)]
+    pub send_hex: Option<String>,
+    /// The reply must match this regular expression.
+    #[arg(long)]
+    pub expect: Option<String>,
+    /// The reply must contain these bytes, given in hex.
+    #[arg(long)]
+    pub expect_hex: Option<String>,
+    /// Print one JSON object (the report or the error) instead of text.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub family: FamilyFlags,
+}
+
+impl ProbeFlags {
+    /// The bytes to send, from `--send` (escapes applied) or `--send-hex`.
+    pub fn payload(&self) -> Result<Option<Vec<u8>>, String> {
+        match (&self.send, &self.send_hex) {
+            (Some(t), _) => Ok(Some(unescape(t))),
+            (None, Some(h)) => probe_proto::parse_hex(h)
+                .map(Some)
+                .map_err(|e| format!("--send-hex: {e}")),
+            (None, None) => Ok(None),
+        }
+    }
+
+    /// The bytes the reply must contain, from `--expect-hex`.
+    pub fn expect_bytes(&self) -> Result<Option<Vec<u8>>, String> {
+        self.expect_hex
+            .as_deref()
+            .map(|h| probe_proto::parse_hex(h).map_err(|e| format!("--expect-hex: {e}")))
+            .transpose()
+    }
+}
+
+/// `\n`, `\r`, `\t`, `\0` and `\\` in `--send` text; anything else is literal.
+pub fn unescape(text: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            let mut buf = [0u8; 4];
+            out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push(b'\n'),
+            Some('r') => out.push(b'\r'),
+            Some('t') => out.push(b'\t'),
+            Some('0') => out.push(0),
+            Some('\\') => out.push(b'\\'),
+            Some(other) => {
+                out.push(b'\\');
+                let mut buf = [0u8; 4];
+                out.extend_from_slice(other.encode_utf8(&mut buf).as_bytes());
+            }
+            None => out.push(b'\\'),
+        }
+    }
+    out
+}
+
+/// Flags of the DNS probe.
+#[derive(Args, Debug, Clone)]
+pub struct DnsFlags {
+    /// The name to look up (or, with -x, an IP address).
+    #[arg(required_unless_present = "reverse")]
+    pub name: Option<String>,
+    /// Record type: A, AAAA, CNAME, MX, NS, TXT, SOA, SRV, PTR, CAA or ANY.
+    #[arg(long = "type", short = 't', default_value = "A", value_parser = record_type)]
+    pub record_type: String,
+    /// Reverse lookup: the PTR record of this IP address.
+    #[arg(
+        short = 'x',
+        long = "reverse",
+        value_name = "IP",
+        conflicts_with = "name"
+    )]
+    pub reverse: Option<std::net::IpAddr>,
+    /// The server: IP or IP:PORT ([IPv6]:PORT); default: the first nameserver in /etc/resolv.conf.
+    #[arg(long, short = 's')]
+    pub server: Option<String>,
+    /// Ask over TCP from the start (otherwise UDP, and TCP when the answer is truncated).
+    #[arg(long)]
+    pub tcp: bool,
+    /// Do not ask the server to recurse (RD off), as dig +norecurse.
+    #[arg(long)]
+    pub norecurse: bool,
+    /// Give up on each exchange after this long (e.g. 2s, 500ms; a plain number is seconds).
+    #[arg(long, default_value = "3s", value_parser = positive_secs)]
+    pub timeout: Duration,
+    /// Print one JSON object (the answer or the error) instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The record types the DNS probe asks for (dns-proto parses them).
+pub const RECORD_TYPES: [&str; 11] = [
+    "A", "AAAA", "CNAME", "MX", "NS", "TXT", "SOA", "SRV", "PTR", "CAA", "ANY",
+];
+
+fn record_type(text: &str) -> Result<String, String> {
+    let upper = text.to_ascii_uppercase();
+    if RECORD_TYPES.contains(&upper.as_str()) {
+        Ok(upper)
+    } else {
+        Err(format!("one of {}", RECORD_TYPES.join(", ")))
+    }
+}

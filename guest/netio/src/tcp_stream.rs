@@ -57,6 +57,61 @@ impl TcpStream {
         Ok(TcpStream::from_parts(socket, input, output, addr))
     }
 
+    /// Connect to `addr`, blocking until connected or until `deadline_ns`
+    /// (monotonic clock) passes (`Ok(None)`: timed out; the attempt is dropped).
+    pub fn connect_until(
+        addr: SocketAddr,
+        deadline_ns: u64,
+    ) -> Result<Option<TcpStream>, NetError> {
+        let err = |code| NetError::code(Op::Connect, addr, code);
+        let socket = create_tcp_socket(family(addr)).map_err(err)?;
+        socket
+            .start_connect(&instance_network(), to_wasi(addr))
+            .map_err(err)?;
+        let ready = socket.subscribe();
+        loop {
+            match socket.finish_connect() {
+                Ok((input, output)) => {
+                    drop(ready);
+                    return Ok(Some(TcpStream::from_parts(socket, input, output, addr)));
+                }
+                Err(ErrorCode::WouldBlock) => {
+                    if crate::wait(&[&ready], Some(deadline_ns)).deadline {
+                        return Ok(None);
+                    }
+                }
+                Err(code) => return Err(err(code)),
+            }
+        }
+    }
+
+    /// Read what arrives before `deadline_ns` (at most `max` bytes at a time):
+    /// `Ok(None)` when the deadline passed first.
+    pub fn read_until(&self, max: u64, deadline_ns: u64) -> Result<Option<Read>, NetError> {
+        loop {
+            match self.try_read(max)? {
+                Read::Empty => {
+                    if crate::wait(&[&self.input_ready], Some(deadline_ns)).deadline {
+                        return Ok(None);
+                    }
+                }
+                other => return Ok(Some(other)),
+            }
+        }
+    }
+
+    /// Write all of `buf` before `deadline_ns`: `Ok(false)` when the deadline passed first.
+    pub fn write_until(&self, mut buf: &[u8], deadline_ns: u64) -> Result<bool, NetError> {
+        while !buf.is_empty() {
+            let n = self.try_write(buf)?;
+            buf = &buf[n..];
+            if n == 0 && crate::wait(&[&self.output_ready], Some(deadline_ns)).deadline {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
     /// A stream over an accepted or connected socket.
     pub(crate) fn from_parts(
         socket: TcpSocket,

@@ -5,11 +5,13 @@ mod args;
 mod completions;
 mod components;
 mod demo;
+mod dns;
 mod echo_client;
 mod echo_server;
 mod job;
 mod load;
 mod output;
+mod probe;
 mod resolve;
 mod run;
 mod signal;
@@ -52,6 +54,12 @@ enum Command {
     Sntp(sntp::Args),
     /// Run the SNTP server component, granted exactly HOST:PORT, until Ctrl-C.
     SntpServer(sntp_server::Args),
+    /// Probe a TCP port (connect time, optional request and expected reply), granted only HOST:PORT.
+    Tcp(probe::TcpArgs),
+    /// Probe a UDP service (a datagram, its reply and round trip), granted only HOST:PORT.
+    Udp(probe::UdpArgs),
+    /// Ask a DNS server like dig (rcode, flags, sections, TTLs), granted only that server.
+    Dns(dns::Args),
     /// Run any wasi:cli/run component under exactly the grants given (default: no network).
     Run(run::Args),
     /// Write the embedded components out as .wasm files, for `wasmtime run` or other hosts.
@@ -81,6 +89,9 @@ pub async fn main(cli: Cli) -> ExitCode {
         Command::EchoClient(a) => echo_client::main(a, audit).await,
         Command::Sntp(a) => sntp::main(a, audit).await,
         Command::SntpServer(a) => sntp_server::main(a, audit).await,
+        Command::Tcp(a) => probe::tcp(a, audit).await,
+        Command::Udp(a) => probe::udp(a, audit).await,
+        Command::Dns(a) => dns::main(a, audit).await,
         Command::Run(a) => run::main(a, audit).await,
         Command::Components(a) => components::main(a),
         Command::Completions(a) => completions::main(a),

@@ -33,6 +33,16 @@ impl Outcome {
         }
     }
 
+    /// A result under `key` that may report a failure (a probe with lost
+    /// attempts, a DNS answer with an error rcode): exit 0 only when `ok`.
+    pub fn verdict(ok: bool, key: &'static str, value: Value, text: Option<String>) -> Self {
+        Self {
+            ok,
+            code: if ok { 0 } else { 1 },
+            ..Self::success(key, value, text)
+        }
+    }
+
     /// How a run ended: `{kind, code, message}` under `exit`, and `code` as the
     /// process exit code (ok only for 0).
     pub fn exit(kind: &str, code: u8, message: String) -> Self {

@@ -2,7 +2,7 @@
 //!
 //! `cargo run -p netkit-tests --bin bench` (after `cargo build -p netkit`).
 //! Arguments pick sections (default: all but `soak`): `sntp`, `rss`, `embedded`,
-//! `echo`, `held`, `soak`; `--conns 1000` limits the echo section to that many
+//! `probes`, `echo`, `held`, `soak`; `--conns 1000` limits the echo section to that many
 //! connections; `--soak-seconds 600` sets how long `soak` runs (10 minutes by default).
 //! Starts its own peers on loopback: chronyd, netkit and `wasmtime run` servers,
 //! native tokio echo servers (current-thread and multi-thread) and socat.
@@ -17,6 +17,7 @@ use tokio::net::{TcpListener, TcpStream};
 mod echo;
 mod embedded;
 mod held;
+mod probes;
 mod process;
 mod soak;
 mod table;
@@ -39,7 +40,7 @@ pub(crate) struct Only {
 
 impl Only {
     fn parse() -> Self {
-        const SECTIONS: [&str; 6] = ["sntp", "rss", "embedded", "echo", "held", "soak"];
+        const SECTIONS: [&str; 7] = ["sntp", "rss", "embedded", "probes", "echo", "held", "soak"];
         let mut sections = Vec::new();
         let mut conns = None;
         let mut soak_seconds = 600;
@@ -94,6 +95,9 @@ fn main() {
         if only.wants("embedded") {
             embedded::embedded(&mut rows, &chrony);
         }
+    }
+    if only.wants("probes") {
+        probes::section(&mut rows);
     }
     if only.wants("echo") || only.wants("held") {
         echo::section(&rt, &mut rows, &only);

@@ -22,3 +22,4 @@ pub mod policy;
 pub mod probe;
 pub mod runtime;
 pub mod sntp;
+pub mod watch;

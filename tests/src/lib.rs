@@ -640,3 +640,73 @@ pub fn dig_answer(server: &str, args: &[&str]) -> Vec<(String, u64, String, Stri
     rows.sort();
     rows
 }
+
+// ---------------------------------------------------------------- HTTP peers
+
+/// One HTTP/1.0 request to `addr`: status code and body.
+pub fn http(method: &str, addr: SocketAddr, path: &str) -> (u16, String) {
+    use std::io::Write;
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5))
+        .unwrap_or_else(|e| panic!("connect to {addr}: {e}"));
+    s.set_read_timeout(Some(Duration::from_secs(30))).ok();
+    write!(
+        s,
+        "{method} {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Length: 0\r\n\r\n"
+    )
+    .expect("send an HTTP request");
+    let mut raw = Vec::new();
+    let _ = s.read_to_end(&mut raw);
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map_or("", |(_, b)| b)
+        .to_string();
+    (status, body)
+}
+
+/// Wait until `GET path` on `addr` answers 200, or panic after `limit`.
+pub fn wait_for_http(addr: SocketAddr, path: &str, limit: Duration) {
+    let start = Instant::now();
+    loop {
+        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
+            && http("GET", addr, path).0 == 200
+        {
+            return;
+        }
+        assert!(
+            start.elapsed() < limit,
+            "{addr}{path} did not answer 200 within {limit:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// `prometheus`, which scrapes netkit watch in the tests.
+pub fn prometheus() -> PathBuf {
+    require("prometheus", "apt-get install -y prometheus")
+}
+
+/// `prometheus-blackbox-exporter`, which probes the same targets.
+pub fn blackbox_exporter() -> PathBuf {
+    require(
+        "prometheus-blackbox-exporter",
+        "apt-get install -y prometheus-blackbox-exporter",
+    )
+}
+
+/// `%`-encode a Prometheus query for a URL.
+pub fn url_encode(q: &str) -> String {
+    q.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

@@ -17,6 +17,7 @@ mod run;
 mod signal;
 mod sntp;
 mod sntp_server;
+mod watch;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -60,6 +61,8 @@ enum Command {
     Udp(probe::UdpArgs),
     /// Ask a DNS server like dig (rcode, flags, sections, TTLs), granted only that server.
     Dns(dns::Args),
+    /// Probe on schedule and serve Prometheus metrics (like blackbox_exporter), every run sandboxed.
+    Watch(watch::Args),
     /// Run any wasi:cli/run component under exactly the grants given (default: no network).
     Run(run::Args),
     /// Write the embedded components out as .wasm files, for `wasmtime run` or other hosts.
@@ -75,7 +78,7 @@ impl Cli {
     pub fn one_shot(&self) -> bool {
         !matches!(
             self.command,
-            Command::Demo(_) | Command::EchoServer(_) | Command::SntpServer(_)
+            Command::Demo(_) | Command::EchoServer(_) | Command::SntpServer(_) | Command::Watch(_)
         )
     }
 }
@@ -92,6 +95,7 @@ pub async fn main(cli: Cli) -> ExitCode {
         Command::Tcp(a) => probe::tcp(a, audit).await,
         Command::Udp(a) => probe::udp(a, audit).await,
         Command::Dns(a) => dns::main(a, audit).await,
+        Command::Watch(a) => watch::main(a).await,
         Command::Run(a) => run::main(a, audit).await,
         Command::Components(a) => components::main(a),
         Command::Completions(a) => completions::main(a),

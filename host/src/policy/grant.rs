@@ -84,7 +84,8 @@ impl PortRange {
         }
     }
 
-    pub(super) fn contains(self, port: u16) -> bool {
+    /// Whether `port` is in the range.
+    pub fn contains(self, port: u16) -> bool {
         (self.first..=self.last).contains(&port)
     }
 }

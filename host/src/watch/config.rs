@@ -1,0 +1,446 @@
+//! The `netkit watch` configuration: TOML, checked whole before it replaces
+//! anything, every error placed at its file, line and column.
+
+use crate::policy::{Grant, HostPattern, PortRange};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use toml::Spanned;
+
+/// What a probe checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// An SNTP query.
+    Sntp,
+    /// A TCP connect, optionally a request and an expected reply.
+    Tcp,
+    /// A UDP datagram and its reply.
+    Udp,
+    /// A DNS query.
+    Dns,
+    /// A verified TCP echo exchange.
+    Echo,
+    /// Any `wasi:cli/run` component: success is exit code 0.
+    Component,
+}
+
+impl Kind {
+    /// The name used in the config and the `kind` label.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Sntp => "sntp",
+            Kind::Tcp => "tcp",
+            Kind::Udp => "udp",
+            Kind::Dns => "dns",
+            Kind::Echo => "echo",
+            Kind::Component => "component",
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default)]
+    probe: Vec<Spanned<RawProbe>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProbe {
+    name: Spanned<String>,
+    kind: Kind,
+    target: Option<Spanned<String>>,
+    interval: Option<Spanned<String>>,
+    timeout: Option<Spanned<String>>,
+    #[serde(default)]
+    allow_targets: Vec<Spanned<String>>,
+    query: Option<Spanned<String>>,
+    #[serde(rename = "type")]
+    record_type: Option<Spanned<String>>,
+    send: Option<String>,
+    send_hex: Option<Spanned<String>>,
+    expect: Option<Spanned<String>>,
+    expect_hex: Option<Spanned<String>>,
+    message: Option<String>,
+    component: Option<Spanned<String>>,
+    #[serde(default)]
+    args: Vec<String>,
+    #[serde(default)]
+    allow: Vec<Spanned<String>>,
+}
+
+/// Where a target may point: a network and a port range (`127.0.0.0/8:*`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetPattern {
+    hosts: HostPattern,
+    ports: PortRange,
+    text: String,
+}
+
+impl TargetPattern {
+    /// Whether `addr` is covered.
+    pub fn covers(&self, addr: SocketAddr) -> bool {
+        let host_ok = match &self.hosts {
+            HostPattern::Net(net) => net.contains(&addr.ip()),
+            HostPattern::Name(_) => false,
+        };
+        host_ok && self.ports.contains(addr.port())
+    }
+}
+
+/// One probe, checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProbeConfig {
+    /// Unique name: the `probe` label.
+    pub name: String,
+    /// What it checks.
+    pub kind: Kind,
+    /// `HOST:PORT` as written (a name is resolved by netkit at each run).
+    pub target: String,
+    /// Time between the starts of two runs.
+    pub interval: Duration,
+    /// A run that takes longer is stopped and fails.
+    pub timeout: Duration,
+    /// Other targets `/probe` may ask this probe to check.
+    pub allow_targets: Vec<TargetPattern>,
+    /// DNS: the name to ask for.
+    pub query: String,
+    /// DNS: the record type.
+    pub record_type: String,
+    /// TCP/UDP: bytes to send.
+    pub send: Option<Vec<u8>>,
+    /// TCP/UDP: a regular expression the reply must match.
+    pub expect: Option<String>,
+    /// TCP/UDP: bytes the reply must contain.
+    pub expect_bytes: Option<Vec<u8>>,
+    /// Echo: the message.
+    pub message: String,
+    /// Component: the file (relative to the config file's directory).
+    pub component: Option<PathBuf>,
+    /// Component: its arguments.
+    pub args: Vec<String>,
+    /// Component: its grants.
+    pub allow: Vec<Grant>,
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Config {
+    /// The probes, in file order.
+    pub probes: Vec<ProbeConfig>,
+}
+
+/// A config error: `FILE:LINE:COL: message`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError(pub String);
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// 1-based line and column of byte `offset` in `text`.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+/// Read and check the config file at `path`.
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError(format!("{}: cannot read the config: {e}", path.display())))?;
+    parse(&text, path)
+}
+
+/// Check config `text` read from `path` (used in messages and for relative paths).
+pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+    let at = |span: std::ops::Range<usize>, msg: String| {
+        let (line, col) = line_col(text, span.start);
+        ConfigError(format!("{}:{line}:{col}: {msg}", path.display()))
+    };
+    let file: File = toml::from_str(text).map_err(|e| {
+        let msg = e.message().trim().to_string();
+        match e.span() {
+            Some(span) => at(span, msg),
+            None => ConfigError(format!("{}: {msg}", path.display())),
+        }
+    })?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    let mut probes: Vec<ProbeConfig> = Vec::new();
+    for p in file.probe {
+        let whole = p.span();
+        let p = p.into_inner();
+        let name = p.name.get_ref().trim().to_string();
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        {
+            return Err(at(
+                p.name.span(),
+                format!(
+                    "probe name {:?}: use letters, digits, '-', '_' and '.'",
+                    p.name.get_ref()
+                ),
+            ));
+        }
+        if probes.iter().any(|q| q.name == name) {
+            return Err(at(
+                p.name.span(),
+                format!("a second probe named {name:?}: names must be unique"),
+            ));
+        }
+        let duration =
+            |v: &Option<Spanned<String>>, field: &str| -> Result<Option<Duration>, ConfigError> {
+                v.as_ref()
+                    .map(|s| {
+                        cli_args::units::positive_duration(s.get_ref(), "s")
+                            .map_err(|e| at(s.span(), format!("{field}: {e}")))
+                    })
+                    .transpose()
+            };
+        let interval = duration(&p.interval, "interval")?.unwrap_or(Duration::from_secs(15));
+        let timeout = duration(&p.timeout, "timeout")?
+            .unwrap_or_else(|| interval.min(Duration::from_secs(5)));
+        let target = match (&p.target, p.kind) {
+            (Some(t), _) => {
+                if let Err(e) = probe_proto::split_target(t.get_ref()) {
+                    return Err(at(t.span(), format!("target: {e}")));
+                }
+                t.get_ref().clone()
+            }
+            (None, Kind::Component) => String::new(),
+            (None, kind) => {
+                return Err(at(
+                    whole,
+                    format!(
+                        "probe {name:?} ({}) needs a target = \"HOST:PORT\"",
+                        kind.name()
+                    ),
+                ));
+            }
+        };
+        let mut allow_targets = Vec::new();
+        for t in &p.allow_targets {
+            let grant: Grant = format!("tcp-connect://{}", t.get_ref()).parse().map_err(
+                |e: crate::policy::GrantError| {
+                    at(
+                        t.span(),
+                        format!(
+                            "allow_targets: {:?} is not NETWORK:PORTS (e.g. 127.0.0.0/8:*): {e}",
+                            t.get_ref()
+                        ),
+                    )
+                },
+            )?;
+            allow_targets.push(TargetPattern {
+                hosts: grant.host,
+                ports: grant.ports,
+                text: t.get_ref().clone(),
+            });
+        }
+        let query = match (&p.query, p.kind) {
+            (Some(q), _) => q.get_ref().clone(),
+            (None, Kind::Dns) => {
+                return Err(at(
+                    whole,
+                    format!("dns probe {name:?} needs query = \"NAME\""),
+                ));
+            }
+            (None, _) => String::new(),
+        };
+        let record_type = match &p.record_type {
+            Some(t) => {
+                let upper = t.get_ref().to_ascii_uppercase();
+                if !cli_args::flags::RECORD_TYPES.contains(&upper.as_str()) {
+                    return Err(at(
+                        t.span(),
+                        format!(
+                            "type {:?}: one of {}",
+                            t.get_ref(),
+                            cli_args::flags::RECORD_TYPES.join(", ")
+                        ),
+                    ));
+                }
+                upper
+            }
+            None => "A".into(),
+        };
+        let hex =
+            |v: &Option<Spanned<String>>, field: &str| -> Result<Option<Vec<u8>>, ConfigError> {
+                v.as_ref()
+                    .map(|s| {
+                        probe_proto::parse_hex(s.get_ref())
+                            .map_err(|e| at(s.span(), format!("{field}: {e}")))
+                    })
+                    .transpose()
+            };
+        let send = match (&p.send, hex(&p.send_hex, "send_hex")?) {
+            (Some(t), _) => Some(t.as_bytes().to_vec()),
+            (None, h) => h,
+        };
+        let expect_bytes = hex(&p.expect_hex, "expect_hex")?;
+        if let Some(e) = &p.expect
+            && let Err(m) = probe_proto::Expectation::new(Some(e.get_ref()), None)
+        {
+            return Err(at(e.span(), m));
+        }
+        if p.kind == Kind::Udp && send.is_none() {
+            return Err(at(
+                whole,
+                format!("udp probe {name:?} needs send = \"TEXT\" or send_hex = \"HEX\""),
+            ));
+        }
+        let component = match (&p.component, p.kind) {
+            (Some(c), Kind::Component) => {
+                let path = base.join(c.get_ref());
+                if !path.is_file() {
+                    return Err(at(
+                        c.span(),
+                        format!("component {}: no such file", path.display()),
+                    ));
+                }
+                Some(path)
+            }
+            (None, Kind::Component) => {
+                return Err(at(
+                    whole,
+                    format!("component probe {name:?} needs component = \"PATH.wasm\""),
+                ));
+            }
+            (Some(c), _) => {
+                return Err(at(
+                    c.span(),
+                    "component = is only for kind = \"component\"".into(),
+                ));
+            }
+            (None, _) => None,
+        };
+        let mut allow = Vec::new();
+        for g in &p.allow {
+            allow.push(
+                g.get_ref()
+                    .parse::<Grant>()
+                    .map_err(|e| at(g.span(), format!("allow: {e}")))?,
+            );
+        }
+        probes.push(ProbeConfig {
+            name,
+            kind: p.kind,
+            target,
+            interval,
+            timeout,
+            allow_targets,
+            query,
+            record_type,
+            send,
+            expect: p.expect.map(|e| e.into_inner()),
+            expect_bytes,
+            message: p
+                .message
+                .unwrap_or_else(|| echo_proto::DEFAULT_MESSAGE.into()),
+            component,
+            args: p.args,
+            allow,
+        });
+    }
+    Ok(Config { probes })
+}
+
+impl std::fmt::Display for TargetPattern {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[[probe]]
+name = "ntp"
+kind = "sntp"
+target = "127.0.0.1:123"
+interval = "15s"
+timeout = "2s"
+allow_targets = ["127.0.0.0/8:*"]
+
+[[probe]]
+name = "dns"
+kind = "dns"
+target = "127.0.0.1:53"
+query = "example.test"
+type = "A"
+
+[[probe]]
+name = "web"
+kind = "tcp"
+target = "127.0.0.1:80"
+send = "HEAD / HTTP/1.0\r\n\r\n"
+expect = "^HTTP/1\\.[01] "
+"#;
+
+    #[test]
+    fn the_documented_form_parses() {
+        let c = parse(GOOD, Path::new("/etc/netkit/watch.toml")).unwrap();
+        assert_eq!(c.probes.len(), 3);
+        let ntp = &c.probes[0];
+        assert_eq!(
+            (ntp.kind, ntp.timeout),
+            (Kind::Sntp, Duration::from_secs(2))
+        );
+        assert!(ntp.allow_targets[0].covers("127.9.9.9:5".parse().unwrap()));
+        assert!(!ntp.allow_targets[0].covers("10.0.0.1:5".parse().unwrap()));
+        // timeout defaults to min(interval, 5s).
+        assert_eq!(c.probes[1].timeout, Duration::from_secs(5));
+        assert_eq!(
+            c.probes[2].send.as_deref(),
+            Some(&b"HEAD / HTTP/1.0\r\n\r\n"[..])
+        );
+    }
+
+    #[test]
+    fn errors_name_file_line_and_column() {
+        let p = Path::new("w.toml");
+        let e = parse(
+            "[[probe]]\nname = \"a\"\nkind = \"ftp\"\ntarget = \"h:1\"\n",
+            p,
+        )
+        .unwrap_err();
+        assert!(e.0.starts_with("w.toml:3:8: "), "{e}");
+        let e = parse(
+            "[[probe]]\nname = \"a\"\nkind = \"tcp\"\ntarget = \"h:1\"\ninterval = \"soon\"\n",
+            p,
+        )
+        .unwrap_err();
+        assert!(e.0.starts_with("w.toml:5:12: interval"), "{e}");
+        let e = parse(
+            &format!("{GOOD}\n[[probe]]\nname = \"web\"\nkind = \"tcp\"\ntarget = \"h:2\"\n"),
+            p,
+        )
+        .unwrap_err();
+        assert!(e.0.contains("a second probe named \"web\""), "{e}");
+        let e = parse("[[probe]]\nname = \"a\"\nkind = \"tcp\"\n", p).unwrap_err();
+        assert!(
+            e.0.starts_with("w.toml:1:1: ") && e.0.contains("needs a target"),
+            "{e}"
+        );
+        let e = parse(
+            "[[probe]]\nname = \"a\"\nkind = \"tcp\"\ntarget = \"h:1\"\ncolour = 3\n",
+            p,
+        )
+        .unwrap_err();
+        assert!(e.0.contains("colour"), "{e}");
+        let e = parse("[[probe]\n", p).unwrap_err();
+        assert!(e.0.starts_with("w.toml:1:"), "{e}");
+    }
+}

@@ -1,0 +1,243 @@
+//! The metrics `netkit watch` exposes, blackbox_exporter-style, and their text.
+
+use super::config::ProbeConfig;
+use super::run::{RunResult, VALUES};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::AtomicU64;
+
+type F64Gauge = Gauge<f64, AtomicU64>;
+
+/// The labels of a probe's own series.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ProbeLabels {
+    /// The probe's name.
+    pub probe: String,
+    /// Its kind.
+    pub kind: String,
+    /// Its target.
+    pub target: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct NameLabel {
+    probe: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabels {
+    probe: String,
+    reason: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OpLabels {
+    probe: String,
+    op: String,
+}
+
+/// A probe's failure reasons and denied operations so far.
+type Seen = (Vec<String>, Vec<String>);
+
+/// Every series of every scheduled probe.
+pub struct Metrics {
+    registry: Registry,
+    success: Family<ProbeLabels, F64Gauge>,
+    duration: Family<ProbeLabels, F64Gauge>,
+    values: HashMap<&'static str, Family<ProbeLabels, F64Gauge>>,
+    runs: Family<NameLabel, Counter>,
+    failures: Family<ReasonLabels, Counter>,
+    denied: Family<OpLabels, Counter>,
+    /// The failure reasons and denied operations seen per probe (to remove its series).
+    seen: Mutex<HashMap<String, Seen>>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// Empty families, registered.
+    pub fn new() -> Self {
+        let mut registry = Registry::default();
+        let success = Family::default();
+        let duration = Family::default();
+        registry.register(
+            "probe_success",
+            "Whether the probe's last run succeeded (1) or not (0)",
+            success.clone(),
+        );
+        registry.register(
+            "probe_duration_seconds",
+            "How long the probe's last run took",
+            duration.clone(),
+        );
+        let mut values = HashMap::new();
+        for (name, help) in VALUES {
+            let f = Family::<ProbeLabels, F64Gauge>::default();
+            registry.register(*name, *help, f.clone());
+            values.insert(*name, f);
+        }
+        let runs = Family::default();
+        let failures = Family::default();
+        let denied = Family::default();
+        registry.register("netkit_probe_runs", "Runs of each probe", runs.clone());
+        registry.register(
+            "netkit_probe_failures",
+            "Failed runs of each probe, by reason",
+            failures.clone(),
+        );
+        registry.register(
+            "netkit_sandbox_denied",
+            "Network attempts the probe's sandbox denied, by operation",
+            denied.clone(),
+        );
+        Self {
+            registry,
+            success,
+            duration,
+            values,
+            runs,
+            failures,
+            denied,
+            seen: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn labels(config: &ProbeConfig) -> ProbeLabels {
+        ProbeLabels {
+            probe: config.name.clone(),
+            kind: config.kind.name().into(),
+            target: config.target.clone(),
+        }
+    }
+
+    /// Record a scheduled run of `config`.
+    pub fn record(&self, config: &ProbeConfig, r: &RunResult) {
+        let l = Self::labels(config);
+        self.success
+            .get_or_create(&l)
+            .set(if r.success { 1.0 } else { 0.0 });
+        self.duration
+            .get_or_create(&l)
+            .set(r.duration.as_secs_f64());
+        for (name, v) in &r.values {
+            if let Some(f) = self.values.get(name) {
+                f.get_or_create(&l).set(*v);
+            }
+        }
+        let probe = config.name.clone();
+        self.runs
+            .get_or_create(&NameLabel {
+                probe: probe.clone(),
+            })
+            .inc();
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        let (reasons, ops) = seen.entry(probe.clone()).or_default();
+        if let Some(reason) = &r.reason {
+            self.failures
+                .get_or_create(&ReasonLabels {
+                    probe: probe.clone(),
+                    reason: reason.clone(),
+                })
+                .inc();
+            if !reasons.contains(reason) {
+                reasons.push(reason.clone());
+            }
+        }
+        for (op, n) in &r.denied {
+            self.denied
+                .get_or_create(&OpLabels {
+                    probe: probe.clone(),
+                    op: op.clone(),
+                })
+                .inc_by(*n);
+            if !ops.contains(op) {
+                ops.push(op.clone());
+            }
+        }
+    }
+
+    /// Drop every series of `config` (a probe removed or changed by a reload).
+    pub fn forget(&self, config: &ProbeConfig) {
+        let l = Self::labels(config);
+        self.success.remove(&l);
+        self.duration.remove(&l);
+        for f in self.values.values() {
+            f.remove(&l);
+        }
+        let probe = config.name.clone();
+        self.runs.remove(&NameLabel {
+            probe: probe.clone(),
+        });
+        let (reasons, ops) = self
+            .seen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&probe)
+            .unwrap_or_default();
+        for reason in reasons {
+            self.failures.remove(&ReasonLabels {
+                probe: probe.clone(),
+                reason,
+            });
+        }
+        for op in ops {
+            self.denied.remove(&OpLabels {
+                probe: probe.clone(),
+                op,
+            });
+        }
+    }
+
+    /// The Prometheus text format of everything.
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+}
+
+/// One run's metrics, unlabelled, as blackbox_exporter's `/probe` returns them
+/// (Prometheus adds the target's labels when it scrapes).
+pub fn single_run_text(r: &RunResult) -> String {
+    let mut registry = Registry::default();
+    let gauge = |v: f64| {
+        let g = F64Gauge::default();
+        g.set(v);
+        g
+    };
+    registry.register(
+        "probe_success",
+        "Whether the probe succeeded (1) or not (0)",
+        gauge(if r.success { 1.0 } else { 0.0 }),
+    );
+    registry.register(
+        "probe_duration_seconds",
+        "How long the probe took",
+        gauge(r.duration.as_secs_f64()),
+    );
+    for (name, v) in &r.values {
+        let help = VALUES
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or("", |(_, h)| *h);
+        registry.register(*name, help, gauge(*v));
+    }
+    let denied: u64 = r.denied.values().sum();
+    registry.register(
+        "netkit_sandbox_denied_attempts",
+        "Network attempts this run's sandbox denied",
+        gauge(denied as f64),
+    );
+    let mut out = String::new();
+    let _ = prometheus_client::encoding::text::encode(&mut out, &registry);
+    out
+}

@@ -1,0 +1,395 @@
+//! `netkit watch` against real peers: a real Prometheus scrapes it (and the
+//! real blackbox_exporter probing the same targets) and the test reads
+//! probe_success through Prometheus's query API; hostile custom components
+//! stay contained; config errors, reloads, /probe's allow list, signals.
+
+use netkit_tests::*;
+use serde_json::Value;
+use std::net::{SocketAddr, TcpListener};
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn free_addr() -> SocketAddr {
+    ([127, 0, 0, 1], free_port()).into()
+}
+
+fn start_watch(config: &Path) -> (Peer, SocketAddr) {
+    let listen = free_addr();
+    let peer = Peer::start(
+        "netkit watch",
+        Command::new(netkit())
+            .args(["watch", "--config"])
+            .arg(config)
+            .args(["--listen", &listen.to_string()]),
+    );
+    wait_for_http(listen, "/-/healthy", Duration::from_secs(60));
+    (peer, listen)
+}
+
+/// A listener that accepts and holds connections (an "up" TCP target).
+fn tcp_up() -> SocketAddr {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in l.incoming().flatten() {
+            held.push(s);
+        }
+    });
+    addr
+}
+
+/// A port nothing listens on.
+fn tcp_closed() -> SocketAddr {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+}
+
+/// The value of `metric{labels}` in a Prometheus text exposition.
+fn sample(text: &str, metric: &str, labels: &str) -> Option<f64> {
+    text.lines()
+        .filter(|l| l.starts_with(metric) && l.contains(labels))
+        .find(|l| l[metric.len()..].starts_with(['{', ' ']))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+}
+
+/// Poll Prometheus's query API until `query` returns one value per wanted
+/// label value, then return them.
+fn prom_values(prom: SocketAddr, query: &str, label: &str, want: usize) -> Vec<(String, f64)> {
+    let start = Instant::now();
+    loop {
+        let (status, body) = http(
+            "GET",
+            prom,
+            &format!("/api/v1/query?query={}", url_encode(query)),
+        );
+        if status == 200 {
+            let v: Value = serde_json::from_str(&body).unwrap();
+            let mut out: Vec<(String, f64)> = v["data"]["result"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    (
+                        r["metric"][label].as_str().unwrap_or_default().to_string(),
+                        r["value"][1].as_str().unwrap().parse().unwrap(),
+                    )
+                })
+                .collect();
+            out.sort_by(|a, b| a.0.cmp(&b.0));
+            if out.len() >= want {
+                return out;
+            }
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "Prometheus never had {want} results for {query}: {body}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+#[test]
+fn prometheus_scrapes_watch_and_agrees_with_blackbox_exporter() {
+    let dns = start_unbound();
+    let (up, closed) = (tcp_up(), tcp_closed());
+    let dir = std::env::temp_dir().join(format!("netkit-watch-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let hostile = hostile_wasm();
+    let config = dir.join("watch.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[[probe]]
+name = "web"
+kind = "tcp"
+target = "{up}"
+interval = "1s"
+timeout = "1s"
+allow_targets = ["127.0.0.0/8:*"]
+
+[[probe]]
+name = "closed"
+kind = "tcp"
+target = "{closed}"
+interval = "1s"
+
+[[probe]]
+name = "dns"
+kind = "dns"
+target = "{dns}"
+query = "www.example.test"
+type = "A"
+interval = "1s"
+
+[[probe]]
+name = "spinner"
+kind = "component"
+component = "{hostile}"
+args = ["spin", "x"]
+interval = "1s"
+timeout = "300ms"
+
+[[probe]]
+name = "hog"
+kind = "component"
+component = "{hostile}"
+args = ["grow", "x"]
+interval = "1s"
+timeout = "1s"
+
+[[probe]]
+name = "sneak"
+kind = "component"
+component = "{hostile}"
+args = ["tcp-connect", "{up}"]
+interval = "1s"
+timeout = "1s"
+"#,
+            dns = dns.server,
+            hostile = hostile.display()
+        ),
+    )
+    .unwrap();
+    let (_watch, listen) = start_watch(&config);
+
+    // blackbox_exporter probing the same tcp and dns targets.
+    let bb = free_addr();
+    let bb_config = dir.join("blackbox.yml");
+    std::fs::write(
+        &bb_config,
+        "modules:\n  tcp_connect:\n    prober: tcp\n    timeout: 2s\n  dns_test:\n    prober: dns\n    timeout: 2s\n    dns:\n      query_name: www.example.test\n      query_type: A\n      transport_protocol: udp\n      preferred_ip_protocol: ip4\n",
+    )
+    .unwrap();
+    let _bb = Peer::start(
+        "blackbox_exporter",
+        Command::new(blackbox_exporter())
+            .arg(format!("--config.file={}", bb_config.display()))
+            .arg(format!("--web.listen-address={bb}")),
+    );
+    wait_for_http(bb, "/-/healthy", Duration::from_secs(30));
+
+    let prom = free_addr();
+    let relabel = |module: &str, targets: &[String], exporter: SocketAddr, job: &str| {
+        format!(
+            "  - job_name: {job}\n    metrics_path: /probe\n    params:\n      module: [{module}]\n    static_configs:\n      - targets: [{}]\n    relabel_configs:\n      - source_labels: [__address__]\n        target_label: __param_target\n      - source_labels: [__param_target]\n        target_label: instance\n      - target_label: __address__\n        replacement: {exporter}\n",
+            targets
+                .iter()
+                .map(|t| format!("'{t}'"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    let prom_config = dir.join("prometheus.yml");
+    std::fs::write(
+        &prom_config,
+        format!(
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 900ms\nscrape_configs:\n  - job_name: netkit\n    static_configs:\n      - targets: ['{listen}']\n{}{}{}",
+            relabel("tcp_connect", &[up.to_string(), closed.to_string()], bb, "blackbox_tcp"),
+            relabel("dns_test", std::slice::from_ref(&dns.server), bb, "blackbox_dns"),
+            relabel("web", &[up.to_string(), closed.to_string()], listen, "netkit_probe"),
+        ),
+    )
+    .unwrap();
+    let _prom = Peer::start(
+        "prometheus",
+        Command::new(prometheus())
+            .arg(format!("--config.file={}", prom_config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.join("tsdb").display()
+            ))
+            .arg(format!("--web.listen-address={prom}")),
+    );
+    wait_for_http(prom, "/-/ready", Duration::from_secs(60));
+
+    // netkit's scheduled probes, read back through Prometheus.
+    let ours = prom_values(prom, "probe_success{job=\"netkit\"}", "probe", 6);
+    let get = |v: &[(String, f64)], k: &str| v.iter().find(|(n, _)| n == k).map(|(_, x)| *x);
+    assert_eq!(get(&ours, "web"), Some(1.0), "{ours:?}");
+    assert_eq!(get(&ours, "closed"), Some(0.0), "{ours:?}");
+    assert_eq!(get(&ours, "dns"), Some(1.0), "{ours:?}");
+    for hostile in ["spinner", "hog", "sneak"] {
+        assert_eq!(get(&ours, hostile), Some(0.0), "{hostile}: {ours:?}");
+    }
+    // blackbox_exporter agrees on the same targets.
+    let bb_tcp = prom_values(prom, "probe_success{job=\"blackbox_tcp\"}", "instance", 2);
+    let mut want = vec![(closed.to_string(), 0.0), (up.to_string(), 1.0)];
+    want.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(bb_tcp, want, "blackbox_exporter");
+    let bb_dns = prom_values(prom, "probe_success{job=\"blackbox_dns\"}", "instance", 1);
+    assert_eq!(bb_dns[0].1, 1.0, "{bb_dns:?}");
+    // netkit's /probe, relabelled as blackbox's: the same answers.
+    let nk_tcp = prom_values(prom, "probe_success{job=\"netkit_probe\"}", "instance", 2);
+    assert_eq!(nk_tcp, bb_tcp, "netkit /probe vs blackbox_exporter");
+
+    // The hostile components: each failed for its own reason, the sneak's
+    // connect was denied and counted, and the others kept their timing.
+    let text = http("GET", listen, "/metrics").1;
+    assert!(
+        sample(
+            &text,
+            "netkit_probe_failures_total",
+            "probe=\"spinner\",reason=\"deadline\""
+        )
+        .unwrap_or(0.0)
+            >= 1.0,
+        "{text}"
+    );
+    assert!(
+        sample(
+            &text,
+            "netkit_probe_failures_total",
+            "probe=\"hog\",reason=\"out-of-memory\""
+        )
+        .unwrap_or(0.0)
+            >= 1.0,
+        "{text}"
+    );
+    // Its first step outside its (empty) grants, the connect's implied bind, is denied.
+    assert!(
+        sample(
+            &text,
+            "netkit_sandbox_denied_total",
+            "probe=\"sneak\",op=\"tcp-"
+        )
+        .unwrap_or(0.0)
+            >= 1.0,
+        "{text}"
+    );
+    assert_eq!(
+        sample(&text, "netkit_sandbox_denied_total", "probe=\"web\""),
+        None,
+        "{text}"
+    );
+    let web_duration = sample(&text, "probe_duration_seconds", "probe=\"web\"").unwrap();
+    assert!(
+        web_duration < 0.1,
+        "web took {web_duration} s beside the spinner"
+    );
+    let spinner = sample(&text, "probe_duration_seconds", "probe=\"spinner\"").unwrap();
+    assert!(
+        (0.25..1.0).contains(&spinner),
+        "the spinner ran {spinner} s with a 300 ms timeout"
+    );
+    assert!(sample(&text, "probe_tcp_connect_seconds", "probe=\"web\"").unwrap() > 0.0);
+    assert_eq!(sample(&text, "probe_dns_rcode", "probe=\"dns\""), Some(0.0));
+    assert_eq!(
+        sample(&text, "probe_dns_answer_rrs", "probe=\"dns\""),
+        Some(2.0)
+    );
+    assert!(sample(&text, "netkit_probe_runs_total", "probe=\"web\"").unwrap() >= 2.0);
+}
+
+#[test]
+fn config_errors_reload_probe_limits_and_signals() {
+    let dir = std::env::temp_dir().join(format!("netkit-watch-cfg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("watch.toml");
+    // A bad config at start: exit 2, file:line:col.
+    std::fs::write(
+        &config,
+        "[[probe]]\nname = \"a\"\nkind = \"ftp\"\ntarget = \"127.0.0.1:1\"\n",
+    )
+    .unwrap();
+    let out = Command::new(netkit())
+        .args(["watch", "--config"])
+        .arg(&config)
+        .args(["--listen", &free_addr().to_string()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(&format!("{}:3:8: ", config.display())),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+
+    let (up, other) = (tcp_up(), tcp_up());
+    let good = format!(
+        "[[probe]]\nname = \"web\"\nkind = \"tcp\"\ntarget = \"{up}\"\ninterval = \"200ms\"\nallow_targets = [\"127.0.0.0/8:{}\"]\n",
+        other.port()
+    );
+    std::fs::write(&config, &good).unwrap();
+    let (watch, listen) = start_watch(&config);
+    // /probe: its own target, an allowed one, a forbidden one, an unknown module.
+    let (s, body) = http("GET", listen, "/probe?module=web");
+    assert_eq!(s, 200);
+    assert!(body.contains("probe_success 1"), "{body}");
+    let (s, body) = http("GET", listen, &format!("/probe?module=web&target={other}"));
+    assert_eq!((s, body.contains("probe_success 1")), (200, true), "{body}");
+    let (s, body) = http(
+        "GET",
+        listen,
+        &format!("/probe?module=web&target=127.0.0.1:{}", other.port() + 1),
+    );
+    assert_eq!(s, 403, "{body}");
+    assert!(body.contains("allow_targets"), "{body}");
+    assert_eq!(http("GET", listen, "/probe?module=nope").0, 400);
+    // A bad reload is refused and the old config stays; a good one applies.
+    std::fs::write(
+        &config,
+        format!("{good}\n[[probe]]\nname = \"x\"\nkind = \"tcp\"\ntarget = \"nowhere\"\n"),
+    )
+    .unwrap();
+    let (s, body) = http("POST", listen, "/-/reload");
+    assert_eq!(s, 400, "{body}");
+    assert!(body.contains(":11:10: target"), "{body}");
+    assert_eq!(http("GET", listen, "/probe?module=web").0, 200);
+    std::fs::write(&config, format!("{good}\n[[probe]]\nname = \"second\"\nkind = \"tcp\"\ntarget = \"{other}\"\ninterval = \"200ms\"\n")).unwrap();
+    let (s, body) = http("POST", listen, "/-/reload");
+    assert_eq!(s, 200, "{body}");
+    assert!(
+        body.contains("1 added, 0 changed, 0 removed, 1 unchanged"),
+        "{body}"
+    );
+    // Both probes run on their own schedule.
+    let start = Instant::now();
+    let runs_before = loop {
+        let m = http("GET", listen, "/metrics").1;
+        if m.contains("netkit_probe_runs_total{probe=\"second\"}")
+            && let Some(runs) = sample(&m, "netkit_probe_runs_total", "probe=\"web\"")
+        {
+            break runs;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the probes did not run: {m}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    // SIGHUP reloads too: the second probe goes away, web keeps counting.
+    std::fs::write(&config, &good).unwrap();
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(watch.pid() as i32, libc::SIGHUP) };
+    let start = Instant::now();
+    loop {
+        let m = http("GET", listen, "/metrics").1;
+        if !m.contains("probe=\"second\"") {
+            // The unchanged probe kept counting across both reloads.
+            let runs = sample(&m, "netkit_probe_runs_total", "probe=\"web\"")
+                .unwrap_or_else(|| panic!("{m}"));
+            assert!(runs >= runs_before, "{m}");
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "SIGHUP did not reload: {m}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // SIGTERM stops cleanly, exit 0; the log has one "up" line for web, not one per run.
+    let done = watch.terminate(Duration::from_secs(10));
+    assert!(done.success, "{}", done.stderr);
+    assert_eq!(
+        done.stderr.matches("up: ").count(),
+        2,
+        "one up line per probe start: {}",
+        done.stderr
+    );
+}

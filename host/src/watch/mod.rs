@@ -10,7 +10,7 @@ pub mod run;
 use crate::runtime::Host;
 use config::{Config, ProbeConfig};
 use metrics::Metrics;
-use run::{Probe, RunResult};
+use run::{Probe, RunResult, Runners};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -50,6 +50,7 @@ pub struct Watcher {
     host: Host,
     metrics: Arc<Metrics>,
     probes: Mutex<HashMap<String, Scheduled>>,
+    runners: Runners,
 }
 
 /// A pseudo-random fraction in [0, 1) (jitter: no two probes in lockstep).
@@ -65,6 +66,7 @@ impl Watcher {
             host,
             metrics: Arc::new(Metrics::new()),
             probes: Mutex::new(HashMap::new()),
+            runners: Runners::default(),
         }
     }
 
@@ -84,8 +86,11 @@ impl Watcher {
             match probes.get(&c.name) {
                 Some(s) if s.probe.config() == c => changes.unchanged += 1,
                 existing => {
-                    let probe = Probe::new(&self.host, c.clone())
+                    let runner = self
+                        .runners
+                        .get(&self.host, c)
                         .map_err(|e| anyhow::anyhow!("probe {:?}: {e:#}", c.name))?;
+                    let probe = Probe::new(&self.host, c.clone(), runner);
                     ready.push((Arc::new(probe), existing.is_some()));
                 }
             }

@@ -100,12 +100,19 @@ pub const VALUES: &[(&str, &str)] = &[
     ),
 ];
 
-/// What a probe runs, compiled and linked once.
-enum Runner {
+/// What a probe runs, compiled and linked once and shared by every probe of
+/// the same kind (or the same custom component): each run still gets a fresh
+/// instance of its own.
+pub enum Runner {
+    /// The SNTP client.
     Sntp(SntpClient),
+    /// The TCP or UDP probe.
     Probe(Prober),
+    /// The DNS probe.
     Dns(DnsClient),
+    /// The echo client component.
     Echo(Component),
+    /// A custom `wasi:cli/run` component.
     Component(Component),
 }
 
@@ -113,7 +120,58 @@ enum Runner {
 pub struct Probe {
     config: ProbeConfig,
     host: Host,
-    runner: Runner,
+    runner: Arc<Runner>,
+}
+
+/// Runners already compiled and linked, by kind (custom components by their
+/// bytes' digest), so that 1,000 probes of one kind share one copy of its code.
+#[derive(Default)]
+pub struct Runners {
+    ready: std::sync::Mutex<std::collections::HashMap<String, Arc<Runner>>>,
+}
+
+impl Runners {
+    /// The runner for `config`, made once per kind or component.
+    pub fn get(&self, host: &Host, config: &ProbeConfig) -> Result<Arc<Runner>> {
+        let (key, bytes) = match config.kind {
+            Kind::Component => {
+                let path = config.component.as_ref().context("no component file")?;
+                let bytes = std::fs::read(path)
+                    .with_context(|| format!("cannot read component {}", path.display()))?;
+                let digest: String = crate::cache::digest(&bytes)
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect();
+                (format!("component:{digest}"), Some(bytes))
+            }
+            kind => (kind.name().to_string(), None),
+        };
+        let mut ready = self.ready.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(r) = ready.get(&key) {
+            return Ok(r.clone());
+        }
+        let runner = Arc::new(match config.kind {
+            Kind::Sntp => Runner::Sntp(SntpClient::new(host)?),
+            Kind::Tcp => Runner::Probe(Prober::new(host, ProbeKind::Tcp)?),
+            Kind::Udp => Runner::Probe(Prober::new(host, ProbeKind::Udp)?),
+            Kind::Dns => Runner::Dns(DnsClient::new(host)?),
+            Kind::Echo => Runner::Echo(host.builtin(crate::components::Builtin::EchoClient)?),
+            Kind::Component => {
+                Runner::Component(host.compile(&bytes.unwrap_or_default()).with_context(|| {
+                    format!(
+                        "cannot load {}",
+                        config
+                            .component
+                            .as_deref()
+                            .unwrap_or(std::path::Path::new("?"))
+                            .display()
+                    )
+                })?)
+            }
+        });
+        ready.insert(key, runner.clone());
+        Ok(runner)
+    }
 }
 
 fn rcode_number(name: &str) -> f64 {
@@ -132,29 +190,13 @@ fn rcode_number(name: &str) -> f64 {
 }
 
 impl Probe {
-    /// Compile (or load from the cache) and link what `config` runs.
-    pub fn new(host: &Host, config: ProbeConfig) -> Result<Self> {
-        let runner = match config.kind {
-            Kind::Sntp => Runner::Sntp(SntpClient::new(host)?),
-            Kind::Tcp => Runner::Probe(Prober::new(host, ProbeKind::Tcp)?),
-            Kind::Udp => Runner::Probe(Prober::new(host, ProbeKind::Udp)?),
-            Kind::Dns => Runner::Dns(DnsClient::new(host)?),
-            Kind::Echo => Runner::Echo(host.builtin(crate::components::Builtin::EchoClient)?),
-            Kind::Component => {
-                let path = config.component.as_ref().context("no component file")?;
-                let bytes = std::fs::read(path)
-                    .with_context(|| format!("cannot read component {}", path.display()))?;
-                Runner::Component(
-                    host.compile(&bytes)
-                        .with_context(|| format!("cannot load {}", path.display()))?,
-                )
-            }
-        };
-        Ok(Self {
+    /// A probe of `config` running `runner` (from [`Runners::get`]).
+    pub fn new(host: &Host, config: ProbeConfig, runner: Arc<Runner>) -> Self {
+        Self {
             config,
             host: host.clone(),
             runner,
-        })
+        }
     }
 
     /// The configuration.
@@ -190,7 +232,7 @@ impl Probe {
             s.set_audit(audit.clone()).set_deadline(Some(c.timeout));
             s
         };
-        if let Runner::Component(component) = &self.runner {
+        if let Runner::Component(component) = &*self.runner {
             let policy = Policy::new(c.allow.clone()).resolve(&SystemResolver)?;
             let mut s = sandbox(policy);
             let mut argv = vec![c.name.clone()];
@@ -216,7 +258,7 @@ impl Probe {
             });
         }
         let addr = resolve(target.unwrap_or(&c.target))?;
-        Ok(match &self.runner {
+        Ok(match &*self.runner {
             Runner::Sntp(client) => {
                 let s = sandbox(crate::sntp::client_policy(addr));
                 let options = QueryOptions {

@@ -2,7 +2,7 @@
 //!
 //! `cargo run -p netkit-tests --bin bench` (after `cargo build -p netkit`).
 //! Arguments pick sections (default: all but `soak`): `sntp`, `rss`, `embedded`,
-//! `probes`, `echo`, `held`, `soak`; `--conns 1000` limits the echo section to that many
+//! `probes`, `watch`, `echo`, `held`, `soak`; `--conns 1000` limits the echo section to that many
 //! connections; `--soak-seconds 600` sets how long `soak` runs (10 minutes by default).
 //! Starts its own peers on loopback: chronyd, netkit and `wasmtime run` servers,
 //! native tokio echo servers (current-thread and multi-thread) and socat.
@@ -21,6 +21,7 @@ mod probes;
 mod process;
 mod soak;
 mod table;
+mod watch;
 
 use table::*;
 
@@ -40,7 +41,9 @@ pub(crate) struct Only {
 
 impl Only {
     fn parse() -> Self {
-        const SECTIONS: [&str; 7] = ["sntp", "rss", "embedded", "probes", "echo", "held", "soak"];
+        const SECTIONS: [&str; 8] = [
+            "sntp", "rss", "embedded", "probes", "watch", "echo", "held", "soak",
+        ];
         let mut sections = Vec::new();
         let mut conns = None;
         let mut soak_seconds = 600;
@@ -98,6 +101,9 @@ fn main() {
     }
     if only.wants("probes") {
         probes::section(&mut rows);
+    }
+    if only.wants("watch") {
+        watch::section(&mut rows);
     }
     if only.wants("echo") || only.wants("held") {
         echo::section(&rt, &mut rows, &only);

@@ -24,9 +24,12 @@ fn cpu_seconds(pid: u32) -> f64 {
     ticks / unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64
 }
 
+/// One load's result: successful probes per CPU-second, p99 latency (ms), count.
+type Load = (f64, f64, u64);
+
 /// `CLIENTS` threads requesting `path` from `addr` for `LOAD_SECONDS`: probes
 /// that succeeded, per CPU-second of `pid`, and the p99 latency (ms).
-fn load(addr: SocketAddr, path: &str, pid: u32) -> (f64, f64, u64) {
+fn load(addr: SocketAddr, path: &str, pid: u32) -> Load {
     let stop = Arc::new(AtomicBool::new(false));
     let cpu0 = cpu_seconds(pid);
     let threads: Vec<_> = (0..CLIENTS)
@@ -122,9 +125,7 @@ pub fn section(rows: &mut Vec<Row>) {
             load(listen, "/probe?module=p0", watch.pid()),
         ));
     }
-    let med = |f: &dyn Fn(&((f64, f64, u64), (f64, f64, u64))) -> f64| {
-        median(results.iter().map(f).collect())
-    };
+    let med = |f: &dyn Fn(&(Load, Load)) -> f64| median(results.iter().map(f).collect());
     let (bb_rate, nk_rate) = (med(&|r| r.0.0), med(&|r| r.1.0));
     let (bb_p99, nk_p99) = (med(&|r| r.0.1), med(&|r| r.1.1));
     let group = "watch: /probe under load (tcp connect, loopback)";

@@ -187,17 +187,12 @@ pub fn view(a: &Attempt) -> probe_proto::AttemptView<'_> {
 
 /// One line describing a probe that could not run.
 pub fn describe(e: &ProbeError) -> String {
-    match e {
-        ProbeError::InvalidRequest(m) | ProbeError::NameNotFound(m) => m.clone(),
-    }
+    probe_proto::probe_error_text!(ProbeError, e)
 }
 
 /// The WIT name of the failure.
 pub fn error_kind(e: &ProbeError) -> &'static str {
-    match e {
-        ProbeError::InvalidRequest(_) => "invalid-request",
-        ProbeError::NameNotFound(_) => "name-not-found",
-    }
+    probe_proto::probe_error_kind!(ProbeError, e)
 }
 
 // The bindings above are generated from this WIT; naming it here makes cargo

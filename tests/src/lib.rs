@@ -710,3 +710,17 @@ pub fn url_encode(q: &str) -> String {
         })
         .collect()
 }
+
+/// `netkit watch --config CONFIG` on a free loopback port, once `/-/healthy` answers.
+pub fn start_netkit_watch(config: &Path) -> (Peer, SocketAddr) {
+    let listen: SocketAddr = ([127, 0, 0, 1], free_port()).into();
+    let peer = Peer::start(
+        "netkit watch",
+        Command::new(netkit())
+            .args(["watch", "--config"])
+            .arg(config)
+            .args(["--listen", &listen.to_string()]),
+    );
+    wait_for_http(listen, "/-/healthy", Duration::from_secs(60));
+    (peer, listen)
+}

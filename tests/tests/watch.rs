@@ -6,25 +6,11 @@
 use netkit_tests::*;
 use serde_json::Value;
 use std::net::{SocketAddr, TcpListener};
-use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 fn free_addr() -> SocketAddr {
     ([127, 0, 0, 1], free_port()).into()
-}
-
-fn start_watch(config: &Path) -> (Peer, SocketAddr) {
-    let listen = free_addr();
-    let peer = Peer::start(
-        "netkit watch",
-        Command::new(netkit())
-            .args(["watch", "--config"])
-            .arg(config)
-            .args(["--listen", &listen.to_string()]),
-    );
-    wait_for_http(listen, "/-/healthy", Duration::from_secs(60));
-    (peer, listen)
 }
 
 /// A listener that accepts and holds connections (an "up" TCP target).
@@ -155,7 +141,7 @@ timeout = "1s"
         ),
     )
     .unwrap();
-    let (_watch, listen) = start_watch(&config);
+    let (_watch, listen) = start_netkit_watch(&config);
 
     // blackbox_exporter probing the same tcp and dns targets.
     let bb = free_addr();
@@ -316,7 +302,7 @@ fn config_errors_reload_probe_limits_and_signals() {
         other.port()
     );
     std::fs::write(&config, &good).unwrap();
-    let (watch, listen) = start_watch(&config);
+    let (watch, listen) = start_netkit_watch(&config);
     // /probe: its own target, an allowed one, a forbidden one, an unknown module.
     let (s, body) = http("GET", listen, "/probe?module=web");
     assert_eq!(s, 200);

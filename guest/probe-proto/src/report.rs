@@ -94,6 +94,27 @@ pub fn split_target(text: &str) -> Result<(String, u16), String> {
     Ok((host, port))
 }
 
+/// The message of a `probe-error` from any bindings of it.
+#[macro_export]
+macro_rules! probe_error_text {
+    ($E:ident, $e:expr) => {
+        match $e {
+            $E::InvalidRequest(m) | $E::NameNotFound(m) => m.clone(),
+        }
+    };
+}
+
+/// The WIT name of a `probe-error` case from any bindings of it.
+#[macro_export]
+macro_rules! probe_error_kind {
+    ($E:ident, $e:expr) => {
+        match $e {
+            $E::InvalidRequest(_) => "invalid-request",
+            $E::NameNotFound(_) => "name-not-found",
+        }
+    };
+}
+
 /// The WIT name of an `attempt-status` case from any bindings of it.
 #[macro_export]
 macro_rules! status_name {

@@ -123,17 +123,12 @@ pub fn view(a: &Attempt) -> AttemptView<'_> {
 
 /// One line describing a failure to run.
 pub fn describe(e: &ProbeError) -> String {
-    match e {
-        ProbeError::InvalidRequest(m) | ProbeError::NameNotFound(m) => m.clone(),
-    }
+    probe_proto::probe_error_text!(ProbeError, e)
 }
 
 /// The WIT name of the failure.
 pub fn error_kind(e: &ProbeError) -> &'static str {
-    match e {
-        ProbeError::InvalidRequest(_) => "invalid-request",
-        ProbeError::NameNotFound(_) => "name-not-found",
-    }
+    probe_proto::probe_error_kind!(ProbeError, e)
 }
 
 /// The probe's own command line (the component under `wasmtime run`): the
@@ -216,6 +211,40 @@ pub fn cli_main(
             Err(())
         }
     }
+}
+
+/// A probe component's exports around its `probe` function: the typed
+/// interface (`$Export`, the component's generated `Guest` trait) and its own
+/// command line (`wasi:cli/run`), both over the same function. Expands in the
+/// component crate, which defines `Component` and its generated `exports`.
+#[macro_export]
+macro_rules! probe_component {
+    ($Export:path, $program:literal, $verb:literal, $about:literal, $probe:path) => {
+        impl $Export for Component {
+            fn probe(
+                host: String,
+                port: u16,
+                options: $crate::ProbeOptions,
+            ) -> Result<$crate::ProbeReport, $crate::ProbeError> {
+                $probe(&host, port, &options, $crate::Family::Any, &mut |_, _| {})
+            }
+        }
+
+        #[doc = $about]
+        #[derive(clap::Parser, Debug)]
+        #[command(name = concat!($program, ".wasm"), version)]
+        struct Args {
+            #[command(flatten)]
+            f: cli_args::flags::ProbeFlags,
+        }
+
+        impl exports::wasi::cli::run::Guest for Component {
+            fn run() -> Result<(), ()> {
+                let Args { f } = <Args as clap::Parser>::try_parse().unwrap_or_else(|e| e.exit());
+                $crate::cli_main($program, $verb, f, $probe)
+            }
+        }
+    };
 }
 
 // The bindings above are generated from this WIT; naming it here makes cargo

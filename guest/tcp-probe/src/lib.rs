@@ -2,9 +2,6 @@
 //! `netkit:diag/tcp-probe` for plugin hosts. One attempt: connect (timed), then
 //! optionally send and read until the reply meets the expectation.
 
-use clap::Parser;
-use exports::netkit::diag::tcp_probe::Guest as TcpProbe;
-use exports::wasi::cli::run::Guest as Run;
 use netio::{Read, TcpStream};
 use probe_proto::{Expectation, MAX_REPLY, Verdict};
 use probe_types::{Attempt, AttemptStatus, Family, ProbeError, ProbeOptions, ProbeReport};
@@ -130,26 +127,13 @@ fn probe(
     )
 }
 
-impl TcpProbe for Component {
-    fn probe(host: String, port: u16, options: ProbeOptions) -> Result<ProbeReport, ProbeError> {
-        probe(&host, port, &options, Family::Any, &mut |_, _| {})
-    }
-}
-
-/// Is this TCP port reachable, and how fast? Like tcping: one line per attempt, then statistics.
-#[derive(Parser, Debug)]
-#[command(name = "tcp-probe.wasm", version)]
-struct Args {
-    #[command(flatten)]
-    f: cli_args::flags::ProbeFlags,
-}
-
-impl Run for Component {
-    fn run() -> Result<(), ()> {
-        let Args { f } = Args::try_parse().unwrap_or_else(|e| e.exit());
-        probe_types::cli_main("tcp-probe", "connected", f, probe)
-    }
-}
+probe_types::probe_component!(
+    exports::netkit::diag::tcp_probe::Guest,
+    "tcp-probe",
+    "connected",
+    "Is this TCP port reachable, and how fast? Like tcping: one line per attempt, then statistics.",
+    probe
+);
 
 export!(Component);
 

@@ -3,9 +3,6 @@
 //! late reply to an earlier attempt never counts), one datagram out, the first
 //! reply back, timed and checked.
 
-use clap::Parser;
-use exports::netkit::diag::udp_probe::Guest as UdpProbe;
-use exports::wasi::cli::run::Guest as Run;
 use netio::UdpStream;
 use probe_proto::{Expectation, Verdict};
 use probe_types::{Attempt, AttemptStatus, Family, ProbeError, ProbeOptions, ProbeReport};
@@ -91,26 +88,13 @@ fn probe(
     )
 }
 
-impl UdpProbe for Component {
-    fn probe(host: String, port: u16, options: ProbeOptions) -> Result<ProbeReport, ProbeError> {
-        probe(&host, port, &options, Family::Any, &mut |_, _| {})
-    }
-}
-
-/// Does this UDP service answer, and how fast? One datagram per attempt; the reply is shown.
-#[derive(Parser, Debug)]
-#[command(name = "udp-probe.wasm", version)]
-struct Args {
-    #[command(flatten)]
-    f: cli_args::flags::ProbeFlags,
-}
-
-impl Run for Component {
-    fn run() -> Result<(), ()> {
-        let Args { f } = Args::try_parse().unwrap_or_else(|e| e.exit());
-        probe_types::cli_main("udp-probe", "replied", f, probe)
-    }
-}
+probe_types::probe_component!(
+    exports::netkit::diag::udp_probe::Guest,
+    "udp-probe",
+    "replied",
+    "Does this UDP service answer, and how fast? One datagram per attempt; the reply is shown.",
+    probe
+);
 
 export!(Component);
 

@@ -176,6 +176,34 @@ fn ratios(value: f64, floor: f64, clis: &[(String, f64)]) -> String {
     parts.join("; ")
 }
 
+/// Time `subjects` (the floor, netkit, then one per CLI in `clis`), add their
+/// rows and command lines; returns the floor and each CLI's time.
+fn floor_netkit_clis(
+    rows: &mut Vec<Row>,
+    group: &'static str,
+    subjects: &[Subject],
+    clis: &[Cli],
+) -> (f64, Vec<(String, f64)>) {
+    let medians = time_subjects(subjects, RUNS);
+    let floor = medians[0];
+    let cli_ms: Vec<(String, f64)> = clis
+        .iter()
+        .zip(&medians[2..])
+        .map(|(c, &ms)| (c.version.clone(), ms))
+        .collect();
+    for (s, &ms) in subjects.iter().zip(&medians) {
+        rows.push(Row {
+            group,
+            what: s.name.clone(),
+            value: ms,
+            unit: "ms",
+            ratio: ratios(ms, floor, &cli_ms),
+        });
+        note(format!("{}: {}", s.name, s.shell_line()));
+    }
+    (floor, cli_ms)
+}
+
 /// A plain blocking echo server on loopback for the echo client rows (one thread
 /// per connection; the clients connect one at a time).
 fn std_echo_server() -> SocketAddr {
@@ -248,23 +276,7 @@ pub fn sntp(rows: &mut Vec<Row>, only: &Only, chrony: &Chrony) {
                 cli_run(cli, "sntp-client.wasm", vec![server.clone()]),
             ));
         }
-        let medians = time_subjects(&subjects, RUNS);
-        let floor = medians[0];
-        let cli_ms: Vec<(String, f64)> = clis
-            .iter()
-            .zip(&medians[2..])
-            .map(|(c, &ms)| (c.version.clone(), ms))
-            .collect();
-        for (s, &ms) in subjects.iter().zip(&medians) {
-            rows.push(Row {
-                group,
-                what: s.name.clone(),
-                value: ms,
-                unit: "ms",
-                ratio: ratios(ms, floor, &cli_ms),
-            });
-            note(format!("{}: {}", s.name, s.shell_line()));
-        }
+        let (floor, cli_ms) = floor_netkit_clis(rows, group, &subjects, &clis);
         let chronyd_q = Subject::new("chronyd -Q", {
             let port = chrony.port;
             move || {
@@ -385,23 +397,7 @@ pub fn sntp(rows: &mut Vec<Row>, only: &Only, chrony: &Chrony) {
             run_once(&s.name, (s.build)());
         }
         std::thread::sleep(Duration::from_millis(2500));
-        let medians = time_subjects(&subjects, RUNS);
-        let floor = medians[0];
-        let cli_ms: Vec<(String, f64)> = clis
-            .iter()
-            .zip(&medians[2..])
-            .map(|(c, &ms)| (c.version.clone(), ms))
-            .collect();
-        for (s, &ms) in subjects.iter().zip(&medians) {
-            rows.push(Row {
-                group,
-                what: s.name.clone(),
-                value: ms,
-                unit: "ms",
-                ratio: ratios(ms, floor, &cli_ms),
-            });
-            note(format!("{}: {}", s.name, s.shell_line()));
-        }
+        floor_netkit_clis(rows, group, &subjects, &clis);
     }
     if only.wants("rss") {
         let group = "peak RSS, sntp query";

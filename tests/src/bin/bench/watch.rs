@@ -84,22 +84,10 @@ pub fn section(rows: &mut Vec<Row>) {
             })
             .collect::<String>()
     };
-    let start_watch = |config: &std::path::Path| {
-        let listen: SocketAddr = ([127, 0, 0, 1], free_port()).into();
-        let peer = Peer::start(
-            "netkit watch",
-            Command::new(netkit())
-                .args(["watch", "--config"])
-                .arg(config)
-                .args(["--listen", &listen.to_string()]),
-        );
-        wait_for_http(listen, "/-/healthy", Duration::from_secs(60));
-        (peer, listen)
-    };
     // ---------------------------------------------------------------- throughput
     let one = dir.join("one.toml");
     std::fs::write(&one, probe_config(1, "1h")).unwrap();
-    let (watch, listen) = start_watch(&one);
+    let (watch, listen) = start_netkit_watch(&one);
     let bb_config = dir.join("blackbox.yml");
     let mut modules = String::from("modules:\n  tcp_connect:\n    prober: tcp\n    timeout: 2s\n");
     for i in 0..1000 {
@@ -155,7 +143,7 @@ pub fn section(rows: &mut Vec<Row>) {
     // ---------------------------------------------------------------- memory
     let many = dir.join("many.toml");
     std::fs::write(&many, probe_config(1000, "5s")).unwrap();
-    let (watch, listen) = start_watch(&many);
+    let (watch, listen) = start_netkit_watch(&many);
     // Every probe has run at least once after one interval (and a little).
     std::thread::sleep(Duration::from_secs(7));
     let runs = http("GET", listen, "/metrics")

@@ -189,6 +189,11 @@ fn udp_round_trips_with_socat_and_times_out_on_a_silent_port() {
     assert_eq!(code, Some(0), "{v} {stderr}");
     assert_eq!(statuses(&v), ["ok", "ok", "ok"]);
     assert_eq!(v["report"]["attempts"][0]["received"], "\\x00\\xff\\x10");
+    // Only its grant, and every attempt within it.
+    assert_eq!(v["grants"], serde_json::json!([format!("udp://{target}")]));
+    for e in v["audit"].as_array().unwrap() {
+        assert_eq!(e["result"], "allowed", "{e}");
+    }
     let silent = UdpSocket::bind("127.0.0.1:0").unwrap();
     let (code, v, _) = netkit_probe(
         "udp",

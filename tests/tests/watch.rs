@@ -379,3 +379,115 @@ fn config_errors_reload_probe_limits_and_signals() {
         done.stderr
     );
 }
+
+#[test]
+fn every_kind_reports_its_own_values() {
+    let chrony = start_chrony(free_udp_port(), "");
+    let (_echo, echo) = netkit_echo_server(&[]);
+    let udp_port = free_udp_port();
+    let _udp = Peer::start(
+        "socat",
+        Command::new(socat()).args([
+            &format!("UDP-LISTEN:{udp_port},bind=127.0.0.1,reuseaddr,fork"),
+            "EXEC:cat",
+        ]),
+    );
+    let dns = start_unbound();
+    let dir = std::env::temp_dir().join(format!("netkit-watch-kinds-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("watch.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[[probe]]
+name = "ntp"
+kind = "sntp"
+target = "127.0.0.1:{ntp}"
+interval = "500ms"
+
+[[probe]]
+name = "echo"
+kind = "echo"
+target = "{echo}"
+interval = "500ms"
+message = "hello from watch"
+
+[[probe]]
+name = "udp"
+kind = "udp"
+target = "127.0.0.1:{udp_port}"
+send = "ping"
+expect = "^ping$"
+interval = "500ms"
+
+[[probe]]
+name = "nx"
+kind = "dns"
+target = "{dns}"
+query = "nope.example.test"
+interval = "500ms"
+"#,
+            ntp = chrony.port,
+            dns = dns.server,
+        ),
+    )
+    .unwrap();
+    let (_watch, listen) = start_netkit_watch(&config);
+    let start = Instant::now();
+    let text = loop {
+        let m = http("GET", listen, "/metrics").1;
+        if ["ntp", "echo", "udp", "nx"]
+            .iter()
+            .all(|p| sample(&m, "netkit_probe_runs_total", &format!("probe=\"{p}\"")).is_some())
+        {
+            break m;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "not every probe ran: {m}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    for p in ["ntp", "echo", "udp"] {
+        assert_eq!(
+            sample(&text, "probe_success", &format!("probe=\"{p}\"")),
+            Some(1.0),
+            "{p}: {text}"
+        );
+    }
+    assert_eq!(
+        sample(&text, "probe_sntp_stratum", "probe=\"ntp\""),
+        Some(10.0),
+        "{text}"
+    );
+    assert!(
+        sample(&text, "probe_sntp_offset_seconds", "probe=\"ntp\"")
+            .unwrap()
+            .abs()
+            < 0.1
+    );
+    assert!(sample(&text, "probe_echo_rtt_seconds", "probe=\"echo\"").unwrap() > 0.0);
+    assert!(sample(&text, "probe_udp_rtt_seconds", "probe=\"udp\"").unwrap() > 0.0);
+    // NXDOMAIN: a DNS answer, but not a success; rcode 3, reason named.
+    assert_eq!(
+        sample(&text, "probe_success", "probe=\"nx\""),
+        Some(0.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(&text, "probe_dns_rcode", "probe=\"nx\""),
+        Some(3.0),
+        "{text}"
+    );
+    assert!(
+        sample(
+            &text,
+            "netkit_probe_failures_total",
+            "probe=\"nx\",reason=\"NXDOMAIN\""
+        )
+        .unwrap()
+            >= 1.0,
+        "{text}"
+    );
+}

@@ -192,7 +192,12 @@ impl Peer {
         self.child.as_ref().expect("running").id()
     }
 
-    /// Stderr so far.
+    /// Everything written to stdout so far.
+    pub fn stdout_so_far(&self) -> String {
+        text(&self.stdout.lock().unwrap())
+    }
+
+    /// Everything written to stderr so far.
     pub fn stderr_so_far(&self) -> String {
         text(&self.stderr.lock().unwrap())
     }

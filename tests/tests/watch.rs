@@ -141,7 +141,7 @@ timeout = "1s"
         ),
     )
     .unwrap();
-    let (_watch, listen) = start_netkit_watch(&config);
+    let (watch, listen) = start_netkit_watch(&config);
 
     // blackbox_exporter probing the same tcp and dns targets.
     let bb = free_addr();
@@ -269,6 +269,14 @@ timeout = "1s"
         Some(2.0)
     );
     assert!(sample(&text, "netkit_probe_runs_total", "probe=\"web\"").unwrap() >= 2.0);
+    // The components' own output (the sneak prints "BLOCKED tcp-connect ...")
+    // is theirs, not mixed into the exporter's output or log.
+    let (out, log) = (watch.stdout_so_far(), watch.stderr_so_far());
+    assert!(
+        !out.contains("BLOCKED") && !log.contains("BLOCKED"),
+        "{out}{log}"
+    );
+    assert!(log.contains("down: "), "{log}");
 }
 
 #[test]

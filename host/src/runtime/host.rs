@@ -156,7 +156,10 @@ impl Host {
     pub fn store(&self, sandbox: &Sandbox) -> (Store<State>, Option<StopHandle>) {
         let mut b = WasiCtxBuilder::new();
         b.args(sandbox.args());
-        if sandbox.deadline().is_some() {
+        if sandbox.discard_output() {
+            b.stdout(wasmtime_wasi::p2::pipe::SinkOutputStream)
+                .stderr(wasmtime_wasi::p2::pipe::SinkOutputStream);
+        } else if sandbox.deadline().is_some() {
             // wasmtime-wasi's inherited stdout writes synchronously: a guest writing
             // to a pipe nobody reads would block its thread past any deadline. These
             // write from a task of their own, so the guest only waits, and can be

@@ -18,6 +18,7 @@ pub struct Sandbox {
     audit: Arc<Audit>,
     args: Vec<String>,
     stop_pipe: bool,
+    discard_output: bool,
     inherit_stdin: bool,
     max_memory: usize,
     max_sockets: usize,
@@ -41,6 +42,7 @@ impl Sandbox {
             policy: Arc::new(policy),
             args: Vec::new(),
             stop_pipe: false,
+            discard_output: false,
             inherit_stdin: false,
             max_memory: 256 << 20,
             max_sockets: DEFAULT_MAX_SOCKETS,
@@ -91,6 +93,19 @@ impl Sandbox {
     /// Whether stdin is a stop pipe.
     pub fn stop_pipe(&self) -> bool {
         self.stop_pipe
+    }
+
+    /// Throw away what the guest writes to stdout and stderr (a long-running host
+    /// such as `netkit watch`, whose own output must stay its own). By default
+    /// the guest's output is netkit's.
+    pub fn set_discard_output(&mut self, on: bool) -> &mut Self {
+        self.discard_output = on;
+        self
+    }
+
+    /// Whether the guest's output is thrown away.
+    pub fn discard_output(&self) -> bool {
+        self.discard_output
     }
 
     /// Cap on the guest's memory in bytes: every linear memory and every table

@@ -229,7 +229,9 @@ impl Probe {
         let timeout_ms = c.timeout.as_millis().max(1) as u64;
         let sandbox = |policy: ResolvedPolicy| {
             let mut s = Sandbox::new(c.name.clone(), policy);
-            s.set_audit(audit.clone()).set_deadline(Some(c.timeout));
+            s.set_audit(audit.clone())
+                .set_deadline(Some(c.timeout))
+                .set_discard_output(true);
             s
         };
         if let Runner::Component(component) = &*self.runner {

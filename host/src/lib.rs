@@ -22,4 +22,5 @@ pub mod policy;
 pub mod probe;
 pub mod runtime;
 pub mod sntp;
+pub mod target;
 pub mod watch;

@@ -9,16 +9,6 @@ use netio::wasip2::random::random::get_random_u64;
 use netio::{Cause, NetError, Read, TcpStream, UdpStream};
 use std::net::{IpAddr, SocketAddr};
 
-/// `IP`, `IP:PORT` or `[IPv6]:PORT` (port 53 by default).
-pub fn split_server(text: &str) -> Result<(IpAddr, u16), String> {
-    if let Ok(ip) = text.parse::<IpAddr>() {
-        return Ok((ip, 53));
-    }
-    text.parse::<SocketAddr>()
-        .map(|a| (a.ip(), a.port()))
-        .map_err(|_| format!("{text:?} is not a server address: write IP, IP:PORT or [IPv6]:PORT"))
-}
-
 fn net_error(e: NetError) -> DnsError {
     let text = e.to_string();
     match e.cause() {

@@ -81,16 +81,16 @@ impl Run for Component {
                     .into(),
             );
         };
-        let (ip, port) = match exchange::split_server(server) {
-            Ok(v) => v,
+        let addr = match dns_proto::parse_server(server) {
+            Ok(a) => a,
             Err(e) => return fail("invalid-request", e),
         };
         let (name, record_type) = dns_proto::query_of(f.name.as_deref(), f.reverse, &f.record_type);
         let query = DnsQuery {
             name,
             record_type,
-            server: ip.to_string(),
-            port,
+            server: addr.ip().to_string(),
+            port: addr.port(),
             tcp: f.tcp,
             timeout_ms: cli_args::ms_at_least_1(f.timeout),
             recurse: !f.norecurse,

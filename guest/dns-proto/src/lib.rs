@@ -9,8 +9,8 @@ mod tcp;
 mod text;
 mod wit;
 
-pub use query::{Question, TYPES, build_query, parse_type, query_of, reverse_name};
-pub use reply::{Reply, ReplyError, Rr, check_reply};
+pub use query::{Question, TYPES, build_query, parse_server, parse_type, query_of, reverse_name};
+pub use reply::{Reply, ReplyError, Rr, check_reply, rcode_name, rcode_number};
 pub use tcp::{TcpFrames, tcp_frame};
 pub use text::{HeaderText, RecordText, dig_text, rcode_meaning};
 

@@ -2,12 +2,22 @@
 
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query};
 use hickory_proto::rr::{DNSClass, Name, RecordType};
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
 /// The record types `--type` takes.
 pub const TYPES: [&str; 11] = [
     "A", "AAAA", "CNAME", "MX", "NS", "TXT", "SOA", "SRV", "PTR", "CAA", "ANY",
 ];
+
+/// A DNS server as written: `IP`, `IP:PORT` or `[IPv6]:PORT` (port 53 by
+/// default). Never a name: finding the DNS server would need a DNS server.
+pub fn parse_server(text: &str) -> Result<SocketAddr, String> {
+    if let Ok(ip) = text.parse::<IpAddr>() {
+        return Ok(SocketAddr::new(ip, 53));
+    }
+    text.parse::<SocketAddr>()
+        .map_err(|_| format!("{text:?} is not an address: write IP, IP:PORT or [IPv6]:PORT"))
+}
 
 /// What to ask for, from the command line: the name and type, or for `-x IP`
 /// the reverse name and PTR (unless another type was asked for).
@@ -111,6 +121,23 @@ mod tests {
         assert_eq!(parse_type("ANY").unwrap(), RecordType::ANY);
         let e = parse_type("HINFO").unwrap_err();
         assert!(e.contains("HINFO") && e.contains("AAAA"), "{e}");
+    }
+
+    #[test]
+    fn servers_default_to_port_53() {
+        assert_eq!(
+            parse_server("127.0.0.1").unwrap(),
+            "127.0.0.1:53".parse().unwrap()
+        );
+        assert_eq!(
+            parse_server("[::1]:5353").unwrap(),
+            "[::1]:5353".parse().unwrap()
+        );
+        assert!(
+            parse_server("dns.example")
+                .unwrap_err()
+                .contains("not an address")
+        );
     }
 
     #[test]

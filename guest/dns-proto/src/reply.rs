@@ -120,25 +120,38 @@ fn rr(r: &Record) -> Rr {
     }
 }
 
-/// The mnemonic dig prints for an rcode (RFC 6895 §2.3).
+/// The rcodes dig names (RFC 6895 §2.3).
+const RCODES: [(u16, &str); 13] = [
+    (0, "NOERROR"),
+    (1, "FORMERR"),
+    (2, "SERVFAIL"),
+    (3, "NXDOMAIN"),
+    (4, "NOTIMP"),
+    (5, "REFUSED"),
+    (6, "YXDOMAIN"),
+    (7, "YXRRSET"),
+    (8, "NXRRSET"),
+    (9, "NOTAUTH"),
+    (10, "NOTZONE"),
+    (16, "BADVERS"),
+    (23, "BADCOOKIE"),
+];
+
+/// The mnemonic dig prints for an rcode (`RCODE{n}` for unnamed ones).
 pub fn rcode_name(code: u16) -> String {
-    let name = match code {
-        0 => "NOERROR",
-        1 => "FORMERR",
-        2 => "SERVFAIL",
-        3 => "NXDOMAIN",
-        4 => "NOTIMP",
-        5 => "REFUSED",
-        6 => "YXDOMAIN",
-        7 => "YXRRSET",
-        8 => "NXRRSET",
-        9 => "NOTAUTH",
-        10 => "NOTZONE",
-        16 => "BADVERS",
-        23 => "BADCOOKIE",
-        n => return format!("RCODE{n}"),
-    };
-    name.to_string()
+    RCODES
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map_or_else(|| format!("RCODE{code}"), |(_, n)| n.to_string())
+}
+
+/// The number of an rcode mnemonic, [`rcode_name`] backwards.
+pub fn rcode_number(name: &str) -> Option<u16> {
+    RCODES
+        .iter()
+        .find(|(_, n)| *n == name)
+        .map(|(c, _)| *c)
+        .or_else(|| name.strip_prefix("RCODE")?.parse().ok())
 }
 
 /// Decode `bytes` and check them against the query: a response, with the id
@@ -275,6 +288,14 @@ mod tests {
         // Case does not matter (0x20 randomisation, RFC 4343).
         let (_, upper) = build_query("EXAMPLE.test", RecordType::A, 7, true).unwrap();
         assert!(check_reply(&bytes, 7, &upper).is_ok());
+    }
+
+    #[test]
+    fn rcode_names_and_numbers_round_trip() {
+        for code in [0, 3, 5, 16, 42] {
+            assert_eq!(rcode_number(&rcode_name(code)), Some(code));
+        }
+        assert_eq!(rcode_number("NOPE"), None);
     }
 
     #[test]

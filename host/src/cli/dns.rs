@@ -9,7 +9,7 @@ use anyhow::Result;
 use cli_args::flags::DnsFlags;
 use netkit::dns_probe::{self, DnsClient, DnsQuery};
 use serde_json::json;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::process::ExitCode;
 
 /// Ask a DNS server like dig: --type, -x, --server, --tcp; exit 0 only on NOERROR.
@@ -21,24 +21,12 @@ pub struct Args {
     c: ComponentFlag,
 }
 
-/// `IP`, `IP:PORT` or `[IPv6]:PORT`; the server is never a name (netkit would
-/// need a DNS server to find the DNS server).
-fn server(text: &str) -> SocketAddr {
-    if let Ok(ip) = text.parse::<IpAddr>() {
-        return SocketAddr::new(ip, 53);
-    }
-    text.parse::<SocketAddr>().unwrap_or_else(|_| {
-        super::usage_error(format!(
-            "--server {text:?} is not an address: write IP, IP:PORT or [IPv6]:PORT"
-        ))
-    })
-}
-
 /// Run the query.
 pub async fn main(Args { f: a, c }: Args, audit: bool) -> Result<ExitCode> {
     let (name, record_type) = dns_proto::query_of(a.name.as_deref(), a.reverse, &a.record_type);
     let addr = match &a.server {
-        Some(s) => server(s),
+        Some(s) => dns_proto::parse_server(s)
+            .unwrap_or_else(|e| super::usage_error(format!("--server {e}"))),
         None => SocketAddr::new(dns_probe::system_server()?, 53),
     };
     let Setup {

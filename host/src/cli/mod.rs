@@ -12,7 +12,8 @@ mod job;
 mod load;
 mod output;
 mod probe;
-mod resolve;
+// Targets are resolved by the library (the same rules for `netkit watch`).
+use netkit::target as resolve;
 mod run;
 mod signal;
 mod sntp;

@@ -7,7 +7,7 @@ use crate::command::{self, Exit};
 use crate::dns::SystemResolver;
 use crate::dns_probe::{DnsClient, DnsQuery};
 use crate::echo::{self, ClientRequest, Payload, Transport};
-use crate::policy::{Policy, ResolvedPolicy, Resolver};
+use crate::policy::{Policy, ResolvedPolicy};
 use crate::probe::{Kind as ProbeKind, ProbeOptions, Prober};
 use crate::runtime::{Host, Sandbox};
 use crate::sntp::{Family, QueryOptions, SntpClient};
@@ -174,21 +174,6 @@ impl Runners {
     }
 }
 
-fn rcode_number(name: &str) -> f64 {
-    match name {
-        "NOERROR" => 0.0,
-        "FORMERR" => 1.0,
-        "SERVFAIL" => 2.0,
-        "NXDOMAIN" => 3.0,
-        "NOTIMP" => 4.0,
-        "REFUSED" => 5.0,
-        other => other
-            .strip_prefix("RCODE")
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(-1.0),
-    }
-}
-
 impl Probe {
     /// A probe of `config` running `runner` (from [`Runners::get`]).
     pub fn new(host: &Host, config: ProbeConfig, runner: Arc<Runner>) -> Self {
@@ -351,7 +336,10 @@ impl Probe {
                 match client.query_in(&s, &query).await? {
                     Ok(a) => {
                         let values = vec![
-                            ("probe_dns_rcode", rcode_number(&a.rcode)),
+                            (
+                                "probe_dns_rcode",
+                                dns_proto::rcode_number(&a.rcode).map_or(-1.0, f64::from),
+                            ),
                             ("probe_dns_answer_rrs", a.answer.len() as f64),
                             ("probe_dns_authority_rrs", a.authority.len() as f64),
                             ("probe_dns_additional_rrs", a.additional.len() as f64),
@@ -396,20 +384,8 @@ impl Probe {
     }
 }
 
-/// `HOST:PORT` to one address (a name through the system resolver, as every
-/// netkit command does; never a number-like name).
+/// `HOST:PORT` to one address, as every netkit command resolves its target.
 pub fn resolve(target: &str) -> Result<SocketAddr> {
     let (host, port) = probe_proto::split_target(target).map_err(anyhow::Error::msg)?;
-    if let Some(ip) = crate::policy::ip_literal(&host) {
-        return Ok(SocketAddr::new(ip, port));
-    }
-    let name = crate::policy::host_name(crate::policy::unbracket(&host))
-        .map_err(|e| anyhow::anyhow!(e.message(&host)))?;
-    let ip = SystemResolver
-        .lookup(&name)
-        .map_err(|e| anyhow::anyhow!("cannot resolve {host:?}: {e}"))?
-        .into_iter()
-        .next()
-        .with_context(|| format!("{host:?} has no address"))?;
-    Ok(SocketAddr::new(ip, port))
+    Ok(crate::target::target(&host, port, crate::target::Family::Any)?.addr)
 }

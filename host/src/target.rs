@@ -1,9 +1,10 @@
-//! Host names from the command line to one address, resolved by netkit (the
-//! component only ever sees the IP).
+//! Targets as users write them (IP, `[IPv6]` or host name) to one address,
+//! resolved by netkit for every command and for `netkit watch` (the component
+//! only ever sees the IP).
 
+use crate::dns::SystemResolver;
+use crate::policy::Resolver;
 use anyhow::{Result, bail};
-use netkit::dns::SystemResolver;
-use netkit::policy::Resolver;
 use std::net::{IpAddr, SocketAddr};
 
 /// Which address family a name may resolve to.
@@ -46,8 +47,8 @@ pub struct Target {
 
 /// Resolve `host` (IP, `[IPv6]` or name) with `port`.
 pub fn target(host: &str, port: u16, family: Family) -> Result<Target> {
-    let bare = netkit::policy::unbracket(host);
-    if let Some(ip) = netkit::policy::ip_literal(host) {
+    let bare = crate::policy::unbracket(host);
+    if let Some(ip) = crate::policy::ip_literal(host) {
         if !family.admits(ip) {
             bail!("host {host:?} is not an {} address", family_name(family));
         }
@@ -58,7 +59,7 @@ pub fn target(host: &str, port: u16, family: Family) -> Result<Target> {
     }
     // Never hand a number-like "name" to the resolver: it would read 127.0.0.010
     // as octal.
-    let name = netkit::policy::host_name(bare).map_err(|e| anyhow::anyhow!(e.message(host)))?;
+    let name = crate::policy::host_name(bare).map_err(|e| anyhow::anyhow!(e.message(host)))?;
     let all = SystemResolver
         .lookup(&name)
         .map_err(|e| anyhow::anyhow!("cannot resolve host {host:?}: {e}"))?;

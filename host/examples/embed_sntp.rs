@@ -7,7 +7,7 @@
 use anyhow::{Result, anyhow};
 use netkit::components::Builtin;
 use netkit::runtime::{Host, Sandbox};
-use netkit::sntp::{self, Family, QueryOptions, ServerConfig, SntpClient};
+use netkit::sntp::{self, Family, QueryOptions, Report, ServerConfig, SntpClient, SntpError};
 use std::net::{SocketAddr, UdpSocket};
 
 #[tokio::main]
@@ -42,8 +42,7 @@ async fn main() -> Result<()> {
         family: Family::Any,
     };
     for _ in 0..3 {
-        let report = client
-            .query(addr, &options)
+        let report = query_once_listening(&client, addr, &options)
             .await?
             .map_err(|e| anyhow!(sntp::describe(&e)))?;
         println!(
@@ -58,4 +57,23 @@ async fn main() -> Result<()> {
         .map_err(|e| anyhow!(sntp::describe(&e)))?;
     println!("server answered {} queries", summary.answered);
     Ok(())
+}
+
+/// Query `addr`, retrying for up to a second while nothing listens there yet:
+/// the server component binds its port on its own task, so the first query can
+/// arrive before it does (the kernel then answers "connection refused").
+async fn query_once_listening(
+    client: &SntpClient,
+    addr: SocketAddr,
+    options: &QueryOptions,
+) -> Result<Result<Report, SntpError>> {
+    let mut outcome = client.query(addr, options).await?;
+    for _ in 0..50 {
+        if !matches!(&outcome, Err(e) if sntp::is_refused(e)) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        outcome = client.query(addr, options).await?;
+    }
+    Ok(outcome)
 }

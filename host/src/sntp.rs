@@ -177,6 +177,14 @@ pub fn describe(e: &SntpError) -> String {
     sntp_proto::sntp_error_text!(SntpError, e)
 }
 
+/// Whether the server refused the query (ICMP port unreachable: nothing
+/// listens on that port yet, or any more). A host that has just started a
+/// server component may retry on this while the server binds its port.
+pub fn is_refused(e: &SntpError) -> bool {
+    // netio's text for ErrorCode::ConnectionRefused (guest/netio/src/error.rs).
+    matches!(e, SntpError::Unreachable(m) if m.contains("connection refused"))
+}
+
 /// The WIT name of the failure's case (`timeout`, `kiss-of-death`, ...).
 pub fn error_kind(e: &SntpError) -> &'static str {
     sntp_proto::sntp_error_kind!(SntpError, e)

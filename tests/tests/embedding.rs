@@ -102,8 +102,24 @@ fn a_spinning_guest_shares_a_current_thread_runtime() {
                 log_requests: false,
             },
         );
-        // The server binds its port before the spinner starts.
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        let client = SntpClient::new(&host).unwrap();
+        let options = QueryOptions {
+            timeout_ms: 2_000,
+            tries: 4,
+            samples: 1,
+            burst: true,
+            family: Family::Any,
+        };
+        // The server answers (so it has bound its port) before the spinner starts.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while let Err(e) = client.query(addr, &options).await.unwrap() {
+            assert!(
+                sntp::is_refused(&e) && Instant::now() < deadline,
+                "{}",
+                sntp::describe(&e)
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         let spinner = host
             .compile(&std::fs::read(hostile_wasm()).unwrap())
             .unwrap();
@@ -117,14 +133,6 @@ fn a_spinning_guest_shares_a_current_thread_runtime() {
         // Let the spinner start first.
         tokio::time::sleep(Duration::from_millis(100)).await;
 
-        let client = SntpClient::new(&host).unwrap();
-        let options = QueryOptions {
-            timeout_ms: 2_000,
-            tries: 4,
-            samples: 1,
-            burst: true,
-            family: Family::Any,
-        };
         let start = Instant::now();
         let report = client.query(addr, &options).await.unwrap();
         let took = start.elapsed();

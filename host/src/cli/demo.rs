@@ -203,7 +203,16 @@ pub async fn main(a: Args, audit: bool) -> Result<ExitCode> {
         family: sntp::Family::Any,
     };
     let component = host.builtin(Builtin::SntpClient)?;
-    match sntp::query(&host, &component, &sntp_box, sntp_addr, &options).await? {
+    // Retry briefly while the server is still binding its port.
+    let mut outcome = sntp::query(&host, &component, &sntp_box, sntp_addr, &options).await?;
+    for _ in 0..50 {
+        if !matches!(&outcome, Err(e) if sntp::is_refused(e)) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        outcome = sntp::query(&host, &component, &sntp_box, sntp_addr, &options).await?;
+    }
+    match outcome {
         Ok(r) => steps.show("sntp", true, sntp::report_line(&r).text()),
         Err(e) => steps.show("sntp", false, format!("FAILED: {}", sntp::describe(&e))),
     }

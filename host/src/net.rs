@@ -9,12 +9,16 @@
 //! descriptors. Sockets it creates and connections it accepts both count; past
 //! the cap the guest gets `new-socket-limit` and the audit records the refusal.
 
+mod udp;
+
+pub use udp::{IncomingDatagramStream, OutgoingDatagramStream, UdpSocket};
+
 use crate::audit::Audit;
-use crate::policy::NameTable;
+use crate::policy::{NameTable, ResolvedPolicy};
 use wasmtime::component::{HasData, Linker, Resource};
 use wasmtime_wasi::p2::bindings::sockets::network::{ErrorCode, IpAddressFamily, Network};
-use wasmtime_wasi::p2::bindings::sockets::{tcp, tcp_create_socket, udp_create_socket};
-use wasmtime_wasi::p2::{SocketError, SocketResult, TcpSocket, UdpSocket};
+use wasmtime_wasi::p2::bindings::sockets::{tcp, tcp_create_socket};
+use wasmtime_wasi::p2::{SocketError, SocketResult, TcpSocket};
 use wasmtime_wasi::sockets::WasiSocketsCtxView;
 use wasmtime_wasi_io::streams::{DynInputStream, DynOutputStream};
 
@@ -47,6 +51,9 @@ pub struct GuestNet<'a> {
     pub sockets: WasiSocketsCtxView<'a>,
     /// Names the guest may look up.
     pub names: &'a NameTable,
+    /// What the guest may reach (netkit's own UDP checks it; wasmtime-wasi's TCP
+    /// checks the same policy through its address-check hook).
+    pub policy: &'a ResolvedPolicy,
     /// Where attempts are recorded.
     pub audit: &'a Audit,
     /// The sockets it holds.
@@ -142,18 +149,6 @@ impl tcp_create_socket::Host for GuestNet<'_> {
     }
 }
 
-impl udp_create_socket::Host for GuestNet<'_> {
-    async fn create_udp_socket(
-        &mut self,
-        family: IpAddressFamily,
-    ) -> SocketResult<Resource<UdpSocket>> {
-        self.admit("udp-socket")?;
-        let socket = udp_create_socket::Host::create_udp_socket(&mut self.sockets, family).await?;
-        self.held.reps.push(socket.rep());
-        Ok(socket)
-    }
-}
-
 // netkit's interfaces use `network`'s error type; its conversions are wasmtime-wasi's.
 impl wasmtime_wasi::p2::bindings::sockets::network::Host for GuestNet<'_> {
     fn convert_error_code(&mut self, error: SocketError) -> wasmtime::Result<ErrorCode> {
@@ -174,11 +169,12 @@ impl wasmtime_wasi::p2::bindings::sockets::network::HostNetwork for GuestNet<'_>
     }
 }
 
-/// Replace wasmtime-wasi's socket creation and accept in `linker` with the capped ones.
+/// Replace wasmtime-wasi's socket creation and accept in `linker` with the
+/// capped ones, and its UDP with netkit's own ([`udp`]).
 pub fn add_to_linker<T: GuestNetView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
     linker.allow_shadowing(true);
     let result = tcp_create_socket::add_to_linker::<T, HasGuestNet>(linker, T::guest_net)
-        .and_then(|()| udp_create_socket::add_to_linker::<T, HasGuestNet>(linker, T::guest_net))
+        .and_then(|()| udp::add_to_linker(linker))
         .and_then(|()| {
             linker.instance("wasi:sockets/tcp@0.2.12")?.func_wrap(
                 "[method]tcp-socket.accept",

@@ -70,6 +70,7 @@ impl GuestNetView for State {
                 table: &mut self.table,
             },
             names: self.policy.names(),
+            policy: &self.policy,
             audit: &self.audit,
             held: &mut self.sockets,
         }

@@ -28,6 +28,6 @@ pub use stop::StopOnEof;
 pub use tcp_listener::TcpListener;
 pub use tcp_stream::{Read, TcpStream};
 pub use udp::{Datagram, Received, UdpSocket, UdpStream};
-pub use wait::{Ready, wait};
+pub use wait::{Deadline, Ready, wait};
 pub use wasip2;
 pub use wasip2::sockets::network::ErrorCode;

@@ -69,6 +69,7 @@ impl TcpStream {
             .start_connect(&instance_network(), to_wasi(addr))
             .map_err(err)?;
         let ready = socket.subscribe();
+        let deadline = crate::Deadline::at(deadline_ns);
         loop {
             match socket.finish_connect() {
                 Ok((input, output)) => {
@@ -76,7 +77,7 @@ impl TcpStream {
                     return Ok(Some(TcpStream::from_parts(socket, input, output, addr)));
                 }
                 Err(ErrorCode::WouldBlock) => {
-                    if crate::wait(&[&ready], Some(deadline_ns)).deadline {
+                    if crate::wait(&[&ready], Some(&deadline)).deadline {
                         return Ok(None);
                     }
                 }
@@ -88,10 +89,13 @@ impl TcpStream {
     /// Read what arrives before `deadline_ns` (at most `max` bytes at a time):
     /// `Ok(None)` when the deadline passed first.
     pub fn read_until(&self, max: u64, deadline_ns: u64) -> Result<Option<Read>, NetError> {
+        let mut deadline = None;
         loop {
             match self.try_read(max)? {
                 Read::Empty => {
-                    if crate::wait(&[&self.input_ready], Some(deadline_ns)).deadline {
+                    // Subscribed on the first wait only: data already there costs no timer.
+                    let deadline = deadline.get_or_insert_with(|| crate::Deadline::at(deadline_ns));
+                    if crate::wait(&[&self.input_ready], Some(deadline)).deadline {
                         return Ok(None);
                     }
                 }
@@ -102,11 +106,15 @@ impl TcpStream {
 
     /// Write all of `buf` before `deadline_ns`: `Ok(false)` when the deadline passed first.
     pub fn write_until(&self, mut buf: &[u8], deadline_ns: u64) -> Result<bool, NetError> {
+        let mut deadline = None;
         while !buf.is_empty() {
             let n = self.try_write(buf)?;
             buf = &buf[n..];
-            if n == 0 && crate::wait(&[&self.output_ready], Some(deadline_ns)).deadline {
-                return Ok(false);
+            if n == 0 {
+                let deadline = deadline.get_or_insert_with(|| crate::Deadline::at(deadline_ns));
+                if crate::wait(&[&self.output_ready], Some(deadline)).deadline {
+                    return Ok(false);
+                }
             }
         }
         Ok(true)

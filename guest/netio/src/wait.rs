@@ -1,4 +1,4 @@
-//! One `wasi:io/poll` call over a server loop's pollables, with an optional deadline.
+//! One `wasi:io/poll` call over a loop's pollables, with an optional deadline.
 
 use wasip2::clocks::monotonic_clock;
 use wasip2::io::poll::{Pollable, poll};
@@ -12,17 +12,37 @@ pub struct Ready {
     pub deadline: bool,
 }
 
-/// Block until one of `list` is ready or `deadline_ns` (monotonic clock) passes.
-pub fn wait(list: &[&Pollable], deadline_ns: Option<u64>) -> Ready {
-    let timer = deadline_ns.map(monotonic_clock::subscribe_instant);
+/// A deadline on the monotonic clock, subscribed once for a whole operation
+/// and passed to every [`wait`] of it.
+///
+/// Made once, not per wait: a timer subscribed after its deadline first yields
+/// to the host's executor and only then reports ready, and `poll` returns as
+/// soon as anything is ready. Beside a pollable that keeps waking up with
+/// nothing to read, a fresh timer per wait would never be reported and the
+/// loop would never end; this one, subscribed while the deadline still lay
+/// ahead, is reported as soon as it passes.
+pub struct Deadline(Pollable);
+
+impl Deadline {
+    /// At `deadline_ns` on the monotonic clock.
+    pub fn at(deadline_ns: u64) -> Deadline {
+        Deadline(monotonic_clock::subscribe_instant(deadline_ns))
+    }
+}
+
+/// Block until one of `list` is ready or `deadline` passes.
+pub fn wait(list: &[&Pollable], deadline: Option<&Deadline>) -> Ready {
     let mut all: Vec<&Pollable> = Vec::with_capacity(list.len() + 1);
     all.extend_from_slice(list);
-    if let Some(t) = &timer {
+    if let Some(Deadline(t)) = deadline {
         all.push(t);
     }
     let mut indices = poll(&all);
     let timer_index = list.len() as u32;
-    let deadline = timer.is_some() && indices.contains(&timer_index);
+    let passed = deadline.is_some() && indices.contains(&timer_index);
     indices.retain(|&i| i != timer_index);
-    Ready { indices, deadline }
+    Ready {
+        indices,
+        deadline: passed,
+    }
 }

@@ -2,7 +2,7 @@
 
 use super::Datagram;
 use super::core::Core;
-use crate::{NetError, wait};
+use crate::{Deadline, NetError, wait};
 use std::net::SocketAddr;
 use wasip2::io::poll::Pollable;
 
@@ -49,6 +49,7 @@ impl UdpSocket {
         deadline_ns: Option<u64>,
         extra: Option<&Pollable>,
     ) -> Result<Received, NetError> {
+        let mut deadline = None;
         loop {
             let got = self.core.try_receive(BATCH, self.core.local)?;
             if !got.is_empty() {
@@ -56,7 +57,10 @@ impl UdpSocket {
             }
             let mut list = vec![&self.core.incoming_ready];
             list.extend(extra);
-            let ready = wait(&list, deadline_ns);
+            if deadline.is_none() {
+                deadline = deadline_ns.map(Deadline::at);
+            }
+            let ready = wait(&list, deadline.as_ref());
             if ready.indices.contains(&1) {
                 return Ok(Received::Extra);
             }

@@ -2,7 +2,7 @@
 
 use super::Datagram;
 use super::core::Core;
-use crate::{NetError, wait};
+use crate::{Deadline, NetError, wait};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 /// A UDP socket on an ephemeral port, connected to one peer: the host drops
@@ -42,8 +42,9 @@ impl UdpStream {
     /// yet: it waits first and then reads one datagram, which spares the host
     /// a read that finds nothing and a second, empty read of the socket.
     pub fn receive(&self, deadline_ns: u64) -> Result<Option<Datagram>, NetError> {
+        let deadline = Deadline::at(deadline_ns);
         loop {
-            let ready = wait(&[&self.core.incoming_ready], Some(deadline_ns));
+            let ready = wait(&[&self.core.incoming_ready], Some(&deadline));
             if !ready.indices.is_empty()
                 && let Some(d) = self.core.try_receive(1, self.peer)?.pop()
             {

@@ -72,16 +72,21 @@ pub async fn main(a: Args, audit: bool) -> Result<ExitCode> {
 
     // The echo pair.
     let addr = SocketAddr::from(([127, 0, 0, 1], free_port(false)?));
-    let server_box = Sandbox::new(
+    // Room for every connection the server takes (as `netkit echo-server`
+    // gives it): connections the client has closed stay held until the
+    // server notices, which on a loaded machine can take a while.
+    const MAX_CONNECTIONS: u32 = 64;
+    let mut server_box = Sandbox::new(
         "echo-server",
         echo::server_policy(addr, Transport::Tcp, &loopback),
     );
+    server_box.set_max_sockets(MAX_CONNECTIONS as usize + 16);
     steps.granted(&server_box);
     let config = ServerConfig {
         host: addr.ip().to_string(),
         port: addr.port(),
         transport: Transport::Tcp,
-        max_connections: 64,
+        max_connections: MAX_CONNECTIONS,
         idle_timeout_ms: 10_000,
         stop_on_stdin_eof: true,
         drain_timeout_ms: 1_000,

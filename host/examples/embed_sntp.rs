@@ -7,8 +7,9 @@
 use anyhow::{Result, anyhow};
 use netkit::components::Builtin;
 use netkit::runtime::{Host, Sandbox};
-use netkit::sntp::{self, Family, QueryOptions, Report, ServerConfig, SntpClient, SntpError};
+use netkit::sntp::{self, Family, QueryOptions, ServerConfig, SntpClient};
 use std::net::{SocketAddr, UdpSocket};
+use std::time::Duration;
 
 #[tokio::main]
 async fn main() -> Result<()> {
@@ -42,7 +43,9 @@ async fn main() -> Result<()> {
         family: Family::Any,
     };
     for _ in 0..3 {
-        let report = query_once_listening(&client, addr, &options)
+        // The server binds its port on a task of its own: the first query
+        // may come before it has, and is then retried for up to a second.
+        let report = sntp::when_listening(Duration::from_secs(1), || client.query(addr, &options))
             .await?
             .map_err(|e| anyhow!(sntp::describe(&e)))?;
         println!(
@@ -57,23 +60,4 @@ async fn main() -> Result<()> {
         .map_err(|e| anyhow!(sntp::describe(&e)))?;
     println!("server answered {} queries", summary.answered);
     Ok(())
-}
-
-/// Query `addr`, retrying for up to a second while nothing listens there yet:
-/// the server component binds its port on its own task, so the first query can
-/// arrive before it does (the kernel then answers "connection refused").
-async fn query_once_listening(
-    client: &SntpClient,
-    addr: SocketAddr,
-    options: &QueryOptions,
-) -> Result<Result<Report, SntpError>> {
-    let mut outcome = client.query(addr, options).await?;
-    for _ in 0..50 {
-        if !matches!(&outcome, Err(e) if sntp::is_refused(e)) {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        outcome = client.query(addr, options).await?;
-    }
-    Ok(outcome)
 }

@@ -5,6 +5,7 @@ use crate::runtime::{Host, Sandbox, State, unconstrained};
 use anyhow::Result;
 use ipnet::IpNet;
 use std::net::SocketAddr;
+use std::time::Duration;
 use wasmtime::component::Component;
 
 /// The SNTP client world (generated; documented in `wit/sntp.wit`).
@@ -177,10 +178,31 @@ pub fn describe(e: &SntpError) -> String {
     sntp_proto::sntp_error_text!(SntpError, e)
 }
 
+/// Run `query` until the server stops refusing it, for at most `within`
+/// (every 20 ms): a host that has just started a server component may query
+/// it before the component has bound its port, and the kernel then answers
+/// "connection refused". Any other outcome is returned at once.
+pub async fn when_listening<F, Fut>(
+    within: Duration,
+    mut query: F,
+) -> Result<Result<Report, SntpError>>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Result<Report, SntpError>>>,
+{
+    let give_up = tokio::time::Instant::now() + within;
+    loop {
+        let outcome = query().await?;
+        if !matches!(&outcome, Err(e) if refused(e)) || tokio::time::Instant::now() >= give_up {
+            return Ok(outcome);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// Whether the server refused the query (ICMP port unreachable: nothing
-/// listens on that port yet, or any more). A host that has just started a
-/// server component may retry on this while the server binds its port.
-pub fn is_refused(e: &SntpError) -> bool {
+/// listens on that port).
+fn refused(e: &SntpError) -> bool {
     // netio's text for ErrorCode::ConnectionRefused (guest/netio/src/error.rs).
     matches!(e, SntpError::Unreachable(m) if m.contains("connection refused"))
 }

@@ -111,15 +111,10 @@ fn a_spinning_guest_shares_a_current_thread_runtime() {
             family: Family::Any,
         };
         // The server answers (so it has bound its port) before the spinner starts.
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while let Err(e) = client.query(addr, &options).await.unwrap() {
-            assert!(
-                sntp::is_refused(&e) && Instant::now() < deadline,
-                "{}",
-                sntp::describe(&e)
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        let first = sntp::when_listening(Duration::from_secs(10), || client.query(addr, &options))
+            .await
+            .unwrap();
+        assert!(first.is_ok(), "{first:?}");
         let spinner = host
             .compile(&std::fs::read(hostile_wasm()).unwrap())
             .unwrap();

@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Start the echo and SNTP server components on free loopback ports, run their
 /// clients against them, show what each was granted and did, and one denial.
@@ -133,7 +134,7 @@ pub async fn main(a: Args, audit: bool) -> Result<ExitCode> {
             if !matches!(outcome, Err(EchoError::Refused(_))) {
                 break;
             }
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            tokio::time::sleep(Duration::from_millis(20)).await;
             outcome = echo::run_client(&host, &client_component, &client_box, &request).await?;
         }
         match outcome {
@@ -208,15 +209,11 @@ pub async fn main(a: Args, audit: bool) -> Result<ExitCode> {
         family: sntp::Family::Any,
     };
     let component = host.builtin(Builtin::SntpClient)?;
-    // Retry briefly while the server is still binding its port.
-    let mut outcome = sntp::query(&host, &component, &sntp_box, sntp_addr, &options).await?;
-    for _ in 0..50 {
-        if !matches!(&outcome, Err(e) if sntp::is_refused(e)) {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        outcome = sntp::query(&host, &component, &sntp_box, sntp_addr, &options).await?;
-    }
+    // The server binds its port on a task of its own: retry briefly while it is not there yet.
+    let outcome = sntp::when_listening(Duration::from_secs(1), || {
+        sntp::query(&host, &component, &sntp_box, sntp_addr, &options)
+    })
+    .await?;
     match outcome {
         Ok(r) => steps.show("sntp", true, sntp::report_line(&r).text()),
         Err(e) => steps.show("sntp", false, format!("FAILED: {}", sntp::describe(&e))),

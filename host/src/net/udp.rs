@@ -399,9 +399,9 @@ impl HostIncomingDatagramStream for GuestNet<'_> {
         let max = usize::try_from(max_results)
             .unwrap_or(usize::MAX)
             .min(MAX_DATAGRAMS);
+        let socket = self.sockets.table.get(&this)?.socket.clone();
         let mut out = Vec::new();
         while out.len() < max {
-            let socket = self.sockets.table.get(&this)?.socket.clone();
             let mut data = Vec::with_capacity(MAX_DATAGRAM_SIZE);
             let from = match rustix::net::recvfrom(
                 &*socket,

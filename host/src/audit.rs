@@ -6,12 +6,13 @@
 //! [`MAX_TARGET_BYTES`]; denial lines on stderr are rate-limited and the rest
 //! summarised per operation and address. Counts stay exact.
 
-use crate::policy::NetGrant;
+use crate::policy::{NetGrant, ResolvedPolicy, use_name};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::time::Instant;
+use wasmtime_wasi::sockets::SocketAddrUse;
 
 /// Events kept in memory at most; later ones are counted, not stored.
 pub const MAX_EVENTS: usize = 100_000;
@@ -164,6 +165,14 @@ impl Audit {
     pub fn record(&self, op: &'static str, target: String, grant: Option<String>) {
         let target = printable(&target, MAX_TARGET_BYTES);
         self.push(op, Target::Text(target), grant.map(Allowed::Text));
+    }
+
+    /// Check `use_` of `addr` against `policy` and record the attempt: the one
+    /// address check behind wasmtime-wasi's TCP (its hook) and netkit's UDP.
+    pub fn check(&self, policy: &ResolvedPolicy, addr: SocketAddr, use_: SocketAddrUse) -> bool {
+        let grant = policy.check(addr, use_);
+        self.record_check(use_name(use_), addr, grant);
+        grant.is_some()
     }
 
     /// Record an address check and the grant that allowed it, if any.

@@ -2,7 +2,6 @@
 
 use super::{Limits, Sandbox, ServerHandle, State, StopHandle, unconstrained};
 use crate::cache::{CompileCache, Origin};
-use crate::policy::use_name;
 use anyhow::{Context, Result};
 use std::sync::Arc;
 use std::time::Duration;
@@ -192,9 +191,7 @@ impl Host {
         let policy = sandbox.policy_arc().clone();
         let audit = sandbox.audit().clone();
         b.socket_addr_check(move |addr, use_| {
-            let grant = policy.check(addr, use_);
-            let allowed = grant.is_some();
-            audit.record_check(use_name(use_), addr, grant);
+            let allowed = audit.check(&policy, addr, use_);
             Box::pin(async move { allowed })
         });
         let state = State::new(

@@ -141,10 +141,13 @@ impl Watcher {
                 .ok_or_else(|| OnceError::UnknownModule(module.to_string()))?
         };
         let c = probe.config();
+        let mut other = None;
         if let Some(t) = target
             && t != c.target
         {
-            let addr = run::resolve(t).map_err(|e| OnceError::BadTarget(format!("{e:#}")))?;
+            let addr = run::resolve(t)
+                .await
+                .map_err(|e| OnceError::BadTarget(format!("{e:#}")))?;
             if !c.allow_targets.iter().any(|p| p.covers(addr)) {
                 return Err(OnceError::Forbidden(format!(
                     "probe {module:?} may check only {} and its allow_targets ({}), not {t}",
@@ -160,8 +163,9 @@ impl Watcher {
                     }
                 )));
             }
+            other = Some(addr);
         }
-        Ok(probe.run(target).await)
+        Ok(probe.run(other).await)
     }
 
     /// Stop every probe.

@@ -7,7 +7,7 @@ use crate::command::{self, Exit};
 use crate::dns::SystemResolver;
 use crate::dns_probe::{DnsClient, DnsQuery};
 use crate::echo::{self, ClientRequest, Payload, Transport};
-use crate::policy::{Policy, ResolvedPolicy};
+use crate::policy::{HostPattern, Policy, ResolvedPolicy};
 use crate::probe::{Kind as ProbeKind, ProbeOptions, Prober};
 use crate::runtime::{Host, Sandbox};
 use crate::sntp::{Family, QueryOptions, SntpClient};
@@ -189,8 +189,8 @@ impl Probe {
         &self.config
     }
 
-    /// Run once against `target` (`HOST:PORT`; the probe's own when `None`).
-    pub async fn run(&self, target: Option<&str>) -> RunResult {
+    /// Run once against `target` (the probe's own, resolved now, when `None`).
+    pub async fn run(&self, target: Option<SocketAddr>) -> RunResult {
         let start = Instant::now();
         let audit = Arc::new(Audit::new(self.config.name.clone(), true));
         let limit = self.config.timeout + Duration::from_millis(250);
@@ -209,7 +209,7 @@ impl Probe {
         r
     }
 
-    async fn run_inner(&self, target: Option<&str>, audit: &Arc<Audit>) -> Result<RunResult> {
+    async fn run_inner(&self, target: Option<SocketAddr>, audit: &Arc<Audit>) -> Result<RunResult> {
         let c = &self.config;
         let timeout_ms = c.timeout.as_millis().max(1) as u64;
         let sandbox = |policy: ResolvedPolicy| {
@@ -220,7 +220,12 @@ impl Probe {
             s
         };
         if let Runner::Component(component) = &*self.runner {
-            let policy = Policy::new(c.allow.clone()).resolve(&SystemResolver)?;
+            let allow = c.allow.clone();
+            let names = allow.iter().any(|g| matches!(g.host, HostPattern::Name(_)));
+            let policy = off_thread(names, move || {
+                Ok(Policy::new(allow).resolve(&SystemResolver)?)
+            })
+            .await?;
             let mut s = sandbox(policy);
             let mut argv = vec![c.name.clone()];
             argv.extend(c.args.iter().cloned());
@@ -244,7 +249,10 @@ impl Probe {
                 }
             });
         }
-        let addr = resolve(target.unwrap_or(&c.target))?;
+        let addr = match target {
+            Some(addr) => addr,
+            None => resolve(&c.target).await?,
+        };
         Ok(match &*self.runner {
             Runner::Sntp(client) => {
                 let s = sandbox(crate::sntp::client_policy(addr));
@@ -384,8 +392,27 @@ impl Probe {
     }
 }
 
-/// `HOST:PORT` to one address, as every netkit command resolves its target.
-pub fn resolve(target: &str) -> Result<SocketAddr> {
+/// Run `resolve` on tokio's blocking pool if it may ask the system resolver
+/// (`names`: getaddrinfo blocks, and would hold up every probe sharing this
+/// thread); IP literals never reach the resolver and stay inline.
+async fn off_thread<T: Send + 'static>(
+    names: bool,
+    resolve: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    if names {
+        tokio::task::spawn_blocking(resolve).await?
+    } else {
+        resolve()
+    }
+}
+
+/// `HOST:PORT` to one address, as every netkit command resolves its target
+/// (a name off the async threads: see [`off_thread`]).
+pub async fn resolve(target: &str) -> Result<SocketAddr> {
     let (host, port) = probe_proto::split_target(target).map_err(anyhow::Error::msg)?;
-    Ok(crate::target::target(&host, port, crate::target::Family::Any)?.addr)
+    let names = crate::policy::ip_literal(&host).is_none();
+    off_thread(names, move || {
+        Ok(crate::target::target(&host, port, crate::target::Family::Any)?.addr)
+    })
+    .await
 }

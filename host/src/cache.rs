@@ -84,7 +84,17 @@ pub fn compile(engine: &Engine, bytes: &[u8]) -> Result<Component> {
              or wrap it with `wasm-tools component new`)"
         );
     }
-    Component::new(engine, bytes).map_err(|e| {
+    // `engine` may have no compiler (netkit's have none: setting cranelift up
+    // cost every run ~0.1 ms, and most runs only load from the cache). Compile
+    // with one made from the same configuration (where instances are allocated
+    // is not part of what an artifact must match), then load the artifact into
+    // `engine`.
+    let mut config = engine.config().clone();
+    config
+        .enable_compiler(true)
+        .allocation_strategy(wasmtime::InstanceAllocationStrategy::OnDemand);
+    let compiler = Engine::new(&config)?;
+    let artifact = compiler.precompile_component(bytes).map_err(|e| {
         // wasmtime's messages can carry multi-line dumps: keep the first line.
         let text = format!("{e:#}");
         let first = text
@@ -93,7 +103,10 @@ pub fn compile(engine: &Engine, bytes: &[u8]) -> Result<Component> {
             .unwrap_or("invalid")
             .trim_end_matches([' ', '=', '[']);
         anyhow::anyhow!("not a valid WebAssembly component: {first}")
-    })
+    })?;
+    // SAFETY: the artifact was produced just now, by wasmtime, for this very
+    // configuration; it never left this process.
+    unsafe { Component::deserialize(engine, &artifact) }.map_err(anyhow::Error::from)
 }
 
 /// An absolute path from an environment variable; empty or relative values are

@@ -9,6 +9,7 @@ mod dns;
 mod echo_client;
 mod echo_server;
 mod job;
+mod lazy;
 mod load;
 mod output;
 mod probe;
@@ -21,6 +22,7 @@ mod sntp_server;
 mod watch;
 
 use clap::{Parser, Subcommand};
+use lazy::Lazy;
 use std::process::ExitCode;
 
 /// The version line: netkit's and the wasmtime it embeds.
@@ -47,29 +49,29 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run the echo and SNTP servers and clients on loopback and show what each may do and did.
-    Demo(demo::Args),
+    Demo(Lazy<demo::Args>),
     /// Run the echo server component, granted exactly HOST:PORT, until Ctrl-C.
-    EchoServer(echo_server::Args),
+    EchoServer(Lazy<echo_server::Args>),
     /// Run the echo client component, granted only HOST:PORT.
-    EchoClient(echo_client::Args),
+    EchoClient(Lazy<echo_client::Args>),
     /// Ask an SNTP/NTP server for the time, granted only datagrams to and from that server.
-    Sntp(sntp::Args),
+    Sntp(Lazy<sntp::Args>),
     /// Run the SNTP server component, granted exactly HOST:PORT, until Ctrl-C.
-    SntpServer(sntp_server::Args),
+    SntpServer(Lazy<sntp_server::Args>),
     /// Probe a TCP port (connect time, optional request and expected reply), granted only HOST:PORT.
-    Tcp(probe::TcpArgs),
+    Tcp(Lazy<probe::TcpArgs>),
     /// Probe a UDP service (a datagram, its reply and round trip), granted only HOST:PORT.
-    Udp(probe::UdpArgs),
+    Udp(Lazy<probe::UdpArgs>),
     /// Ask a DNS server like dig (rcode, flags, sections, TTLs), granted only that server.
-    Dns(dns::Args),
+    Dns(Lazy<dns::Args>),
     /// Probe on schedule and serve Prometheus metrics (like blackbox_exporter), every run sandboxed.
-    Watch(watch::Args),
+    Watch(Lazy<watch::Args>),
     /// Run any wasi:cli/run component under exactly the grants given (default: no network).
-    Run(run::Args),
+    Run(Lazy<run::Args>),
     /// Write the embedded components out as .wasm files, for `wasmtime run` or other hosts.
-    Components(components::Args),
+    Components(Lazy<components::Args>),
     /// Print a shell completion script: `netkit completions bash > /etc/bash_completion.d/netkit`.
-    Completions(completions::Args),
+    Completions(Lazy<completions::Args>),
 }
 
 impl Cli {
@@ -88,18 +90,18 @@ impl Cli {
 pub async fn main(cli: Cli) -> ExitCode {
     let audit = cli.audit;
     let outcome = match cli.command {
-        Command::Demo(a) => demo::main(a, audit).await,
-        Command::EchoServer(a) => echo_server::main(a, audit).await,
-        Command::EchoClient(a) => echo_client::main(a, audit).await,
-        Command::Sntp(a) => sntp::main(a, audit).await,
-        Command::SntpServer(a) => sntp_server::main(a, audit).await,
-        Command::Tcp(a) => probe::tcp(a, audit).await,
-        Command::Udp(a) => probe::udp(a, audit).await,
-        Command::Dns(a) => dns::main(a, audit).await,
-        Command::Watch(a) => watch::main(a).await,
-        Command::Run(a) => run::main(a, audit).await,
-        Command::Components(a) => components::main(a),
-        Command::Completions(a) => completions::main(a),
+        Command::Demo(Lazy(a)) => demo::main(a, audit).await,
+        Command::EchoServer(Lazy(a)) => echo_server::main(a, audit).await,
+        Command::EchoClient(Lazy(a)) => echo_client::main(a, audit).await,
+        Command::Sntp(Lazy(a)) => sntp::main(a, audit).await,
+        Command::SntpServer(Lazy(a)) => sntp_server::main(a, audit).await,
+        Command::Tcp(Lazy(a)) => probe::tcp(a, audit).await,
+        Command::Udp(Lazy(a)) => probe::udp(a, audit).await,
+        Command::Dns(Lazy(a)) => dns::main(a, audit).await,
+        Command::Watch(Lazy(a)) => watch::main(a).await,
+        Command::Run(Lazy(a)) => run::main(a, audit).await,
+        Command::Components(Lazy(a)) => components::main(a),
+        Command::Completions(Lazy(a)) => completions::main(a),
     };
     outcome.unwrap_or_else(|e| {
         eprintln!("netkit: {e:#}");

@@ -127,6 +127,7 @@ pub fn setup(
 ) -> Result<Setup> {
     let host = Host::new()?;
     let component = super::load::component(&host, builtin, path)?;
+    super::keep::until_exit(&host, &component);
     let policy = policy(target.addr).naming(target.name.as_deref(), target.addr.ip());
     let job = Job::new(label, policy, format);
     Ok(Setup {

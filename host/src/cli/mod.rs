@@ -9,6 +9,7 @@ mod dns;
 mod echo_client;
 mod echo_server;
 mod job;
+mod keep;
 mod lazy;
 mod load;
 mod output;

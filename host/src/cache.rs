@@ -73,6 +73,11 @@ const MAX_ARTIFACT: u64 = 1 << 30;
 
 /// Compile `bytes`; an input that is not a component gets one line saying what it is.
 pub fn compile(engine: &Engine, bytes: &[u8]) -> Result<Component> {
+    load_artifact(engine, &precompile(engine, bytes)?)
+}
+
+/// Compile `bytes` for `engine` to wasmtime's artifact (what the cache stores).
+fn precompile(engine: &Engine, bytes: &[u8]) -> Result<Vec<u8>> {
     const MAGIC: &[u8] = b"\0asm";
     if !bytes.starts_with(MAGIC) {
         bail!("not a WebAssembly file (it does not start with \\0asm)");
@@ -94,7 +99,7 @@ pub fn compile(engine: &Engine, bytes: &[u8]) -> Result<Component> {
         .enable_compiler(true)
         .allocation_strategy(wasmtime::InstanceAllocationStrategy::OnDemand);
     let compiler = Engine::new(&config)?;
-    let artifact = compiler.precompile_component(bytes).map_err(|e| {
+    compiler.precompile_component(bytes).map_err(|e| {
         // wasmtime's messages can carry multi-line dumps: keep the first line.
         let text = format!("{e:#}");
         let first = text
@@ -103,10 +108,14 @@ pub fn compile(engine: &Engine, bytes: &[u8]) -> Result<Component> {
             .unwrap_or("invalid")
             .trim_end_matches([' ', '=', '[']);
         anyhow::anyhow!("not a valid WebAssembly component: {first}")
-    })?;
-    // SAFETY: the artifact was produced just now, by wasmtime, for this very
-    // configuration; it never left this process.
-    unsafe { Component::deserialize(engine, &artifact) }.map_err(anyhow::Error::from)
+    })
+}
+
+/// The component in `artifact`, which [`precompile`] made for `engine`.
+fn load_artifact(engine: &Engine, artifact: &[u8]) -> Result<Component> {
+    // SAFETY: the artifact was produced by `precompile`, by wasmtime, for this
+    // very configuration, in this process.
+    unsafe { Component::deserialize(engine, artifact) }.map_err(anyhow::Error::from)
 }
 
 /// An absolute path from an environment variable; empty or relative values are
@@ -211,15 +220,16 @@ impl CompileCache {
         if let Some(component) = read_entry(engine, &path, &key, digest) {
             return Ok((component, Origin::Cache));
         }
-        let component = compile(engine, bytes)?;
-        match write_entry(&path, &component, &key, digest) {
+        // The artifact is written as compiled (not serialised again from the component).
+        let artifact = precompile(engine, bytes)?;
+        match write_entry(&path, &artifact, &key, digest) {
             Ok(()) => prune(&self.dir, self.max_size, &path),
             Err(e) => eprintln!(
                 "netkit: cannot store the compiled component in {}: {e:#}",
                 path.display()
             ),
         }
-        Ok((component, Origin::Compiled))
+        Ok((load_artifact(engine, &artifact)?, Origin::Compiled))
     }
 
     /// Make or check the directory, and return the MAC key kept in it.
@@ -431,16 +441,15 @@ fn replace_file(dir: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-fn write_entry(path: &Path, component: &Component, key: &[u8; 32], digest: &[u8]) -> Result<()> {
+fn write_entry(path: &Path, artifact: &[u8], key: &[u8; 32], digest: &[u8]) -> Result<()> {
     let dir = path.parent().context("cache entry has no directory")?;
-    let artifact = component.serialize().map_err(anyhow::Error::from)?;
     let tmp = temp_path(dir)?;
     let mut f = create_exclusive(&tmp)?;
-    f.write_all(&artifact)?;
+    f.write_all(artifact)?;
     drop(f);
     let tmp_mac = temp_path(dir)?;
     let mut f = create_exclusive(&tmp_mac)?;
-    f.write_all(&entry_mac(key, digest, &artifact))?;
+    f.write_all(&entry_mac(key, digest, artifact))?;
     drop(f);
     // Rename into place, so a concurrent reader never sees half an entry (at
     // worst a new artifact with the old MAC, which fails the check and is

@@ -41,7 +41,7 @@ pub(crate) fn print_table(rows: &[Row]) {
     }
     let notes = NOTES.lock().unwrap();
     if !notes.is_empty() {
-        println!("\nCommand lines (rerun any row with hyperfine -N -w 3 -r 40 'LINE'):");
+        println!("\nCommand lines (each reruns its row by hand, as printed):");
         for n in notes.iter() {
             println!("- {n}");
         }

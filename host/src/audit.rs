@@ -131,6 +131,8 @@ struct Log {
     /// Denials not printed, per (operation, address); the rest under `other`.
     suppressed: BTreeMap<(&'static str, String), u64>,
     suppressed_other: u64,
+    /// Denied attempts by operation, exact (whatever was kept).
+    denied_by_op: BTreeMap<&'static str, u64>,
 }
 
 /// A thread-safe log of [`Event`]s; denials are also printed to stderr as they happen.
@@ -139,16 +141,32 @@ pub struct Audit {
     label: String,
     started: Instant,
     quiet: bool,
+    max_events: usize,
+    max_text: usize,
     log: Mutex<Log>,
 }
 
 impl Audit {
     /// An empty audit whose stderr lines start with `label`; `quiet` silences them.
     pub fn new(label: impl Into<String>, quiet: bool) -> Self {
+        Self::bounded(label, quiet, MAX_EVENTS, MAX_TEXT_BYTES)
+    }
+
+    /// Like [`Audit::new`], keeping at most `max_events` events and
+    /// `max_text` bytes of their text (counts stay exact): what a daemon
+    /// running many sandboxes at once keeps per run.
+    pub fn bounded(
+        label: impl Into<String>,
+        quiet: bool,
+        max_events: usize,
+        max_text: usize,
+    ) -> Self {
         Self {
             label: label.into(),
             started: Instant::now(),
             quiet,
+            max_events: max_events.min(MAX_EVENTS),
+            max_text: max_text.min(MAX_TEXT_BYTES),
             log: Mutex::new(Log {
                 allowance: DENIAL_BURST,
                 ..Log::default()
@@ -187,6 +205,7 @@ impl Audit {
         log.total += 1;
         if denied {
             log.denied += 1;
+            *log.denied_by_op.entry(op).or_default() += 1;
             if !self.quiet {
                 self.print_denial(&mut log, at_ms, op, &target);
             }
@@ -198,7 +217,7 @@ impl Audit {
             Some(Allowed::Text(t)) => t.len(),
             _ => 0,
         };
-        if log.kept.len() < MAX_EVENTS && log.text_bytes + text <= MAX_TEXT_BYTES {
+        if log.kept.len() < self.max_events && log.text_bytes + text <= self.max_text {
             log.text_bytes += text;
             log.kept.push(Raw {
                 at_ms,
@@ -273,6 +292,19 @@ impl Audit {
         self.lock().denied
     }
 
+    /// Denied attempts by operation, exact (not only the kept events).
+    pub fn denied_by_operation(&self) -> BTreeMap<&'static str, u64> {
+        self.lock().denied_by_op.clone()
+    }
+
+    /// The most memory this audit can hold, in bytes (an upper bound: kept
+    /// events, their text and the summaries).
+    pub fn max_bytes(&self) -> usize {
+        self.max_events * std::mem::size_of::<Raw>()
+            + self.max_text
+            + SUMMARY_KEYS * (MAX_TARGET_BYTES + 64)
+    }
+
     /// A table of the events, one line each, for `--audit`.
     pub fn table(&self) -> String {
         let mut out = format!(
@@ -300,6 +332,24 @@ impl Audit {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn denied_counts_are_exact_past_the_kept_events() {
+        // Regression (issue 20): watch counted denials from the kept events, so
+        // 100,000 allowed sends followed by 50 denied ones reported 0 denied.
+        let a = Audit::bounded("t", true, 16, 1024);
+        let addr: SocketAddr = "127.0.0.1:9".parse().unwrap();
+        for _ in 0..100_000 {
+            a.record("udp-send", "127.0.0.1:1".into(), Some("g".into()));
+        }
+        for _ in 0..50 {
+            a.record_check("udp-send", addr, None);
+        }
+        assert_eq!(a.events().len(), 16);
+        assert_eq!((a.total(), a.denied()), (100_050, 50));
+        assert_eq!(a.denied_by_operation().get("udp-send"), Some(&50));
+        assert!(a.max_bytes() < 64 << 10, "{}", a.max_bytes());
+    }
 
     #[test]
     fn records_allowed_and_denied() {

@@ -49,23 +49,69 @@ impl Exit {
     }
 }
 
-impl fmt::Display for Exit {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+/// Where the limits an [`Exit`] names are set, for its hint.
+#[derive(Debug, Clone, Copy)]
+pub struct Hints {
+    /// How to raise the deadline (`--deadline`, or a config key).
+    pub deadline: &'static str,
+    /// How to raise the memory budget.
+    pub memory: &'static str,
+}
+
+impl Hints {
+    /// The flags of `netkit run`.
+    pub const CLI: Hints = Hints {
+        deadline: "--deadline",
+        memory: "--max-memory",
+    };
+}
+
+impl Exit {
+    /// One line on how it ended, whose hint names where the limit is set.
+    pub fn describe(&self, hints: Hints) -> String {
         match self {
-            Exit::Code(c) => write!(f, "exited with code {c}"),
-            Exit::Deadline(d) => write!(
-                f,
-                "stopped at the deadline of {:.3} s (raise it with --deadline)",
-                d.as_secs_f64()
+            Exit::Code(c) => format!("exited with code {c}"),
+            Exit::Deadline(d) => format!(
+                "stopped at the deadline of {:.3} s (raise it with {})",
+                d.as_secs_f64(),
+                hints.deadline
             ),
-            Exit::OutOfMemory(cap) => write!(
-                f,
-                "out of memory: it tried to grow past the cap of {} MiB (all its memories and tables together; raise it with --max-memory)",
-                cap >> 20
+            Exit::OutOfMemory(cap) => format!(
+                "out of memory: it tried to grow past the cap of {} MiB (all its memories and tables together; raise it with {})",
+                cap >> 20,
+                hints.memory
             ),
-            Exit::Trap(why) => write!(f, "trapped: {why}"),
+            Exit::Trap(why) => format!("trapped: {why}"),
         }
     }
+}
+
+impl fmt::Display for Exit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.describe(Hints::CLI))
+    }
+}
+
+/// The trap in `e`, if it is one (directly, or anywhere in its causes).
+pub fn trap_of(e: &anyhow::Error) -> Option<Trap> {
+    e.downcast_ref::<Trap>()
+        .copied()
+        .or_else(|| e.chain().find_map(|c| c.downcast_ref::<Trap>().copied()))
+}
+
+/// An error in one line: a trap by its reason (`wasm trap: wasm `unreachable`
+/// instruction executed`; wasmtime's own text of a trap error starts with
+/// "error while executing at wasm backtrace:" and the frames, which are
+/// logged at debug level only), anything else its causes joined.
+pub fn one_line(e: &anyhow::Error) -> String {
+    if let Some(trap) = trap_of(e) {
+        tracing::debug!("trap: {e:?}");
+        return trap.to_string();
+    }
+    e.chain()
+        .map(|c| c.to_string().replace('\n', " "))
+        .collect::<Vec<_>>()
+        .join(": ")
 }
 
 /// Instantiate `component` under `sandbox` and call its `wasi:cli/run`.
@@ -103,7 +149,5 @@ fn classify(e: wasmtime::Error, sandbox: &Sandbox, out_of_memory: bool) -> Exit 
     if out_of_memory {
         return Exit::OutOfMemory(sandbox.max_memory());
     }
-    let text = format!("{e:#}");
-    let first = text.lines().next().unwrap_or("unknown trap").to_string();
-    Exit::Trap(first)
+    Exit::Trap(one_line(&anyhow::Error::from(e)))
 }

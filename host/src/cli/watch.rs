@@ -1,22 +1,24 @@
 //! `netkit watch --config FILE`: the probes of FILE on schedule, served as
 //! Prometheus metrics on `/metrics`, one-off runs on `/probe` (like
-//! blackbox_exporter), `/-/healthy`, and `/-/reload` or SIGHUP to reload.
+//! blackbox_exporter), `/-/healthy`, and (with `--web.enable-lifecycle`)
+//! `POST /-/reload`, or SIGHUP, to reload.
 
 use anyhow::{Context, Result};
 use axum::Router;
 use axum::extract::{Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use netkit::cache::CompileCache;
-use netkit::runtime::Host;
-use netkit::watch::config;
-use netkit::watch::{OnceError, Watcher};
+use netkit::watch::reload::Reloader;
+use netkit::watch::server::{ServerOptions, Web};
+use netkit::watch::{Limits, OnceError, Watcher, config, limits, web_config};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::signal::unix::{SignalKind, signal};
 
 /// Probe on schedule and serve Prometheus metrics; every run sandboxed, granted only its target.
@@ -26,31 +28,71 @@ pub struct Args {
     #[arg(long, short, value_name = "FILE")]
     config: PathBuf,
     /// Where to serve /metrics, /probe, /-/healthy and /-/reload.
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9115")]
+    #[arg(
+        long,
+        visible_alias = "web.listen-address",
+        value_name = "ADDR",
+        default_value = "127.0.0.1:9115"
+    )]
     listen: SocketAddr,
+    /// Prometheus web config (YAML, exporter-toolkit's keys): TLS, client certificates, basic auth.
+    #[arg(long = "web.config.file", value_name = "FILE")]
+    web_config: Option<PathBuf>,
+    /// Serve POST/PUT /-/reload (SIGHUP always reloads).
+    #[arg(long = "web.enable-lifecycle")]
+    enable_lifecycle: bool,
+    /// HTTP connections open at once; a new one past it is closed at once.
+    #[arg(long = "web.max-connections", value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    max_connections: u32,
+    /// Time a client has to send a request's headers (or finish a TLS handshake).
+    #[arg(long = "web.header-read-timeout", value_name = "DURATION", default_value = "10s", value_parser = cli_args::units::positive_secs)]
+    header_read_timeout: Duration,
+    /// Time to answer one request (a /probe run included).
+    #[arg(long = "web.request-timeout", value_name = "DURATION", default_value = "60s", value_parser = cli_args::units::positive_secs)]
+    request_timeout: Duration,
+    /// On SIGTERM or Ctrl-C, time open requests get before netkit exits anyway.
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = cli_args::units::positive_secs)]
+    shutdown_timeout: Duration,
+    /// Scheduled runs at once: instances and sockets reserved for the schedule, which /probe cannot take.
+    #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    scheduled_concurrency: u32,
+    /// /probe runs at once over all modules; past it /probe answers 503 with Retry-After.
+    #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    probe_concurrency: u32,
+    /// /probe runs of one module at once (a probe's probe_concurrency overrides it).
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    module_concurrency: u32,
 }
 
 struct App {
-    watcher: Watcher,
-    config: PathBuf,
+    reloader: Reloader,
+    web: Web,
+    web_path: Option<PathBuf>,
 }
 
 impl App {
-    /// Load the config again and put it in force; a bad one changes nothing.
-    fn reload(&self) -> Result<netkit::watch::Changes> {
-        let c = config::load(&self.config)?;
-        self.watcher.apply(c)
+    fn watcher(&self) -> &Watcher {
+        self.reloader.watcher()
+    }
+
+    /// Reload the probes (coalesced, off the async threads) and the web config.
+    async fn reload(&self) -> Result<netkit::watch::Changes, String> {
+        if let Some(path) = &self.web_path {
+            let path = path.clone();
+            let web = tokio::task::spawn_blocking(move || web_config::load(&path))
+                .await
+                .map_err(|e| e.to_string())??;
+            self.web.replace(web);
+        }
+        self.reloader.reload().await
     }
 }
 
 const TEXT_FORMAT: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 async fn metrics(State(app): State<Arc<App>>) -> Response {
-    (
-        [(header::CONTENT_TYPE, TEXT_FORMAT)],
-        app.watcher.metrics().text(),
-    )
-        .into_response()
+    let text = app.watcher().metrics().text();
+    ([(header::CONTENT_TYPE, TEXT_FORMAT)], text).into_response()
 }
 
 async fn probe(State(app): State<Arc<App>>, Query(q): Query<HashMap<String, String>>) -> Response {
@@ -62,7 +104,7 @@ async fn probe(State(app): State<Arc<App>>, Query(q): Query<HashMap<String, Stri
             .into_response();
     };
     match app
-        .watcher
+        .watcher()
         .probe_once(module, q.get("target").map(String::as_str))
         .await
     {
@@ -78,13 +120,29 @@ async fn probe(State(app): State<Arc<App>>, Query(q): Query<HashMap<String, Stri
             .into_response(),
         Err(OnceError::Forbidden(m)) => (StatusCode::FORBIDDEN, format!("{m}\n")).into_response(),
         Err(OnceError::BadTarget(m)) => (StatusCode::BAD_REQUEST, format!("{m}\n")).into_response(),
+        Err(OnceError::Busy(m)) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, HeaderValue::from_static("1"))],
+            format!("{m}\n"),
+        )
+            .into_response(),
     }
 }
 
+fn log_changes(c: &netkit::watch::Changes, how: &str) {
+    tracing::info!(
+        added = c.added.len(),
+        changed = c.changed.len(),
+        removed = c.removed.len(),
+        unchanged = c.unchanged,
+        "config reloaded ({how})"
+    );
+}
+
 async fn reload(State(app): State<Arc<App>>) -> Response {
-    match app.reload() {
+    match app.reload().await {
         Ok(c) => {
-            tracing::info!(added = ?c.added, changed = ?c.changed, removed = ?c.removed, unchanged = c.unchanged, "config reloaded");
+            log_changes(&c, "/-/reload");
             (
                 StatusCode::OK,
                 format!(
@@ -98,14 +156,31 @@ async fn reload(State(app): State<Arc<App>>) -> Response {
                 .into_response()
         }
         Err(e) => {
-            tracing::error!("reload refused, the old config stays in force: {e:#}");
+            tracing::error!("reload refused, the old config stays in force: {e}");
             (
                 StatusCode::BAD_REQUEST,
-                format!("reload refused, the old config stays in force: {e:#}\n"),
+                format!("reload refused, the old config stays in force: {e}\n"),
             )
                 .into_response()
         }
     }
+}
+
+async fn lifecycle_off() -> Response {
+    (
+        StatusCode::FORBIDDEN,
+        "Lifecycle API is not enabled: start netkit watch with --web.enable-lifecycle (SIGHUP always reloads)\n",
+    )
+        .into_response()
+}
+
+async fn reload_needs_post() -> Response {
+    (
+        StatusCode::METHOD_NOT_ALLOWED,
+        [(header::ALLOW, HeaderValue::from_static("POST, PUT"))],
+        "Only POST or PUT requests allowed\n",
+    )
+        .into_response()
 }
 
 /// Run until SIGINT or SIGTERM.
@@ -122,47 +197,87 @@ pub async fn main(a: Args) -> Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
-    let host = Host::with_options(CompileCache::from_env(), true)?;
-    let watcher = Watcher::new(host);
+    let web = match &a.web_config {
+        Some(p) => match web_config::load(p) {
+            Ok(w) => w,
+            Err(e) => {
+                eprintln!("netkit: watch: --web.config.file {e}");
+                return Ok(ExitCode::from(2));
+            }
+        },
+        None => web_config::WebConfig::default(),
+    };
+    let lim = Limits {
+        scheduled_runs: a.scheduled_concurrency as usize,
+        probe_runs: a.probe_concurrency as usize,
+        module_runs: a.module_concurrency as usize,
+        connections: a.max_connections as usize,
+    };
+    let fds = limits::raise_fd_limit();
+    if let Err(e) = lim.check_fds(fds) {
+        eprintln!("netkit: watch: {e}");
+        return Ok(ExitCode::from(2));
+    }
+    let host = lim.host(CompileCache::from_env())?;
+    let watcher = Arc::new(Watcher::new(host, lim.clone()));
     let count = initial.probes.len();
-    watcher.apply(initial).context("cannot start the probes")?;
+    {
+        let w = watcher.clone();
+        tokio::task::spawn_blocking(move || w.apply(initial))
+            .await?
+            .context("cannot start the probes")?;
+    }
+    let tls = web.tls.is_some();
+    let auth = !web.users.is_empty();
+    let client_auth = web.client_auth;
     let app = Arc::new(App {
-        watcher,
-        config: a.config.clone(),
+        reloader: Reloader::new(watcher.clone(), a.config.clone()),
+        web: Web::new(web),
+        web_path: a.web_config.clone(),
     });
+    let reload_route = if a.enable_lifecycle {
+        post(reload).put(reload).get(reload_needs_post)
+    } else {
+        get(lifecycle_off).post(lifecycle_off).put(lifecycle_off)
+    };
     let router = Router::new()
         .route("/metrics", get(metrics))
         .route("/probe", get(probe))
         .route("/-/healthy", get(|| async { "Healthy\n" }))
-        .route("/-/reload", get(reload).post(reload).put(reload))
+        .route("/-/reload", reload_route)
         .with_state(app.clone());
     let listener = tokio::net::TcpListener::bind(a.listen)
         .await
         .with_context(|| format!("cannot listen on {} (pick another with --listen)", a.listen))?;
-    tracing::info!(listen = %a.listen, probes = count, config = %a.config.display(), "netkit watch started");
+    tracing::info!(
+        listen = %a.listen, probes = count, config = %a.config.display(), tls, basic_auth = auth, client_auth,
+        lifecycle = a.enable_lifecycle, fd_limit = fds, "netkit watch started"
+    );
     let mut hup = signal(SignalKind::hangup()).context("cannot watch for SIGHUP")?;
     let hup_app = app.clone();
     tokio::spawn(async move {
         while hup.recv().await.is_some() {
-            match hup_app.reload() {
-                Ok(c) => {
-                    tracing::info!(added = ?c.added, changed = ?c.changed, removed = ?c.removed, unchanged = c.unchanged, "config reloaded (SIGHUP)")
-                }
-                Err(e) => tracing::error!("reload refused, the old config stays in force: {e:#}"),
+            match hup_app.reload().await {
+                Ok(c) => log_changes(&c, "SIGHUP"),
+                Err(e) => tracing::error!("reload refused, the old config stays in force: {e}"),
             }
         }
     });
     let mut term = signal(SignalKind::terminate()).context("cannot watch for SIGTERM")?;
-    axum::serve(listener, router)
-        .with_graceful_shutdown(async move {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-        })
-        .await
-        .context("the HTTP server failed")?;
-    app.watcher.stop();
+    let options = ServerOptions {
+        max_connections: lim.connections,
+        header_read_timeout: a.header_read_timeout,
+        request_timeout: a.request_timeout,
+        shutdown_timeout: a.shutdown_timeout,
+    };
+    let stop = async move {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    };
+    netkit::watch::server::serve(listener, router, app.web.clone(), options, stop).await;
+    watcher.stop();
     tracing::info!("netkit watch stopped");
     Ok(ExitCode::SUCCESS)
 }

@@ -13,6 +13,9 @@ use wasmtime_wasi::cli::{AsyncStdinStream, AsyncStdoutStream};
 /// How often the engine's epoch advances; deadlines are counted in these ticks.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
 
+/// Component instances the pooling allocator holds unless told otherwise.
+pub const DEFAULT_POOL_INSTANCES: u32 = 256;
+
 /// Bytes of guest output buffered on their way to netkit's stdout or stderr.
 const STDIO_BUFFER: usize = 64 * 1024;
 
@@ -40,6 +43,13 @@ impl Host {
     /// Like [`Host::with_cache`]; `pooling` preallocates instance slots (the
     /// pooling allocator), which makes many short-lived instances cheaper. Off by default.
     pub fn with_options(cache: Option<CompileCache>, pooling: bool) -> Result<Self> {
+        Self::with_pool(cache, pooling.then_some(DEFAULT_POOL_INSTANCES))
+    }
+
+    /// Like [`Host::with_cache`] with the pooling allocator sized for
+    /// `instances` component instances at once (`None`: no pooling). Past that
+    /// an instantiation fails; `netkit watch` sizes it from its concurrency limits.
+    pub fn with_pool(cache: Option<CompileCache>, instances: Option<u32>) -> Result<Self> {
         let mut config = Config::new();
         config.wasm_component_model(true);
         config.epoch_interruption(true);
@@ -52,12 +62,12 @@ impl Host {
         // that finds its component in the compile cache (Engine::new took
         // ~0.1 ms of `netkit sntp`, now ~0.03).
         config.enable_compiler(false);
-        if pooling {
+        if let Some(instances) = instances {
             let mut pool = wasmtime::PoolingAllocationConfig::default();
-            pool.total_component_instances(256)
-                .total_core_instances(1024)
-                .total_memories(512)
-                .total_tables(512)
+            pool.total_component_instances(instances)
+                .total_core_instances(instances.saturating_mul(4))
+                .total_memories(instances.saturating_mul(2))
+                .total_tables(instances.saturating_mul(2))
                 .max_memory_size(256 << 20)
                 // Reset a finished instance's memory in place instead of
                 // unmapping it, so the next instance in the slot takes no page

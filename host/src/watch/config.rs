@@ -1,9 +1,9 @@
 //! The `netkit watch` configuration: TOML, checked whole before it replaces
 //! anything, every error placed at its file, line and column.
 
-use crate::policy::{Grant, HostPattern, PortRange};
+use super::target::{Target, TargetPattern, has_placeholder};
+use crate::policy::Grant;
 use serde::Deserialize;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use toml::Spanned;
@@ -70,25 +70,8 @@ struct RawProbe {
     args: Vec<String>,
     #[serde(default)]
     allow: Vec<Spanned<String>>,
-}
-
-/// Where a target may point: a network and a port range (`127.0.0.0/8:*`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TargetPattern {
-    hosts: HostPattern,
-    ports: PortRange,
-    text: String,
-}
-
-impl TargetPattern {
-    /// Whether `addr` is covered.
-    pub fn covers(&self, addr: SocketAddr) -> bool {
-        let host_ok = match &self.hosts {
-            HostPattern::Net(net) => net.contains(&addr.ip()),
-            HostPattern::Name(_) => false,
-        };
-        host_ok && self.ports.contains(addr.port())
-    }
+    max_memory: Option<Spanned<String>>,
+    probe_concurrency: Option<Spanned<i64>>,
 }
 
 /// One probe, checked.
@@ -122,8 +105,65 @@ pub struct ProbeConfig {
     pub component: Option<PathBuf>,
     /// Component: its arguments.
     pub args: Vec<String>,
-    /// Component: its grants.
-    pub allow: Vec<Grant>,
+    /// Component: its grants as written (`{target}`, `{host}`, `{port}` are
+    /// replaced by the target of each run).
+    pub allow: Vec<String>,
+    /// Component: its memory budget (all memories and tables), bytes.
+    pub max_memory: usize,
+    /// `/probe` runs of this probe at once (default: `--module-concurrency`).
+    pub probe_concurrency: Option<usize>,
+}
+
+/// The most memory a component probe may be given (the pooling allocator's slot).
+pub const MAX_COMPONENT_MEMORY: usize = 256 << 20;
+
+/// A component probe's memory budget unless `max_memory` says otherwise.
+pub const DEFAULT_COMPONENT_MEMORY: usize = 64 << 20;
+
+impl ProbeConfig {
+    /// The sandbox deadline of a run: the timeout plus headroom for the
+    /// built-in kinds, whose guests keep the timeout themselves (the guest's
+    /// own timeout must end the run and be reported as `timeout`, not be cut
+    /// short by the sandbox); exactly the timeout for a custom component.
+    pub fn deadline(&self) -> Duration {
+        match self.kind {
+            Kind::Component => self.timeout,
+            _ => self.timeout + (self.timeout / 4).max(Duration::from_millis(250)),
+        }
+    }
+
+    /// The probe's own target, if it has one.
+    pub fn own_target(&self) -> Option<Target> {
+        (!self.target.is_empty())
+            .then(|| Target::parse(&self.target).ok())
+            .flatten()
+    }
+
+    /// The grants of a component run against `target`.
+    pub fn grants_for(&self, target: Option<&Target>) -> Result<Vec<Grant>, String> {
+        self.allow
+            .iter()
+            .map(|g| {
+                let text = match target {
+                    Some(t) => t.fill(g),
+                    None => g.clone(),
+                };
+                text.parse::<Grant>()
+                    .map_err(|e| format!("allow {text:?}: {e}"))
+            })
+            .collect()
+    }
+
+    /// The arguments of a component run against `target`.
+    pub fn args_for(&self, target: Option<&Target>) -> Vec<String> {
+        self.args
+            .iter()
+            .map(|a| match target {
+                Some(t) => t.fill(a),
+                None => a.clone(),
+            })
+            .collect()
+    }
 }
 
 /// The whole configuration.
@@ -175,6 +215,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
     })?;
     let base = path.parent().unwrap_or(Path::new("."));
     let mut probes: Vec<ProbeConfig> = Vec::new();
+    let mut names = std::collections::HashSet::new();
     for p in file.probe {
         let whole = p.span();
         let p = p.into_inner();
@@ -192,7 +233,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
                 ),
             ));
         }
-        if probes.iter().any(|q| q.name == name) {
+        if !names.insert(name.clone()) {
             return Err(at(
                 p.name.span(),
                 format!("a second probe named {name:?}: names must be unique"),
@@ -212,7 +253,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             .unwrap_or_else(|| interval.min(Duration::from_secs(5)));
         let target = match (&p.target, p.kind) {
             (Some(t), _) => {
-                if let Err(e) = probe_proto::split_target(t.get_ref()) {
+                if let Err(e) = Target::parse(t.get_ref()) {
                     return Err(at(t.span(), format!("target: {e}")));
                 }
                 t.get_ref().clone()
@@ -230,22 +271,10 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         };
         let mut allow_targets = Vec::new();
         for t in &p.allow_targets {
-            let grant: Grant = format!("tcp-connect://{}", t.get_ref()).parse().map_err(
-                |e: crate::policy::GrantError| {
-                    at(
-                        t.span(),
-                        format!(
-                            "allow_targets: {:?} is not NETWORK:PORTS (e.g. 127.0.0.0/8:*): {e}",
-                            t.get_ref()
-                        ),
-                    )
-                },
-            )?;
-            allow_targets.push(TargetPattern {
-                hosts: grant.host,
-                ports: grant.ports,
-                text: t.get_ref().clone(),
-            });
+            allow_targets.push(
+                TargetPattern::parse(t.get_ref())
+                    .map_err(|e| at(t.span(), format!("allow_targets: {e}")))?,
+            );
         }
         let query = match (&p.query, p.kind) {
             (Some(q), _) => q.get_ref().clone(),
@@ -324,14 +353,78 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             }
             (None, _) => None,
         };
-        let mut allow = Vec::new();
+        let own = Target::parse(&target).ok();
+        let placeholders = |v: &[String]| v.iter().any(|a| has_placeholder(a));
+        let allow_text: Vec<String> = p.allow.iter().map(|g| g.get_ref().clone()).collect();
         for g in &p.allow {
-            allow.push(
-                g.get_ref()
-                    .parse::<Grant>()
-                    .map_err(|e| at(g.span(), format!("allow: {e}")))?,
-            );
+            // Checked with the probe's own target in place (or a stand-in).
+            let stand_in = own
+                .clone()
+                .unwrap_or_else(|| Target::parse("127.0.0.1:1").expect("a valid target"));
+            stand_in
+                .fill(g.get_ref())
+                .parse::<Grant>()
+                .map_err(|e| at(g.span(), format!("allow: {e}")))?;
         }
+        if p.kind == Kind::Component {
+            let uses = placeholders(&p.args) || placeholders(&allow_text);
+            if uses && own.is_none() {
+                return Err(at(
+                    whole.clone(),
+                    format!(
+                        "component probe {name:?} uses {{target}}, {{host}} or {{port}} but has no target = \"HOST:PORT\" for its scheduled runs"
+                    ),
+                ));
+            }
+            if let Some(t) = p.allow_targets.first()
+                && !(placeholders(&p.args) && placeholders(&allow_text))
+            {
+                return Err(at(
+                    t.span(),
+                    format!(
+                        "allow_targets on component probe {name:?}: the component would never be given another target; put {{target}} (or {{host}} and {{port}}) in its args and its allow grants, e.g. args = [\"{{target}}\"], allow = [\"tcp-connect://{{target}}\"]"
+                    ),
+                ));
+            }
+        } else if let Some(g) = p.allow.first() {
+            return Err(at(
+                g.span(),
+                "allow = is only for kind = \"component\" (the built-in kinds are granted their target)".into(),
+            ));
+        }
+        let max_memory = match (&p.max_memory, p.kind) {
+            (Some(m), Kind::Component) => {
+                let n = cli_args::units::size(m.get_ref(), 1 << 20)
+                    .map_err(|e| at(m.span(), format!("max_memory: {e}")))?;
+                if !(1 << 20..=MAX_COMPONENT_MEMORY as u64).contains(&n) {
+                    return Err(at(
+                        m.span(),
+                        format!(
+                            "max_memory: {:?} is outside 1MiB..=256MiB (what one pooled instance may have)",
+                            m.get_ref()
+                        ),
+                    ));
+                }
+                n as usize
+            }
+            (Some(m), _) => {
+                return Err(at(
+                    m.span(),
+                    "max_memory = is only for kind = \"component\"".into(),
+                ));
+            }
+            (None, _) => DEFAULT_COMPONENT_MEMORY,
+        };
+        let probe_concurrency = match &p.probe_concurrency {
+            Some(n) if (1..=4096).contains(n.get_ref()) => Some(*n.get_ref() as usize),
+            Some(n) => {
+                return Err(at(
+                    n.span(),
+                    format!("probe_concurrency = {}: use 1 to 4096", n.get_ref()),
+                ));
+            }
+            None => None,
+        };
         probes.push(ProbeConfig {
             name,
             kind: p.kind,
@@ -349,16 +442,12 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
                 .unwrap_or_else(|| echo_proto::DEFAULT_MESSAGE.into()),
             component,
             args: p.args,
-            allow,
+            allow: allow_text,
+            max_memory,
+            probe_concurrency,
         });
     }
     Ok(Config { probes })
-}
-
-impl std::fmt::Display for TargetPattern {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.text)
-    }
 }
 
 #[cfg(test)]
@@ -398,8 +487,9 @@ expect = "^HTTP/1\\.[01] "
             (ntp.kind, ntp.timeout),
             (Kind::Sntp, Duration::from_secs(2))
         );
-        assert!(ntp.allow_targets[0].covers("127.9.9.9:5".parse().unwrap()));
-        assert!(!ntp.allow_targets[0].covers("10.0.0.1:5".parse().unwrap()));
+        let t = |s: &str| Target::parse(s).unwrap();
+        assert!(ntp.allow_targets[0].covers(&t("127.9.9.9:5")));
+        assert!(!ntp.allow_targets[0].covers(&t("10.0.0.1:5")));
         // timeout defaults to min(interval, 5s).
         assert_eq!(c.probes[1].timeout, Duration::from_secs(5));
         assert_eq!(

@@ -4,16 +4,24 @@
 //! plugin host can embed.
 
 pub mod config;
+pub mod limits;
 pub mod metrics;
+pub mod reload;
 pub mod run;
+pub mod server;
+pub mod target;
+pub mod web_config;
 
 use crate::runtime::Host;
 use config::{Config, ProbeConfig};
+pub use limits::Limits;
 use metrics::Metrics;
 use run::{Probe, RunResult, Runners};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use target::Target;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 
 struct Scheduled {
@@ -41,8 +49,10 @@ pub enum OnceError {
     UnknownModule(String),
     /// The target is neither the probe's own nor covered by its `allow_targets`.
     Forbidden(String),
-    /// The target is not `HOST:PORT` or does not resolve.
+    /// The target is not `HOST:PORT`.
     BadTarget(String),
+    /// Too many `/probe` runs at once (all of them, or of this module): try again later.
+    Busy(String),
 }
 
 /// The scheduled probes and their metrics.
@@ -51,6 +61,12 @@ pub struct Watcher {
     metrics: Arc<Metrics>,
     probes: Mutex<HashMap<String, Scheduled>>,
     runners: Runners,
+    limits: Limits,
+    /// Runs of scheduled probes at once: a reservation `/probe` cannot take.
+    scheduled: Arc<Semaphore>,
+    /// Runs of `/probe` at once, over all modules.
+    once: Arc<Semaphore>,
+    runtime: tokio::runtime::Handle,
 }
 
 /// A pseudo-random fraction in [0, 1) (jitter: no two probes in lockstep).
@@ -60,13 +76,18 @@ fn jitter() -> f64 {
 }
 
 impl Watcher {
-    /// A watcher on `host` (use the pooling allocator: many short-lived instances).
-    pub fn new(host: Host) -> Self {
+    /// A watcher on `host` (made with [`Limits::host`]: its instance pool
+    /// holds both reservations) within `limits`; call from inside a tokio runtime.
+    pub fn new(host: Host, limits: Limits) -> Self {
         Self {
             host,
             metrics: Arc::new(Metrics::new()),
             probes: Mutex::new(HashMap::new()),
             runners: Runners::default(),
+            scheduled: Arc::new(Semaphore::new(limits.scheduled_runs)),
+            once: Arc::new(Semaphore::new(limits.probe_runs)),
+            limits,
+            runtime: tokio::runtime::Handle::current(),
         }
     }
 
@@ -75,37 +96,54 @@ impl Watcher {
         &self.metrics
     }
 
+    /// The limits in force.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
     /// Put `config` in force: start new probes, restart changed ones, stop
     /// removed ones; unchanged ones keep running undisturbed. Nothing changes
     /// unless every new or changed probe could be compiled and linked.
+    ///
+    /// Blocking (it may compile): call it off the async threads
+    /// ([`reload::Reloader`] does). The probes' lock is held only to read
+    /// which probes run and to swap in the new ones, never while compiling;
+    /// the cost is linear in the number of probes.
     pub fn apply(&self, config: Config) -> anyhow::Result<Changes> {
-        let mut probes = self.probes.lock().unwrap_or_else(|p| p.into_inner());
+        let running: HashMap<String, Arc<Probe>> = {
+            let probes = self.probes.lock().unwrap_or_else(|p| p.into_inner());
+            probes
+                .iter()
+                .map(|(n, s)| (n.clone(), s.probe.clone()))
+                .collect()
+        };
         let mut changes = Changes::default();
         let mut ready: Vec<(Arc<Probe>, bool)> = Vec::new();
         for c in &config.probes {
-            match probes.get(&c.name) {
-                Some(s) if s.probe.config() == c => changes.unchanged += 1,
+            match running.get(&c.name) {
+                Some(p) if p.config() == c => changes.unchanged += 1,
                 existing => {
                     let runner = self
                         .runners
                         .get(&self.host, c)
                         .map_err(|e| anyhow::anyhow!("probe {:?}: {e:#}", c.name))?;
-                    let probe = Probe::new(&self.host, c.clone(), runner);
+                    let probe = Probe::new(&self.host, c.clone(), runner, &self.limits);
                     ready.push((Arc::new(probe), existing.is_some()));
                 }
             }
         }
-        let keep: Vec<&str> = config.probes.iter().map(|c| c.name.as_str()).collect();
+        drop(running);
+        let keep: HashSet<&str> = config.probes.iter().map(|c| c.name.as_str()).collect();
+        let mut probes = self.probes.lock().unwrap_or_else(|p| p.into_inner());
         let gone: Vec<String> = probes
             .keys()
-            .filter(|n| !keep.contains(&n.as_str()))
+            .filter(|n| !keep.contains(n.as_str()))
             .cloned()
             .collect();
         for name in gone {
             if let Some(s) = probes.remove(&name) {
                 s.task.abort();
                 self.metrics.forget(s.probe.config());
-                tracing::info!(probe = %name, "probe removed");
                 changes.removed.push(name);
             }
         }
@@ -115,7 +153,11 @@ impl Watcher {
                 old.task.abort();
                 self.metrics.forget(old.probe.config());
             }
-            let task = tokio::spawn(schedule(probe.clone(), self.metrics.clone()));
+            let task = self.runtime.spawn(schedule(
+                probe.clone(),
+                self.metrics.clone(),
+                self.scheduled.clone(),
+            ));
             probes.insert(name.clone(), Scheduled { probe, task });
             if replaces {
                 changes.changed.push(name);
@@ -123,11 +165,17 @@ impl Watcher {
                 changes.added.push(name);
             }
         }
+        drop(probes);
+        // Compiled components no probe uses any more are freed.
+        self.runners.prune();
         Ok(changes)
     }
 
     /// Run probe `module` once against `target` (its own when `None`), as
     /// blackbox_exporter's `/probe` does; the result is not recorded.
+    /// Whether the probe may check `target` is decided on the target as
+    /// written, before any name is resolved; a run takes a slot of `/probe`'s
+    /// own (and of the module's) or is refused at once with [`OnceError::Busy`].
     pub async fn probe_once(
         &self,
         module: &str,
@@ -141,31 +189,40 @@ impl Watcher {
                 .ok_or_else(|| OnceError::UnknownModule(module.to_string()))?
         };
         let c = probe.config();
+        let own = c.own_target();
         let mut other = None;
-        if let Some(t) = target
-            && t != c.target
-        {
-            let addr = run::resolve(t)
-                .await
-                .map_err(|e| OnceError::BadTarget(format!("{e:#}")))?;
-            if !c.allow_targets.iter().any(|p| p.covers(addr)) {
-                return Err(OnceError::Forbidden(format!(
-                    "probe {module:?} may check only {} and its allow_targets ({}), not {t}",
-                    c.target,
-                    if c.allow_targets.is_empty() {
-                        "none".to_string()
-                    } else {
-                        c.allow_targets
-                            .iter()
-                            .map(|p| p.to_string())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    }
-                )));
+        if let Some(t) = target {
+            let t = Target::parse(t).map_err(OnceError::BadTarget)?;
+            if own.as_ref() != Some(&t) {
+                if !c.allow_targets.iter().any(|p| p.covers(&t)) {
+                    return Err(OnceError::Forbidden(forbidden(module, c, &t)));
+                }
+                other = Some(t);
             }
-            other = Some(addr);
         }
+        let _permits = self.once_permits(&probe)?;
         Ok(probe.run(other).await)
+    }
+
+    /// A slot of `/probe`'s and one of the module's, or why not.
+    fn once_permits(
+        &self,
+        probe: &Probe,
+    ) -> Result<(OwnedSemaphorePermit, OwnedSemaphorePermit), OnceError> {
+        let module = probe.once_slots().clone().try_acquire_owned().map_err(|_| {
+            OnceError::Busy(format!(
+                "probe {:?} already has {} /probe runs in progress (its probe_concurrency); try again later",
+                probe.config().name,
+                probe.once_limit()
+            ))
+        })?;
+        let all = self.once.clone().try_acquire_owned().map_err(|_| {
+            OnceError::Busy(format!(
+                "{} /probe runs are in progress (--probe-concurrency); try again later",
+                self.limits.probe_runs
+            ))
+        })?;
+        Ok((all, module))
     }
 
     /// Stop every probe.
@@ -177,6 +234,30 @@ impl Watcher {
     }
 }
 
+/// The 403 text: what the probe may check, and how to allow more.
+fn forbidden(module: &str, c: &ProbeConfig, t: &Target) -> String {
+    let own = if c.target.is_empty() {
+        "it has no target of its own".to_string()
+    } else {
+        format!("it checks {}", c.target)
+    };
+    let allowed = if c.allow_targets.is_empty() {
+        "no other target (it has no allow_targets)".to_string()
+    } else {
+        format!(
+            "only targets its allow_targets cover ({})",
+            c.allow_targets
+                .iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    format!(
+        "probe {module:?} may not check {t}: {own}, and /probe may give it {allowed}; a name is covered only by the same name, an address only by a network"
+    )
+}
+
 impl Drop for Watcher {
     fn drop(&mut self) {
         self.stop();
@@ -186,7 +267,7 @@ impl Drop for Watcher {
 /// A probe's loop: a random start within its first interval, then one run per
 /// interval (a run never overlaps the next: it is stopped at its timeout);
 /// one log line when it goes up or down.
-async fn schedule(probe: Arc<Probe>, metrics: Arc<Metrics>) {
+async fn schedule(probe: Arc<Probe>, metrics: Arc<Metrics>, slots: Arc<Semaphore>) {
     let c: ProbeConfig = probe.config().clone();
     tokio::time::sleep(c.interval.mul_f64(jitter())).await;
     let mut ticks = tokio::time::interval(c.interval);
@@ -194,7 +275,13 @@ async fn schedule(probe: Arc<Probe>, metrics: Arc<Metrics>) {
     let mut up: Option<bool> = None;
     loop {
         ticks.tick().await;
-        let r = probe.run(None).await;
+        let r = {
+            // The scheduled runs' own reservation: never taken by /probe.
+            let Ok(_slot) = slots.acquire().await else {
+                return;
+            };
+            probe.run(None).await
+        };
         metrics.record(&c, &r);
         if up != Some(r.success) {
             if r.success {

@@ -2,6 +2,7 @@
 //! target, stopped at its timeout; the result as metric values.
 
 use super::config::{Kind, ProbeConfig};
+use super::target::{Target, TargetHost};
 use crate::audit::Audit;
 use crate::command::{self, Exit};
 use crate::dns::SystemResolver;
@@ -100,6 +101,19 @@ pub const VALUES: &[(&str, &str)] = &[
     ),
 ];
 
+/// Where watch's limits are set, for the hints of a component's ending.
+const WATCH_HINTS: command::Hints = command::Hints {
+    deadline: "timeout = in the probe's config",
+    memory: "max_memory = in the probe's config",
+};
+
+/// Events a run's audit keeps (its counts stay exact).
+pub const RUN_AUDIT_EVENTS: usize = 32;
+/// Text a run's audit keeps.
+pub const RUN_AUDIT_TEXT: usize = 4 << 10;
+/// How long past the sandbox deadline a run blocked in a host call is dropped.
+const DEADLINE_GRACE: Duration = Duration::from_millis(250);
+
 /// What a probe runs, compiled and linked once and shared by every probe of
 /// the same kind (or the same custom component): each run still gets a fresh
 /// instance of its own.
@@ -121,13 +135,71 @@ pub struct Probe {
     config: ProbeConfig,
     host: Host,
     runner: Arc<Runner>,
+    /// `/probe` runs of this module at once.
+    once: Arc<tokio::sync::Semaphore>,
+    once_limit: usize,
+}
+
+/// The largest component file a probe may name; checked before it is read.
+pub const MAX_COMPONENT_FILE: u64 = 64 << 20;
+
+/// Read a component file, checking first that it is a regular file of at
+/// most [`MAX_COMPONENT_FILE`] bytes that starts like a WebAssembly component
+/// (a 1 GB file is refused from its size, a text file from its first bytes,
+/// before either is read whole).
+pub fn read_component(path: &std::path::Path) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags_nonblock()
+        .open(path)
+        .with_context(|| format!("cannot open component {}", path.display()))?;
+    let meta = f.metadata()?;
+    anyhow::ensure!(
+        meta.is_file(),
+        "component {} is not a regular file",
+        path.display()
+    );
+    anyhow::ensure!(
+        meta.len() <= MAX_COMPONENT_FILE,
+        "component {} is {} MiB, more than the {} MiB a probe's component may be",
+        path.display(),
+        meta.len() >> 20,
+        MAX_COMPONENT_FILE >> 20
+    );
+    let mut magic = [0u8; 8];
+    f.read_exact(&mut magic)
+        .ok()
+        .filter(|_| magic[..4] == *b"\0asm")
+        .with_context(|| format!("{} is not a WebAssembly file", path.display()))?;
+    anyhow::ensure!(
+        magic[4..] == [0x0d, 0x00, 0x01, 0x00],
+        "{} is a core WebAssembly module, not a component (build it for wasm32-wasip2, or wrap it with wasm-tools component new)",
+        path.display()
+    );
+    let mut bytes = magic.to_vec();
+    f.take(MAX_COMPONENT_FILE - 8).read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// `O_NONBLOCK` on open: a FIFO named as a component must not block the reload.
+trait NonBlocking {
+    fn custom_flags_nonblock(&mut self) -> &mut Self;
+}
+
+impl NonBlocking for std::fs::OpenOptions {
+    fn custom_flags_nonblock(&mut self) -> &mut Self {
+        use std::os::unix::fs::OpenOptionsExt;
+        self.custom_flags(libc::O_NONBLOCK)
+    }
 }
 
 /// Runners already compiled and linked, by kind (custom components by their
-/// bytes' digest), so that 1,000 probes of one kind share one copy of its code.
+/// bytes' digest), so that 1,000 probes of one kind share one copy of its
+/// code; held weakly, so a runner no probe uses any more is freed.
 #[derive(Default)]
 pub struct Runners {
-    ready: std::sync::Mutex<std::collections::HashMap<String, Arc<Runner>>>,
+    ready: std::sync::Mutex<std::collections::HashMap<String, std::sync::Weak<Runner>>>,
 }
 
 impl Runners {
@@ -136,8 +208,7 @@ impl Runners {
         let (key, bytes) = match config.kind {
             Kind::Component => {
                 let path = config.component.as_ref().context("no component file")?;
-                let bytes = std::fs::read(path)
-                    .with_context(|| format!("cannot read component {}", path.display()))?;
+                let bytes = read_component(path)?;
                 let digest: String = crate::cache::digest(&bytes)
                     .iter()
                     .map(|b| format!("{b:02x}"))
@@ -146,9 +217,8 @@ impl Runners {
             }
             kind => (kind.name().to_string(), None),
         };
-        let mut ready = self.ready.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(r) = ready.get(&key) {
-            return Ok(r.clone());
+        if let Some(r) = self.lock().get(&key).and_then(std::sync::Weak::upgrade) {
+            return Ok(r);
         }
         let runner = Arc::new(match config.kind {
             Kind::Sntp => Runner::Sntp(SntpClient::new(host)?),
@@ -169,19 +239,56 @@ impl Runners {
                 })?)
             }
         });
-        ready.insert(key, runner.clone());
+        self.lock().insert(key, Arc::downgrade(&runner));
         Ok(runner)
+    }
+
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, std::sync::Weak<Runner>>> {
+        self.ready.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Forget the runners nobody holds any more.
+    pub fn prune(&self) {
+        self.lock().retain(|_, r| r.strong_count() > 0);
+    }
+
+    /// Runners alive (for tests and the logs).
+    pub fn alive(&self) -> usize {
+        self.lock()
+            .values()
+            .filter(|r| r.strong_count() > 0)
+            .count()
     }
 }
 
 impl Probe {
     /// A probe of `config` running `runner` (from [`Runners::get`]).
-    pub fn new(host: &Host, config: ProbeConfig, runner: Arc<Runner>) -> Self {
+    pub fn new(
+        host: &Host,
+        config: ProbeConfig,
+        runner: Arc<Runner>,
+        limits: &super::Limits,
+    ) -> Self {
+        let once_limit = config.probe_concurrency.unwrap_or(limits.module_runs);
         Self {
             config,
             host: host.clone(),
             runner,
+            once: Arc::new(tokio::sync::Semaphore::new(once_limit)),
+            once_limit,
         }
+    }
+
+    /// The slots of `/probe` runs of this module.
+    pub fn once_slots(&self) -> &Arc<tokio::sync::Semaphore> {
+        &self.once
+    }
+
+    /// How many `/probe` runs of this module may run at once.
+    pub fn once_limit(&self) -> usize {
+        self.once_limit
     }
 
     /// The configuration.
@@ -190,37 +297,63 @@ impl Probe {
     }
 
     /// Run once against `target` (the probe's own, resolved now, when `None`).
-    pub async fn run(&self, target: Option<SocketAddr>) -> RunResult {
+    pub async fn run(&self, target: Option<Target>) -> RunResult {
         let start = Instant::now();
-        let audit = Arc::new(Audit::new(self.config.name.clone(), true));
-        let limit = self.config.timeout + Duration::from_millis(250);
+        // A run keeps a few events and exact counts: 250 concurrent runs of a
+        // component making 100,000 denied sends once held 1.85 GB of audit.
+        let audit = Arc::new(Audit::bounded(
+            self.config.name.clone(),
+            true,
+            RUN_AUDIT_EVENTS,
+            RUN_AUDIT_TEXT,
+        ));
+        let deadline = self.config.deadline();
+        let limit = deadline + DEADLINE_GRACE;
         let mut r = match tokio::time::timeout(limit, self.run_inner(target, &audit)).await {
             Ok(Ok(r)) => r,
-            Ok(Err(e)) => RunResult::failed("error", format!("{e:#}")),
+            Ok(Err(e)) => match command::trap_of(&e) {
+                Some(wasmtime::Trap::Interrupt) => RunResult::failed(
+                    "deadline",
+                    format!(
+                        "stopped at the sandbox deadline of {:.3} s, past its own timeout of {:.3} s (raise timeout = in the probe's config)",
+                        deadline.as_secs_f64(),
+                        self.config.timeout.as_secs_f64()
+                    ),
+                ),
+                Some(_) => RunResult::failed("trap", command::one_line(&e)),
+                None => RunResult::failed("error", command::one_line(&e)),
+            },
             Err(_) => RunResult::failed(
-                "timeout",
-                format!("stopped after the timeout of {:?}", self.config.timeout),
+                "deadline",
+                format!(
+                    "stopped at the sandbox deadline of {:.3} s (raise timeout = in the probe's config)",
+                    deadline.as_secs_f64()
+                ),
             ),
         };
         r.duration = start.elapsed();
-        for e in audit.events().iter().filter(|e| !e.allowed()) {
-            *r.denied.entry(e.operation.clone()).or_default() += 1;
-        }
+        r.denied = audit
+            .denied_by_operation()
+            .into_iter()
+            .map(|(op, n)| (op.to_string(), n))
+            .collect();
         r
     }
 
-    async fn run_inner(&self, target: Option<SocketAddr>, audit: &Arc<Audit>) -> Result<RunResult> {
+    async fn run_inner(&self, target: Option<Target>, audit: &Arc<Audit>) -> Result<RunResult> {
         let c = &self.config;
         let timeout_ms = c.timeout.as_millis().max(1) as u64;
         let sandbox = |policy: ResolvedPolicy| {
             let mut s = Sandbox::new(c.name.clone(), policy);
             s.set_audit(audit.clone())
-                .set_deadline(Some(c.timeout))
+                .set_deadline(Some(c.deadline()))
+                .set_max_sockets(super::limits::BUILTIN_SOCKETS)
                 .set_discard_output(true);
             s
         };
+        let target = target.or_else(|| c.own_target());
         if let Runner::Component(component) = &*self.runner {
-            let allow = c.allow.clone();
+            let allow = c.grants_for(target.as_ref()).map_err(anyhow::Error::msg)?;
             let names = allow.iter().any(|g| matches!(g.host, HostPattern::Name(_)));
             let policy = off_thread(names, move || {
                 Ok(Policy::new(allow).resolve(&SystemResolver)?)
@@ -228,8 +361,10 @@ impl Probe {
             .await?;
             let mut s = sandbox(policy);
             let mut argv = vec![c.name.clone()];
-            argv.extend(c.args.iter().cloned());
-            s.set_args(argv).set_max_memory(64 << 20);
+            argv.extend(c.args_for(target.as_ref()));
+            s.set_args(argv)
+                .set_max_memory(c.max_memory)
+                .set_max_sockets(super::limits::COMPONENT_SOCKETS);
             let exit = command::run(&self.host, component, &s).await?;
             let code = f64::from(exit.code());
             let values = vec![("probe_component_exit_code", code)];
@@ -244,14 +379,20 @@ impl Probe {
                     };
                     RunResult {
                         values,
-                        ..RunResult::failed(reason, other.to_string())
+                        ..RunResult::failed(reason, other.describe(WATCH_HINTS))
                     }
                 }
             });
         }
-        let addr = match target {
-            Some(addr) => addr,
-            None => resolve(&c.target).await?,
+        let target = target.context("the probe has no target")?;
+        let addr = match resolve(&target).await {
+            Ok(addr) => addr,
+            Err(e) => {
+                return Ok(RunResult::failed(
+                    "resolve",
+                    format!("cannot resolve {target}: {}", command::one_line(&e)),
+                ));
+            }
         };
         Ok(match &*self.runner {
             Runner::Sntp(client) => {
@@ -406,11 +547,11 @@ async fn off_thread<T: Send + 'static>(
     }
 }
 
-/// `HOST:PORT` to one address, as every netkit command resolves its target
+/// A target to one address, as every netkit command resolves its target
 /// (a name off the async threads: see [`off_thread`]).
-pub async fn resolve(target: &str) -> Result<SocketAddr> {
-    let (host, port) = probe_proto::split_target(target).map_err(anyhow::Error::msg)?;
-    let names = crate::policy::ip_literal(&host).is_none();
+pub async fn resolve(target: &Target) -> Result<SocketAddr> {
+    let (host, port) = (target.bare_host(), target.port);
+    let names = matches!(target.host, TargetHost::Name(_));
     off_thread(names, move || {
         Ok(crate::target::target(&host, port, crate::target::Family::Any)?.addr)
     })

@@ -1,0 +1,272 @@
+//! `netkit watch`'s HTTP server, hardened like an exporter people expose:
+//! connections capped (a new one past the cap is closed at once), headers read
+//! within a timeout (slowloris connections are closed, idle keep-alives too),
+//! each request answered within a timeout, HTTP/1.1 only (no h2c), TLS and
+//! basic auth from the web config, and a shutdown bounded in time whatever the
+//! clients do.
+
+use super::web_config::WebConfig;
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderValue, Request, Response, StatusCode, header};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tower::ServiceExt;
+
+/// How the server behaves.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// Open connections at most.
+    pub max_connections: usize,
+    /// Time a client has to send a request's headers (and a TLS handshake).
+    pub header_read_timeout: Duration,
+    /// Time to answer one request.
+    pub request_timeout: Duration,
+    /// Time open connections get to finish after a stop signal.
+    pub shutdown_timeout: Duration,
+}
+
+/// The web config in force, replaced on reload.
+#[derive(Clone, Default)]
+pub struct Web(Arc<RwLock<Arc<WebConfig>>>);
+
+impl Web {
+    /// A handle on `config`.
+    pub fn new(config: WebConfig) -> Self {
+        Self(Arc::new(RwLock::new(Arc::new(config))))
+    }
+
+    /// The config in force.
+    pub fn current(&self) -> Arc<WebConfig> {
+        self.0.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Put `config` in force for new connections.
+    pub fn replace(&self, config: WebConfig) {
+        *self.0.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(config);
+    }
+}
+
+/// Largest request head read (hyper's minimum buffer).
+const MAX_HEAD: usize = 16 << 10;
+/// Successful basic-auth checks remembered (bcrypt is slow on purpose).
+const AUTH_CACHE: usize = 1024;
+/// bcrypt verifications at once: a flood of wrong passwords costs at most this many cores.
+const AUTH_WORKERS: usize = 2;
+
+/// Serve `router` on `listener` until `stop` resolves, then give open
+/// connections `shutdown_timeout` to finish and return.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    web: Web,
+    options: ServerOptions,
+    stop: impl Future<Output = ()>,
+) {
+    let slots = Arc::new(Semaphore::new(options.max_connections));
+    let auth = Arc::new(Auth {
+        workers: Some(Semaphore::new(AUTH_WORKERS)),
+        ..Auth::default()
+    });
+    let graceful = GracefulShutdown::new();
+    let refused = std::sync::atomic::AtomicU64::new(0);
+    tokio::pin!(stop);
+    loop {
+        let (stream, _) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(c) => c,
+                Err(e) => {
+                    // Out of file descriptors, or a connection reset before
+                    // accept: wait a moment instead of spinning.
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = &mut stop => break,
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            let n = refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if n.is_power_of_two() {
+                tracing::warn!(
+                    "{} connections open (--web.max-connections): closed {} new ones so far",
+                    options.max_connections,
+                    n + 1
+                );
+            }
+            drop(stream);
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let config = web.current();
+        let watcher = graceful.watcher();
+        let (router, auth, options) = (router.clone(), auth.clone(), options.clone());
+        tokio::spawn(async move {
+            let _slot = slot;
+            let tls = config.tls.clone();
+            let timeout = options.header_read_timeout;
+            let service = hyper::service::service_fn(move |req| {
+                handle(
+                    req,
+                    router.clone(),
+                    config.clone(),
+                    auth.clone(),
+                    options.request_timeout,
+                )
+            });
+            let mut http = hyper::server::conn::http1::Builder::new();
+            http.timer(TokioTimer::new())
+                .header_read_timeout(timeout)
+                .max_buf_size(MAX_HEAD);
+            match tls {
+                None => {
+                    let conn = http.serve_connection(TokioIo::new(stream), service);
+                    let _ = watcher.watch(conn).await;
+                }
+                Some(tls) => {
+                    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+                    // The handshake counts against the header-read timeout.
+                    let Ok(Ok(stream)) =
+                        tokio::time::timeout(timeout, acceptor.accept(stream)).await
+                    else {
+                        return;
+                    };
+                    let conn = http.serve_connection(TokioIo::new(stream), service);
+                    let _ = watcher.watch(conn).await;
+                }
+            }
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(options.shutdown_timeout, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "connections still open after --shutdown-timeout {:?}: closing them",
+            options.shutdown_timeout
+        );
+    }
+}
+
+/// Basic-auth checks: successes cached by user and password digest, bcrypt
+/// run on the blocking pool, at most [`AUTH_WORKERS`] at once.
+#[derive(Default)]
+struct Auth {
+    ok: Mutex<HashMap<(String, [u8; 32]), String>>,
+    workers: Option<Semaphore>,
+}
+
+impl Auth {
+    async fn check(
+        &self,
+        users: &std::collections::BTreeMap<String, String>,
+        user: &str,
+        password: &str,
+    ) -> bool {
+        // An unknown user is checked against a hash of the same cost, so the
+        // answer takes as long as for a known one.
+        const DUMMY: &str = "$2y$10$QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DUmpZ/VcEd00UAV/LDeSi";
+        let hash = users.get(user).map_or(DUMMY, String::as_str).to_string();
+        let key = (user.to_string(), crate::cache::digest(password.as_bytes()));
+        if self
+            .ok
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+            .is_some_and(|h| *h == hash)
+        {
+            return true;
+        }
+        let _worker = match &self.workers {
+            Some(w) => w.acquire().await.ok(),
+            None => None,
+        };
+        let password = password.to_string();
+        let h = hash.clone();
+        let good =
+            tokio::task::spawn_blocking(move || bcrypt::verify(password, &h).unwrap_or(false))
+                .await
+                .unwrap_or(false)
+                && users.contains_key(user);
+        if good {
+            let mut ok = self.ok.lock().unwrap_or_else(|p| p.into_inner());
+            if ok.len() >= AUTH_CACHE {
+                ok.clear();
+            }
+            ok.insert(key, hash);
+        }
+        good
+    }
+}
+
+/// `user:password` from a `Basic` authorization header.
+fn basic_credentials(req: &Request<hyper::body::Incoming>) -> Option<(String, String)> {
+    use base64::Engine;
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, encoded) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (u, p) = text.split_once(':')?;
+    Some((u.to_string(), p.to_string()))
+}
+
+fn plain(status: StatusCode, text: &str) -> Response<Body> {
+    let mut r = Response::new(Body::from(format!("{text}\n")));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    r
+}
+
+/// One request: authentication, then the router within the request timeout,
+/// then the configured headers.
+async fn handle(
+    req: Request<hyper::body::Incoming>,
+    router: Router,
+    config: Arc<WebConfig>,
+    auth: Arc<Auth>,
+    timeout: Duration,
+) -> Result<Response<Body>, std::convert::Infallible> {
+    let mut response = 'answer: {
+        if !config.users.is_empty() {
+            let ok = match basic_credentials(&req) {
+                Some((u, p)) => auth.check(&config.users, &u, &p).await,
+                None => false,
+            };
+            if !ok {
+                let mut r = plain(StatusCode::UNAUTHORIZED, "Unauthorized");
+                r.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Basic realm=\"netkit watch\""),
+                );
+                break 'answer r;
+            }
+        }
+        match tokio::time::timeout(timeout, router.oneshot(req.map(Body::new))).await {
+            Ok(Ok(r)) => r,
+            Ok(Err(never)) => match never {},
+            Err(_) => plain(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the request took longer than --web.request-timeout",
+            ),
+        }
+    };
+    for (name, value) in &config.headers {
+        response.headers_mut().insert(name.clone(), value.clone());
+    }
+    Ok(response)
+}

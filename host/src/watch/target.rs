@@ -1,0 +1,165 @@
+//! Targets in `netkit watch`: a probe's own, the ones `/probe` asks for, and the
+//! `allow_targets` patterns that may cover them. Authorization is decided on
+//! the target as written, before any name is resolved: an IP literal is
+//! covered only by networks, a host name only by the same name.
+
+use crate::policy::{HostPattern, PortRange, host_name, ip_literal};
+use std::net::IpAddr;
+
+/// A host as a target names it: an address, or a host name (lower-case, no trailing dot).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TargetHost {
+    /// An IP literal (IPv6 written in brackets).
+    Ip(IpAddr),
+    /// A host name after the grants' host-name rules.
+    Name(String),
+}
+
+/// A target `HOST:PORT`, checked but not resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// The host.
+    pub host: TargetHost,
+    /// The port.
+    pub port: u16,
+}
+
+impl Target {
+    /// Parse `HOST:PORT` (IPv6 as `[ADDRESS]:PORT`); number-like and malformed
+    /// names are refused with the rule they break.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let (host, port) = probe_proto::split_target(text)?;
+        let host = match ip_literal(&host) {
+            Some(ip) => TargetHost::Ip(ip),
+            None => TargetHost::Name(host_name(&host).map_err(|e| e.message(&host))?),
+        };
+        Ok(Self { host, port })
+    }
+
+    /// The host as a grant or a command line writes it (`[::1]` for IPv6).
+    pub fn host_text(&self) -> String {
+        match &self.host {
+            TargetHost::Ip(IpAddr::V6(ip)) => format!("[{ip}]"),
+            TargetHost::Ip(ip) => ip.to_string(),
+            TargetHost::Name(n) => n.clone(),
+        }
+    }
+
+    /// The host without brackets (`::1`).
+    pub fn bare_host(&self) -> String {
+        match &self.host {
+            TargetHost::Ip(ip) => ip.to_string(),
+            TargetHost::Name(n) => n.clone(),
+        }
+    }
+
+    /// `{target}`, `{host}` and `{port}` in `template` replaced by this target.
+    pub fn fill(&self, template: &str) -> String {
+        template
+            .replace("{target}", &self.to_string())
+            .replace("{host}", &self.host_text())
+            .replace("{port}", &self.port.to_string())
+    }
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.host_text(), self.port)
+    }
+}
+
+/// Whether `text` names the target through a placeholder.
+pub fn has_placeholder(text: &str) -> bool {
+    ["{target}", "{host}", "{port}"]
+        .iter()
+        .any(|p| text.contains(p))
+}
+
+/// Where a target may point: a network or a host name, and a port range
+/// (`127.0.0.0/8:*`, `[::1]:53`, `db.example:5432`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetPattern {
+    hosts: HostPattern,
+    ports: PortRange,
+    text: String,
+}
+
+impl TargetPattern {
+    /// The pattern `text` (`NETWORK:PORTS` or `NAME:PORTS`), with the grants' syntax.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let grant: crate::policy::Grant = format!("tcp-connect://{text}")
+            .parse()
+            .map_err(|e: crate::policy::GrantError| {
+                format!(
+                    "{text:?} is not NETWORK:PORTS or NAME:PORTS (e.g. 127.0.0.0/8:*, db.example:5432): {e}"
+                )
+            })?;
+        Ok(Self {
+            hosts: grant.host,
+            ports: grant.ports,
+            text: text.to_string(),
+        })
+    }
+
+    /// Whether `target` is covered: an address by a network containing it, a
+    /// name by the same name (never by resolving it).
+    pub fn covers(&self, target: &Target) -> bool {
+        let host_ok = match (&self.hosts, &target.host) {
+            (HostPattern::Net(net), TargetHost::Ip(ip)) => net.contains(ip),
+            (HostPattern::Name(n), TargetHost::Name(m)) => n == m,
+            _ => false,
+        };
+        host_ok && self.ports.contains(target.port)
+    }
+}
+
+impl std::fmt::Display for TargetPattern {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> Target {
+        Target::parse(s).unwrap()
+    }
+
+    #[test]
+    fn networks_cover_addresses_only() {
+        let p = TargetPattern::parse("127.0.0.0/8:*").unwrap();
+        assert!(p.covers(&t("127.9.9.9:5")));
+        assert!(!p.covers(&t("10.0.0.1:5")));
+        // A name is never resolved to decide: localhost is not covered by 127/8.
+        assert!(!p.covers(&t("localhost:5")));
+    }
+
+    #[test]
+    fn names_cover_the_same_name_only() {
+        // Regression (issue 20): localhost:1-65535 was accepted and never covered anything.
+        let p = TargetPattern::parse("localhost:1-65535").unwrap();
+        assert!(p.covers(&t("LOCALHOST.:80")));
+        assert!(!p.covers(&t("127.0.0.1:80")));
+        assert!(!p.covers(&t("localhost.evil:80")));
+        let p = TargetPattern::parse("db.example:5432").unwrap();
+        assert!(!p.covers(&t("db.example:5433")));
+    }
+
+    #[test]
+    fn number_like_names_are_refused() {
+        assert!(Target::parse("127.1:80").is_err());
+        assert!(Target::parse("0x7f000001:80").is_err());
+        assert!(TargetPattern::parse("2130706433:*").is_err());
+    }
+
+    #[test]
+    fn fills_placeholders() {
+        let v6 = t("[::1]:53");
+        assert_eq!(v6.fill("udp://{target}"), "udp://[::1]:53");
+        assert_eq!(v6.fill("--host={host} -p {port}"), "--host=[::1] -p 53");
+        assert_eq!(v6.bare_host(), "::1");
+        assert!(has_placeholder("x{port}") && !has_placeholder("{tar}"));
+    }
+}

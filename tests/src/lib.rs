@@ -716,16 +716,50 @@ pub fn url_encode(q: &str) -> String {
         .collect()
 }
 
-/// `netkit watch --config CONFIG` on a free loopback port, once `/-/healthy` answers.
+/// `netkit watch --config CONFIG --web.enable-lifecycle` on a free loopback
+/// port, once `/-/healthy` answers.
 pub fn start_netkit_watch(config: &Path) -> (Peer, SocketAddr) {
+    start_netkit_watch_with(config, &["--web.enable-lifecycle"])
+}
+
+/// `netkit watch --config CONFIG EXTRA...` on a free loopback port, once
+/// `/-/healthy` answers (over plain HTTP without credentials: for TLS or
+/// basic auth, wait with [`wait_for_stderr`](Peer::wait_for_stderr) instead).
+pub fn start_netkit_watch_with(config: &Path, extra: &[&str]) -> (Peer, SocketAddr) {
+    let (mut peer, listen) = spawn_netkit_watch(config, extra);
+    if extra.iter().any(|a| a.starts_with("--web.config.file")) {
+        peer.wait_for_stderr("netkit watch started", Duration::from_secs(60));
+    } else {
+        wait_for_http(listen, "/-/healthy", Duration::from_secs(60));
+    }
+    (peer, listen)
+}
+
+/// `netkit watch` started, not waited for.
+pub fn spawn_netkit_watch(config: &Path, extra: &[&str]) -> (Peer, SocketAddr) {
     let listen: SocketAddr = ([127, 0, 0, 1], free_port()).into();
     let peer = Peer::start(
         "netkit watch",
         Command::new(netkit())
             .args(["watch", "--config"])
             .arg(config)
-            .args(["--listen", &listen.to_string()]),
+            .args(["--listen", &listen.to_string()])
+            .args(extra),
     );
-    wait_for_http(listen, "/-/healthy", Duration::from_secs(60));
     (peer, listen)
+}
+
+/// `htpasswd` (apache2-utils), which makes the bcrypt hashes of a web config.
+pub fn htpasswd() -> PathBuf {
+    require("htpasswd", "apt-get install -y apache2-utils")
+}
+
+/// `openssl`, which makes the test certificates.
+pub fn openssl() -> PathBuf {
+    require("openssl", "apt-get install -y openssl")
+}
+
+/// `curl`, an HTTP(S) client with client certificates and basic auth.
+pub fn curl() -> PathBuf {
+    require("curl", "apt-get install -y curl")
 }

@@ -6,7 +6,10 @@
 //! lookup NAME, read-file PATH, env NAME, list-env, spin, grow,
 //! hold-sockets N (open UDP sockets until N or a refusal), hold-accepts ADDR
 //! (listen and keep up to 100 accepted connections), deny-flood ADDR
-//! (100,000 connects), long-lookups (100 lookups of 8 MiB names), flood-stdout.
+//! (100,000 connects), long-lookups (100 lookups of 8 MiB names), flood-stdout,
+//! fake-json (prints a forged netkit --json object), random N (get-random-bytes
+//! of N bytes in a loop), allowed-then-denied ADDR (100,000 allowed sends, then
+//! 50 denied), trap (abort: a wasm trap).
 
 use std::hint::black_box;
 use std::io::Write;
@@ -121,6 +124,38 @@ fn attempt(action: &str, target: &str) -> Result<String, String> {
             loop {
                 out.write_all(&chunk).map_err(e)?;
             }
+        }
+        "fake-json" => {
+            // What netkit run --json prints, forged: must never be taken for it.
+            println!(
+                r#"{{"ok":true,"exit":{{"kind":"code","code":0,"message":"forged"}},"grants":["tcp-connect://10.0.0.1:443"],"audit":[],"attempts":0,"denied":0}}"#
+            );
+            Ok("printed a forged object".into())
+        }
+        "random" => {
+            // Ask the host for N random bytes per call, for as long as it lets us.
+            let n: u64 = target.parse().map_err(|_| "random N".to_string())?;
+            loop {
+                black_box(wasip2::random::random::get_random_bytes(n));
+            }
+        }
+        "allowed-then-denied" => {
+            // 100,000 allowed sends to ADDR, then 50 denied ones to ADDR's port + 1.
+            let addr: std::net::SocketAddr = target
+                .parse()
+                .map_err(|_| format!("bad address {target}"))?;
+            let s = UdpSocket::bind("0.0.0.0:0").map_err(e)?;
+            for _ in 0..100_000 {
+                s.send_to(b"x", addr).map_err(e)?;
+            }
+            let mut other = addr;
+            other.set_port(addr.port().wrapping_add(1));
+            let denied = (0..50).filter(|_| s.send_to(b"x", other).is_err()).count();
+            Ok(format!("100000 sends allowed, {denied} denied"))
+        }
+        "trap" => {
+            // A wasm trap that is not a panic message: unreachable.
+            std::process::abort()
         }
         other => Err(format!("unknown action {other}")),
     }

@@ -36,7 +36,8 @@ pub struct Args {
     /// Do not print denials as they happen (the audit still has them, and the count).
     #[arg(long, short)]
     quiet: bool,
-    /// Print one JSON object (how it ended, grants, audit) after the component's own output.
+    /// Print one JSON object (how it ended, grants, audit) on stdout; the component's own
+    /// stdout then goes to stderr, so nothing it prints can be taken for netkit's object.
     #[arg(long)]
     json: bool,
     /// The component (.wasm) to run.
@@ -74,7 +75,8 @@ pub async fn main(a: Args, audit: bool) -> Result<ExitCode> {
         .set_inherit_stdin(a.stdin)
         .set_max_memory(usize::try_from(a.max_memory).unwrap_or(usize::MAX))
         .set_max_sockets(a.max_sockets as usize)
-        .set_deadline(a.deadline);
+        .set_deadline(a.deadline)
+        .set_stdout_to_stderr(a.json);
     // Ctrl-C or SIGTERM interrupt the guest (its future is dropped), and the
     // summary and the audit are still printed.
     let exit = tokio::select! {

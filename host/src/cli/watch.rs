@@ -91,7 +91,7 @@ impl App {
 const TEXT_FORMAT: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 async fn metrics(State(app): State<Arc<App>>) -> Response {
-    let text = app.watcher().metrics().text();
+    let text = app.watcher().metrics_text();
     ([(header::CONTENT_TYPE, TEXT_FORMAT)], text).into_response()
 }
 

@@ -16,6 +16,9 @@ const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// Component instances the pooling allocator holds unless told otherwise.
 pub const DEFAULT_POOL_INSTANCES: u32 = 256;
 
+/// The most bytes one `get-random-bytes` (or insecure) call may ask for.
+pub const MAX_RANDOM_BYTES: u64 = 1 << 20;
+
 /// Bytes of guest output buffered on their way to netkit's stdout or stderr.
 const STDIO_BUFFER: usize = 64 * 1024;
 
@@ -182,10 +185,19 @@ impl Host {
             // write from a task of their own, so the guest only waits, and can be
             // stopped. (Without a deadline there is nothing to hold, and the
             // synchronous streams cost nothing per store.)
-            b.stdout(AsyncStdoutStream::new(STDIO_BUFFER, tokio::io::stdout()))
-                .stderr(AsyncStdoutStream::new(STDIO_BUFFER, tokio::io::stderr()));
+            if sandbox.stdout_to_stderr() {
+                b.stdout(AsyncStdoutStream::new(STDIO_BUFFER, tokio::io::stderr()));
+            } else {
+                b.stdout(AsyncStdoutStream::new(STDIO_BUFFER, tokio::io::stdout()));
+            }
+            b.stderr(AsyncStdoutStream::new(STDIO_BUFFER, tokio::io::stderr()));
         } else {
-            b.inherit_stdout().inherit_stderr();
+            if sandbox.stdout_to_stderr() {
+                b.stdout(std::io::stderr());
+            } else {
+                b.inherit_stdout();
+            }
+            b.inherit_stderr();
         }
         let stop = if sandbox.stop_pipe() {
             let (writer, reader) = tokio::io::duplex(64);
@@ -202,7 +214,12 @@ impl Host {
         // refuse silently. Sockets are capped (`crate::net`), lookups scoped (`crate::dns`).
         b.allow_tcp(true)
             .allow_udp(true)
-            .allow_ip_name_lookup(false);
+            .allow_ip_name_lookup(false)
+            // One get-random-bytes call is one host call that never yields:
+            // wasmtime-wasi's default cap of 64 MiB let one call run ~300 ms
+            // past every deadline and beside every other guest on the thread.
+            // 1 MiB takes ~6 ms; a bigger request traps with the cap named.
+            .max_random_size(MAX_RANDOM_BYTES);
         let policy = sandbox.policy_arc().clone();
         let audit = sandbox.audit().clone();
         b.socket_addr_check(move |addr, use_| {

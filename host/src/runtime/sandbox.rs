@@ -19,6 +19,7 @@ pub struct Sandbox {
     args: Vec<String>,
     stop_pipe: bool,
     discard_output: bool,
+    stdout_to_stderr: bool,
     inherit_stdin: bool,
     max_memory: usize,
     max_sockets: usize,
@@ -43,6 +44,7 @@ impl Sandbox {
             args: Vec::new(),
             stop_pipe: false,
             discard_output: false,
+            stdout_to_stderr: false,
             inherit_stdin: false,
             max_memory: 256 << 20,
             max_sockets: DEFAULT_MAX_SOCKETS,
@@ -106,6 +108,19 @@ impl Sandbox {
     /// Whether the guest's output is thrown away.
     pub fn discard_output(&self) -> bool {
         self.discard_output
+    }
+
+    /// Send the guest's stdout to netkit's stderr, so that netkit's own
+    /// stdout (a `--json` object) cannot be forged by what the guest prints.
+    /// Off by default.
+    pub fn set_stdout_to_stderr(&mut self, on: bool) -> &mut Self {
+        self.stdout_to_stderr = on;
+        self
+    }
+
+    /// Whether the guest's stdout goes to stderr.
+    pub fn stdout_to_stderr(&self) -> bool {
+        self.stdout_to_stderr
     }
 
     /// Cap on the guest's memory in bytes: every linear memory and every table

@@ -41,6 +41,16 @@ struct OpLabels {
     op: String,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResultLabel {
+    result: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct WhyLabel {
+    limit: String,
+}
+
 /// A probe's failure reasons and denied operations so far.
 type Seen = (Vec<String>, Vec<String>);
 
@@ -53,6 +63,10 @@ pub struct Metrics {
     runs: Family<NameLabel, Counter>,
     failures: Family<ReasonLabels, Counter>,
     denied: Family<OpLabels, Counter>,
+    reloads: Family<ResultLabel, Counter>,
+    last_reload_ok: Gauge,
+    compiled: Gauge,
+    rejected: Family<WhyLabel, Counter>,
     /// The failure reasons and denied operations seen per probe (to remove its series).
     seen: Mutex<HashMap<String, Seen>>,
 }
@@ -99,7 +113,36 @@ impl Metrics {
             "Network attempts the probe's sandbox denied, by operation",
             denied.clone(),
         );
+        let reloads = Family::default();
+        let last_reload_ok = Gauge::default();
+        let compiled = Gauge::default();
+        let rejected = Family::default();
+        registry.register(
+            "netkit_config_reloads",
+            "Config reloads done (concurrent requests share one), by result",
+            reloads.clone(),
+        );
+        registry.register(
+            "netkit_config_last_reload_successful",
+            "Whether the last config reload succeeded (1) or was refused (0)",
+            last_reload_ok.clone(),
+        );
+        last_reload_ok.set(1);
+        registry.register(
+            "netkit_compiled_components",
+            "Compiled components in memory (one per kind or custom component in use)",
+            compiled.clone(),
+        );
+        registry.register(
+            "netkit_probe_requests_rejected",
+            "/probe requests answered 503 at once, by the limit they hit",
+            rejected.clone(),
+        );
         Self {
+            reloads,
+            last_reload_ok,
+            compiled,
+            rejected,
             registry,
             success,
             duration,
@@ -163,6 +206,31 @@ impl Metrics {
                 ops.push(op.clone());
             }
         }
+    }
+
+    /// Count a reload and its result.
+    pub fn reloaded(&self, ok: bool) {
+        let result = if ok { "success" } else { "failure" };
+        self.reloads
+            .get_or_create(&ResultLabel {
+                result: result.into(),
+            })
+            .inc();
+        self.last_reload_ok.set(i64::from(ok));
+    }
+
+    /// How many compiled components are in memory.
+    pub fn set_compiled(&self, n: usize) {
+        self.compiled.set(n as i64);
+    }
+
+    /// Count a `/probe` refused at `limit` (`probe_concurrency` or `module`).
+    pub fn rejected(&self, limit: &str) {
+        self.rejected
+            .get_or_create(&WhyLabel {
+                limit: limit.into(),
+            })
+            .inc();
     }
 
     /// Drop every series of `config` (a probe removed or changed by a reload).

@@ -96,6 +96,15 @@ impl Watcher {
         &self.metrics
     }
 
+    /// The Prometheus text of every metric, the compiled-components gauge
+    /// counted now (a probe a reload stopped lets go of its runner when its
+    /// task ends, just after the reload).
+    pub fn metrics_text(&self) -> String {
+        self.runners.prune();
+        self.metrics.set_compiled(self.runners.alive());
+        self.metrics.text()
+    }
+
     /// The limits in force.
     pub fn limits(&self) -> &Limits {
         &self.limits
@@ -168,6 +177,7 @@ impl Watcher {
         drop(probes);
         // Compiled components no probe uses any more are freed.
         self.runners.prune();
+        self.metrics.set_compiled(self.runners.alive());
         Ok(changes)
     }
 
@@ -210,6 +220,7 @@ impl Watcher {
         probe: &Probe,
     ) -> Result<(OwnedSemaphorePermit, OwnedSemaphorePermit), OnceError> {
         let module = probe.once_slots().clone().try_acquire_owned().map_err(|_| {
+            self.metrics.rejected("module");
             OnceError::Busy(format!(
                 "probe {:?} already has {} /probe runs in progress (its probe_concurrency); try again later",
                 probe.config().name,
@@ -217,6 +228,7 @@ impl Watcher {
             ))
         })?;
         let all = self.once.clone().try_acquire_owned().map_err(|_| {
+            self.metrics.rejected("probe_concurrency");
             OnceError::Busy(format!(
                 "{} /probe runs are in progress (--probe-concurrency); try again later",
                 self.limits.probe_runs

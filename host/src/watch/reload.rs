@@ -58,6 +58,7 @@ impl Reloader {
         })
         .await
         .unwrap_or_else(|e| Err(format!("the reload failed: {e}")));
+        self.watcher.metrics().reloaded(outcome.is_ok());
         *last = (number, Some(outcome.clone()));
         outcome
     }

@@ -6,6 +6,7 @@ use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -67,6 +68,7 @@ pub struct Metrics {
     last_reload_ok: Gauge,
     compiled: Gauge,
     rejected: Family<WhyLabel, Counter>,
+    lag: Histogram,
     /// The failure reasons and denied operations seen per probe (to remove its series).
     seen: Mutex<HashMap<String, Seen>>,
 }
@@ -138,7 +140,14 @@ impl Metrics {
             "/probe requests answered 503 at once, by the limit they hit",
             rejected.clone(),
         );
+        let lag = Histogram::new([0.001, 0.01, 0.1, 1.0, 10.0]);
+        registry.register(
+            "netkit_schedule_lag_seconds",
+            "How late scheduled runs started after their due time (waiting for a slot included)",
+            lag.clone(),
+        );
         Self {
+            lag,
             reloads,
             last_reload_ok,
             compiled,
@@ -217,6 +226,11 @@ impl Metrics {
             })
             .inc();
         self.last_reload_ok.set(i64::from(ok));
+    }
+
+    /// A scheduled run started `lag` after it was due.
+    pub fn started_late(&self, lag: std::time::Duration) {
+        self.lag.observe(lag.as_secs_f64());
     }
 
     /// How many compiled components are in memory.

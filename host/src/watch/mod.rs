@@ -286,12 +286,13 @@ async fn schedule(probe: Arc<Probe>, metrics: Arc<Metrics>, slots: Arc<Semaphore
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut up: Option<bool> = None;
     loop {
-        ticks.tick().await;
+        let due = ticks.tick().await;
         let r = {
             // The scheduled runs' own reservation: never taken by /probe.
             let Ok(_slot) = slots.acquire().await else {
                 return;
             };
+            metrics.started_late(due.elapsed());
             probe.run(None).await
         };
         metrics.record(&c, &r);

@@ -1,9 +1,10 @@
 //! netkit benchmarks: side by side in one run, as ratios, printed as one table.
 //!
 //! `cargo run -p netkit-tests --bin bench` (after `cargo build -p netkit`).
-//! Arguments pick sections (default: all but `soak`): `sntp`, `rss`, `embedded`,
-//! `probes`, `watch`, `echo`, `held`, `soak`; `--conns 1000` limits the echo section to that many
-//! connections; `--soak-seconds 600` sets how long `soak` runs (10 minutes by default).
+//! Arguments pick sections (default: all but `soak` and `watch-load`): `sntp`, `rss`, `embedded`,
+//! `probes`, `watch`, `echo`, `held`, `soak`, `watch-load`; `--conns 1000` limits the echo section to that many
+//! connections; `--soak-seconds 600` sets how long `soak` runs (10 minutes by default);
+//! `--load-seconds 60` how long `watch-load` floods netkit watch.
 //! Starts its own peers on loopback: chronyd, netkit and `wasmtime run` servers,
 //! native tokio echo servers (current-thread and multi-thread) and socat.
 
@@ -22,6 +23,7 @@ mod process;
 mod soak;
 mod table;
 mod watch;
+mod watch_load;
 
 use table::*;
 
@@ -37,16 +39,26 @@ pub(crate) struct Only {
     pub(crate) sections: Vec<String>,
     pub(crate) conns: Option<usize>,
     pub(crate) soak_seconds: u64,
+    pub(crate) load_seconds: u64,
 }
 
 impl Only {
     fn parse() -> Self {
-        const SECTIONS: [&str; 8] = [
-            "sntp", "rss", "embedded", "probes", "watch", "echo", "held", "soak",
+        const SECTIONS: [&str; 9] = [
+            "sntp",
+            "rss",
+            "embedded",
+            "probes",
+            "watch",
+            "echo",
+            "held",
+            "soak",
+            "watch-load",
         ];
         let mut sections = Vec::new();
         let mut conns = None;
         let mut soak_seconds = 600;
+        let mut load_seconds = 60;
         let mut args = std::env::args().skip(1);
         while let Some(a) = args.next() {
             if a == "--conns" {
@@ -63,11 +75,19 @@ impl Only {
                         std::process::exit(2);
                     }
                 };
+            } else if a == "--load-seconds" {
+                load_seconds = match args.next().and_then(|n| n.parse().ok()) {
+                    Some(n) if n > 0 => n,
+                    _ => {
+                        eprintln!("bench: --load-seconds needs a number of seconds, e.g. 60");
+                        std::process::exit(2);
+                    }
+                };
             } else if SECTIONS.contains(&a.as_str()) {
                 sections.push(a);
             } else {
                 eprintln!(
-                    "bench: unknown argument {a:?}; sections are {}, plus --conns N and --soak-seconds N",
+                    "bench: unknown argument {a:?}; sections are {}, plus --conns N, --soak-seconds N and --load-seconds N",
                     SECTIONS.join(", ")
                 );
                 std::process::exit(2);
@@ -77,11 +97,16 @@ impl Only {
             sections,
             conns,
             soak_seconds,
+            load_seconds,
         }
     }
 
     fn wants(&self, section: &str) -> bool {
-        self.sections.is_empty() || self.sections.iter().any(|s| s == section)
+        self.sections.is_empty() || self.named(section)
+    }
+
+    fn named(&self, section: &str) -> bool {
+        self.sections.iter().any(|s| s == section)
     }
 }
 
@@ -109,8 +134,12 @@ fn main() {
         echo::section(&rt, &mut rows, &only);
     }
     // Ten minutes by default: only when asked for by name.
-    if only.sections.iter().any(|s| s == "soak") {
+    if only.named("soak") {
         soak::section(&mut rows, Duration::from_secs(only.soak_seconds));
+    }
+    // A minute and more of flooding: only when asked for by name.
+    if only.named("watch-load") {
+        watch_load::section(&mut rows, only.load_seconds);
     }
     print_table(&rows);
     println!(

@@ -200,7 +200,10 @@ pub fn section(rows: &mut Vec<Row>, seconds: u64) {
             while !stop.load(Ordering::Relaxed) {
                 // Every other reload changes one idle probe.
                 let edited = if n % 2 == 0 {
-                    config.replace("name = \"s9999\"\nkind = \"tcp\"", "name = \"s9999\"\nkind = \"tcp\"\nsend = \"x\"")
+                    config.replace(
+                        "name = \"s9999\"\nkind = \"tcp\"",
+                        "name = \"s9999\"\nkind = \"tcp\"\nsend = \"x\"",
+                    )
                 } else {
                     config.clone()
                 };
@@ -227,7 +230,12 @@ pub fn section(rows: &mut Vec<Row>, seconds: u64) {
     std::thread::sleep(Duration::from_secs(10));
     let after = rss_of(watch.pid());
     // Scheduled runs of the busy probes in the window, and how late they started.
-    let lag = |m: &str, le: &str| sample(m, &format!("netkit_schedule_lag_seconds_bucket{{le=\"{le}\"}}"));
+    let lag = |m: &str, le: &str| {
+        sample(
+            m,
+            &format!("netkit_schedule_lag_seconds_bucket{{le=\"{le}\"}}"),
+        )
+    };
     let count = |m: &str| sample(m, "netkit_schedule_lag_seconds_count");
     let runs = count(&m1) - count(&m0);
     let on_time = lag(&m1, "0.1") - lag(&m0, "0.1");
@@ -257,7 +265,10 @@ pub fn section(rows: &mut Vec<Row>, seconds: u64) {
         what: "netkit watch /-/healthy p99 under the load".into(),
         value: healthy_p99,
         unit: "ms",
-        ratio: format!("{} checks; {reloads_ok} of {reloads} reloads of {PROBES} probes answered 200", lat.len()),
+        ratio: format!(
+            "{} checks; {reloads_ok} of {reloads} reloads of {PROBES} probes answered 200",
+            lat.len()
+        ),
     });
     rows.push(Row {
         group,

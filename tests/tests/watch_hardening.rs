@@ -865,3 +865,55 @@ fn get_random_bytes_is_bounded_per_call() {
         "the 1 s deadline held only to {took:?}"
     );
 }
+
+/// Peak resident memory (VmHWM) of `pid`, KiB.
+fn peak_rss(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn concurrent_runs_of_a_denial_flood_stay_within_memory() {
+    // Regression (issue 20): each run's audit kept up to 100,000 events
+    // (6-11 MB); 250 concurrent /probe runs of a component making 100,000
+    // denied attempts took netkit watch to 1.85 GB.
+    let d = dir("audit-memory");
+    let config = d.join("watch.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[probe]]\nname = \"flood\"\nkind = \"component\"\ncomponent = \"{}\"\nargs = [\"deny-flood\", \"127.0.0.1:9\"]\ninterval = \"1h\"\ntimeout = \"60s\"\nprobe_concurrency = 32\n",
+            hostile_wasm().display()
+        ),
+    )
+    .unwrap();
+    let (watch, listen) = start_netkit_watch(&config);
+    let (s, body) = http("GET", listen, "/probe?module=flood");
+    assert_eq!(s, 200, "{body}");
+    assert!(
+        body.contains("netkit_sandbox_denied_attempts 100000"),
+        "{body}"
+    );
+    let before = peak_rss(watch.pid());
+    let runs: Vec<_> = (0..32)
+        .map(|_| std::thread::spawn(move || http("GET", listen, "/probe?module=flood")))
+        .collect();
+    for r in runs {
+        let (s, body) = r.join().unwrap();
+        assert_eq!(s, 200, "{body}");
+        assert!(
+            body.contains("netkit_sandbox_denied_attempts 100000"),
+            "{body}"
+        );
+    }
+    let grew = peak_rss(watch.pid()).saturating_sub(before) >> 10;
+    // 32 audits of 100,000 events were 190-350 MiB; bounded ones are ~0.
+    assert!(
+        grew < 96,
+        "peak RSS grew {grew} MiB over 32 concurrent runs"
+    );
+}

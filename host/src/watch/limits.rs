@@ -7,6 +7,10 @@ use crate::runtime::Host;
 
 /// Sockets one run of a built-in probe may hold (sntp 1, tcp 1, dns 2, echo 1).
 pub const BUILTIN_SOCKETS: usize = 4;
+/// Memory (all memories and tables) one run of a built-in probe may use: its
+/// guest needs about 1 MiB; the total of concurrent runs is bounded by this
+/// (and a component's `max_memory`) times the runs the limits allow.
+pub const BUILTIN_MEMORY: usize = 32 << 20;
 /// Sockets one run of a custom component probe may hold.
 pub const COMPONENT_SOCKETS: usize = 16;
 /// File descriptors kept for everything else (logs, the listener, the

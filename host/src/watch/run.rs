@@ -348,6 +348,7 @@ impl Probe {
             s.set_audit(audit.clone())
                 .set_deadline(Some(c.deadline()))
                 .set_max_sockets(super::limits::BUILTIN_SOCKETS)
+                .set_max_memory(super::limits::BUILTIN_MEMORY)
                 .set_discard_output(true);
             s
         };

@@ -263,6 +263,13 @@ pub async fn main(a: Args) -> Result<ExitCode> {
             }
         }
     });
+    tokio::spawn(async {
+        let mut every = tokio::time::interval(Duration::from_secs(10));
+        loop {
+            every.tick().await;
+            let _ = tokio::task::spawn_blocking(limits::release_free_memory).await;
+        }
+    });
     let mut term = signal(SignalKind::terminate()).context("cannot watch for SIGTERM")?;
     let options = ServerOptions {
         max_connections: lim.connections,

@@ -88,6 +88,19 @@ pub fn raise_fd_limit() -> u64 {
     getrlimit(Resource::Nofile).current.unwrap_or(u64::MAX)
 }
 
+/// Give memory the allocator holds but no longer uses back to the system
+/// (glibc keeps freed memory in per-thread arenas: after a flood of /probe
+/// runs and reloads on many threads, resident memory otherwise stays near its
+/// peak). Called after each reload and every few seconds.
+pub fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks the allocator's own free lists; it has
+    // no preconditions and returns whether memory was released.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

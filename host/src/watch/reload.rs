@@ -54,7 +54,9 @@ impl Reloader {
         let path = self.path.clone();
         let outcome = tokio::task::spawn_blocking(move || {
             let c = config::load(&path).map_err(|e| e.to_string())?;
-            watcher.apply(c).map_err(|e| format!("{e:#}"))
+            let changes = watcher.apply(c).map_err(|e| format!("{e:#}"));
+            super::limits::release_free_memory();
+            changes
         })
         .await
         .unwrap_or_else(|e| Err(format!("the reload failed: {e}")));

@@ -391,17 +391,25 @@ timeout = "500ms"
 [[probe]]
 name = "trap"
 kind = "component"
-component = "{}"
+component = "{h}"
 args = ["trap"]
 interval = "1s"
+
+[[probe]]
+name = "spin"
+kind = "component"
+component = "{h}"
+args = ["spin"]
+interval = "1s"
+timeout = "300ms"
 "#,
-            hostile.display()
+            h = hostile.display()
         ),
     )
     .unwrap();
     let (watch, listen) = start_netkit_watch(&config);
     let m = wait_metrics(listen, "every probe failed once", |m| {
-        ["tcp", "udp", "sntp", "dns", "echo", "trap"]
+        ["tcp", "udp", "sntp", "dns", "echo", "trap", "spin"]
             .iter()
             .all(|p| sample(m, "netkit_probe_failures_total", &format!("probe=\"{p}\"")).is_some())
     });
@@ -435,6 +443,15 @@ interval = "1s"
         .find(|l| l.contains("probe=trap"))
         .expect("a line for the trap probe");
     assert!(trap.contains("wasm trap"), "{trap}");
+    // Hints name watch's config keys, not netkit run's flags.
+    let spin = log
+        .lines()
+        .find(|l| l.contains("probe=spin"))
+        .expect("a line for the spinner");
+    assert!(
+        spin.contains("timeout = in the probe's config") && !spin.contains("--deadline"),
+        "{spin}"
+    );
     for l in log.lines().filter(|l| !l.trim().is_empty()) {
         assert!(
             l.starts_with("20"),

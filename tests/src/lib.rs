@@ -763,3 +763,39 @@ pub fn openssl() -> PathBuf {
 pub fn curl() -> PathBuf {
     require("curl", "apt-get install -y curl")
 }
+
+/// A loopback TCP listener that accepts connections and holds them open
+/// without ever answering (an "up" target, or one that never replies).
+pub fn tcp_holding() -> SocketAddr {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in l.incoming().flatten() {
+            held.push(s);
+        }
+    });
+    addr
+}
+
+/// The value of `metric{labels}` in a Prometheus text exposition.
+pub fn metric_sample(text: &str, metric: &str, labels: &str) -> Option<f64> {
+    text.lines()
+        .filter(|l| l.starts_with(metric) && l.contains(labels))
+        .find(|l| l[metric.len()..].starts_with(['{', ' ']))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+}
+
+/// `prometheus-blackbox-exporter --config.file CONFIG` on a free loopback
+/// port, once `/-/healthy` answers.
+pub fn start_blackbox_exporter(config: &Path) -> (Peer, SocketAddr) {
+    let listen: SocketAddr = ([127, 0, 0, 1], free_port()).into();
+    let peer = Peer::start(
+        "blackbox_exporter",
+        Command::new(blackbox_exporter())
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!("--web.listen-address={listen}")),
+    );
+    wait_for_http(listen, "/-/healthy", Duration::from_secs(30));
+    (peer, listen)
+}

@@ -15,15 +15,7 @@ fn free_addr() -> SocketAddr {
 
 /// A listener that accepts and holds connections (an "up" TCP target).
 fn tcp_up() -> SocketAddr {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = l.local_addr().unwrap();
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for s in l.incoming().flatten() {
-            held.push(s);
-        }
-    });
-    addr
+    tcp_holding()
 }
 
 /// A port nothing listens on.
@@ -32,14 +24,6 @@ fn tcp_closed() -> SocketAddr {
         .unwrap()
         .local_addr()
         .unwrap()
-}
-
-/// The value of `metric{labels}` in a Prometheus text exposition.
-fn sample(text: &str, metric: &str, labels: &str) -> Option<f64> {
-    text.lines()
-        .filter(|l| l.starts_with(metric) && l.contains(labels))
-        .find(|l| l[metric.len()..].starts_with(['{', ' ']))
-        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
 }
 
 /// Poll Prometheus's query API until `query` returns one value per wanted
@@ -144,20 +128,13 @@ timeout = "1s"
     let (watch, listen) = start_netkit_watch(&config);
 
     // blackbox_exporter probing the same tcp and dns targets.
-    let bb = free_addr();
     let bb_config = dir.join("blackbox.yml");
     std::fs::write(
         &bb_config,
         "modules:\n  tcp_connect:\n    prober: tcp\n    timeout: 2s\n  dns_test:\n    prober: dns\n    timeout: 2s\n    dns:\n      query_name: www.example.test\n      query_type: A\n      transport_protocol: udp\n      preferred_ip_protocol: ip4\n",
     )
     .unwrap();
-    let _bb = Peer::start(
-        "blackbox_exporter",
-        Command::new(blackbox_exporter())
-            .arg(format!("--config.file={}", bb_config.display()))
-            .arg(format!("--web.listen-address={bb}")),
-    );
-    wait_for_http(bb, "/-/healthy", Duration::from_secs(30));
+    let (_bb, bb) = start_blackbox_exporter(&bb_config);
 
     let prom = free_addr();
     let relabel = |module: &str, targets: &[String], exporter: SocketAddr, job: &str| {
@@ -217,7 +194,7 @@ timeout = "1s"
     // connect was denied and counted, and the others kept their timing.
     let text = http("GET", listen, "/metrics").1;
     assert!(
-        sample(
+        metric_sample(
             &text,
             "netkit_probe_failures_total",
             "probe=\"spinner\",reason=\"deadline\""
@@ -227,7 +204,7 @@ timeout = "1s"
         "{text}"
     );
     assert!(
-        sample(
+        metric_sample(
             &text,
             "netkit_probe_failures_total",
             "probe=\"hog\",reason=\"out-of-memory\""
@@ -238,7 +215,7 @@ timeout = "1s"
     );
     // Its first step outside its (empty) grants, the connect's implied bind, is denied.
     assert!(
-        sample(
+        metric_sample(
             &text,
             "netkit_sandbox_denied_total",
             "probe=\"sneak\",op=\"tcp-"
@@ -248,27 +225,30 @@ timeout = "1s"
         "{text}"
     );
     assert_eq!(
-        sample(&text, "netkit_sandbox_denied_total", "probe=\"web\""),
+        metric_sample(&text, "netkit_sandbox_denied_total", "probe=\"web\""),
         None,
         "{text}"
     );
-    let web_duration = sample(&text, "probe_duration_seconds", "probe=\"web\"").unwrap();
+    let web_duration = metric_sample(&text, "probe_duration_seconds", "probe=\"web\"").unwrap();
     assert!(
         web_duration < 0.1,
         "web took {web_duration} s beside the spinner"
     );
-    let spinner = sample(&text, "probe_duration_seconds", "probe=\"spinner\"").unwrap();
+    let spinner = metric_sample(&text, "probe_duration_seconds", "probe=\"spinner\"").unwrap();
     assert!(
         (0.25..1.0).contains(&spinner),
         "the spinner ran {spinner} s with a 300 ms timeout"
     );
-    assert!(sample(&text, "probe_tcp_connect_seconds", "probe=\"web\"").unwrap() > 0.0);
-    assert_eq!(sample(&text, "probe_dns_rcode", "probe=\"dns\""), Some(0.0));
+    assert!(metric_sample(&text, "probe_tcp_connect_seconds", "probe=\"web\"").unwrap() > 0.0);
     assert_eq!(
-        sample(&text, "probe_dns_answer_rrs", "probe=\"dns\""),
+        metric_sample(&text, "probe_dns_rcode", "probe=\"dns\""),
+        Some(0.0)
+    );
+    assert_eq!(
+        metric_sample(&text, "probe_dns_answer_rrs", "probe=\"dns\""),
         Some(2.0)
     );
-    assert!(sample(&text, "netkit_probe_runs_total", "probe=\"web\"").unwrap() >= 2.0);
+    assert!(metric_sample(&text, "netkit_probe_runs_total", "probe=\"web\"").unwrap() >= 2.0);
     // The components' own output (the sneak prints "BLOCKED tcp-connect ...")
     // is theirs, not mixed into the exporter's output or log.
     let (out, log) = (watch.stdout_so_far(), watch.stderr_so_far());
@@ -347,7 +327,7 @@ fn config_errors_reload_probe_limits_and_signals() {
     let runs_before = loop {
         let m = http("GET", listen, "/metrics").1;
         if m.contains("netkit_probe_runs_total{probe=\"second\"}")
-            && let Some(runs) = sample(&m, "netkit_probe_runs_total", "probe=\"web\"")
+            && let Some(runs) = metric_sample(&m, "netkit_probe_runs_total", "probe=\"web\"")
         {
             break runs;
         }
@@ -366,7 +346,7 @@ fn config_errors_reload_probe_limits_and_signals() {
         let m = http("GET", listen, "/metrics").1;
         if !m.contains("probe=\"second\"") {
             // The unchanged probe kept counting across both reloads.
-            let runs = sample(&m, "netkit_probe_runs_total", "probe=\"web\"")
+            let runs = metric_sample(&m, "netkit_probe_runs_total", "probe=\"web\"")
                 .unwrap_or_else(|| panic!("{m}"));
             assert!(runs >= runs_before, "{m}");
             break;
@@ -445,10 +425,9 @@ interval = "500ms"
     let start = Instant::now();
     let text = loop {
         let m = http("GET", listen, "/metrics").1;
-        if ["ntp", "echo", "udp", "nx"]
-            .iter()
-            .all(|p| sample(&m, "netkit_probe_runs_total", &format!("probe=\"{p}\"")).is_some())
-        {
+        if ["ntp", "echo", "udp", "nx"].iter().all(|p| {
+            metric_sample(&m, "netkit_probe_runs_total", &format!("probe=\"{p}\"")).is_some()
+        }) {
             break m;
         }
         assert!(
@@ -459,37 +438,37 @@ interval = "500ms"
     };
     for p in ["ntp", "echo", "udp"] {
         assert_eq!(
-            sample(&text, "probe_success", &format!("probe=\"{p}\"")),
+            metric_sample(&text, "probe_success", &format!("probe=\"{p}\"")),
             Some(1.0),
             "{p}: {text}"
         );
     }
     assert_eq!(
-        sample(&text, "probe_sntp_stratum", "probe=\"ntp\""),
+        metric_sample(&text, "probe_sntp_stratum", "probe=\"ntp\""),
         Some(10.0),
         "{text}"
     );
     assert!(
-        sample(&text, "probe_sntp_offset_seconds", "probe=\"ntp\"")
+        metric_sample(&text, "probe_sntp_offset_seconds", "probe=\"ntp\"")
             .unwrap()
             .abs()
             < 0.1
     );
-    assert!(sample(&text, "probe_echo_rtt_seconds", "probe=\"echo\"").unwrap() > 0.0);
-    assert!(sample(&text, "probe_udp_rtt_seconds", "probe=\"udp\"").unwrap() > 0.0);
+    assert!(metric_sample(&text, "probe_echo_rtt_seconds", "probe=\"echo\"").unwrap() > 0.0);
+    assert!(metric_sample(&text, "probe_udp_rtt_seconds", "probe=\"udp\"").unwrap() > 0.0);
     // NXDOMAIN: a DNS answer, but not a success; rcode 3, reason named.
     assert_eq!(
-        sample(&text, "probe_success", "probe=\"nx\""),
+        metric_sample(&text, "probe_success", "probe=\"nx\""),
         Some(0.0),
         "{text}"
     );
     assert_eq!(
-        sample(&text, "probe_dns_rcode", "probe=\"nx\""),
+        metric_sample(&text, "probe_dns_rcode", "probe=\"nx\""),
         Some(3.0),
         "{text}"
     );
     assert!(
-        sample(
+        metric_sample(
             &text,
             "netkit_probe_failures_total",
             "probe=\"nx\",reason=\"NXDOMAIN\""

@@ -6,7 +6,7 @@
 
 use netkit_tests::*;
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -19,15 +19,7 @@ fn dir(name: &str) -> PathBuf {
 
 /// A listener that accepts and holds connections without ever answering.
 fn tcp_silent() -> SocketAddr {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = l.local_addr().unwrap();
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for s in l.incoming().flatten() {
-            held.push(s);
-        }
-    });
-    addr
+    tcp_holding()
 }
 
 /// A UDP socket that receives and never answers (kept open for the test).
@@ -39,10 +31,7 @@ fn udp_silent() -> (UdpSocket, SocketAddr) {
 
 /// The value of `metric{labels}` in a Prometheus text exposition.
 fn sample(text: &str, metric: &str, labels: &str) -> Option<f64> {
-    text.lines()
-        .filter(|l| l.starts_with(metric) && l.contains(labels))
-        .find(|l| l[metric.len()..].starts_with(['{', ' ']))
-        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+    metric_sample(text, metric, labels)
 }
 
 fn metrics(listen: SocketAddr) -> String {
@@ -731,56 +720,19 @@ fn prometheus_scrapes_over_tls_with_client_certificates_and_basic_auth() {
     // No client certificate: the handshake fails.
     let (code, _) = curl_code(&["--cacert", &ca, "-u", "prom:s3cret", &url]);
     assert_eq!(code, "000", "served without a client certificate");
-    // Certificate but no or wrong password: 401.
-    assert_eq!(
-        curl_code(&["--cacert", &ca, "--cert", &cert, "--key", &key, &url]).0,
-        "401"
-    );
-    assert_eq!(
-        curl_code(&[
-            "--cacert",
-            &ca,
-            "--cert",
-            &cert,
-            "--key",
-            &key,
-            "-u",
-            "prom:wrong",
-            &url
-        ])
-        .0,
-        "401"
-    );
-    assert_eq!(
-        curl_code(&[
-            "--cacert",
-            &ca,
-            "--cert",
-            &cert,
-            "--key",
-            &key,
-            "-u",
-            "nobody:s3cret",
-            &url
-        ])
-        .0,
-        "401"
-    );
-    assert_eq!(
-        curl_code(&[
-            "--cacert",
-            &ca,
-            "--cert",
-            &cert,
-            "--key",
-            &key,
-            "-u",
-            "prom:s3cret",
-            &url
-        ])
-        .0,
-        "200"
-    );
+    // Certificate but no or wrong password: 401; the right one: 200.
+    let with_cert = |user: Option<&str>| {
+        let mut args = vec!["--cacert", &ca, "--cert", &cert, "--key", &key];
+        if let Some(u) = user {
+            args.extend(["-u", u]);
+        }
+        args.push(&url);
+        curl_code(&args).0
+    };
+    assert_eq!(with_cert(None), "401");
+    assert_eq!(with_cert(Some("prom:wrong")), "401");
+    assert_eq!(with_cert(Some("nobody:s3cret")), "401");
+    assert_eq!(with_cert(Some("prom:s3cret")), "200");
     // Plain HTTP to the TLS port is not served.
     let raw = raw_http(listen, "GET /metrics HTTP/1.0\r\n\r\n");
     assert!(!raw.contains("probe_success"), "{raw}");

@@ -94,14 +94,7 @@ pub fn section(rows: &mut Vec<Row>) {
         modules.push_str(&format!("  tcp_{i}:\n    prober: tcp\n    timeout: 2s\n"));
     }
     std::fs::write(&bb_config, modules).unwrap();
-    let bb: SocketAddr = ([127, 0, 0, 1], free_port()).into();
-    let bb_peer = Peer::start(
-        "blackbox_exporter",
-        Command::new(blackbox_exporter())
-            .arg(format!("--config.file={}", bb_config.display()))
-            .arg(format!("--web.listen-address={bb}")),
-    );
-    wait_for_http(bb, "/-/healthy", Duration::from_secs(30));
+    let (bb_peer, bb) = start_blackbox_exporter(&bb_config);
     let mut results = Vec::new();
     for _ in 0..ECHO_ROUNDS {
         results.push((

@@ -295,14 +295,7 @@ pub fn section(rows: &mut Vec<Row>, seconds: u64) {
         "modules:\n  slow:\n    prober: tcp\n    timeout: 5s\n    tcp:\n      query_response:\n        - send: \"x\"\n        - expect: \"never\"\n",
     )
     .unwrap();
-    let bb: SocketAddr = ([127, 0, 0, 1], free_port()).into();
-    let bb_peer = Peer::start(
-        "blackbox_exporter",
-        Command::new(blackbox_exporter())
-            .arg(format!("--config.file={}", bb_config.display()))
-            .arg(format!("--web.listen-address={bb}")),
-    );
-    wait_for_http(bb, "/-/healthy", Duration::from_secs(30));
+    let (bb_peer, bb) = start_blackbox_exporter(&bb_config);
     let bb_idle = rss_of(bb_peer.pid());
     let stop = Arc::new(AtomicBool::new(false));
     let health = watch_health(bb, bb_peer.pid(), stop.clone());

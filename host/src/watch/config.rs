@@ -43,6 +43,7 @@ impl Kind {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct File {
+    probe_concurrency: Option<Spanned<i64>>,
     #[serde(default)]
     probe: Vec<Spanned<RawProbe>>,
 }
@@ -169,6 +170,9 @@ impl ProbeConfig {
 /// The whole configuration.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Config {
+    /// `/probe` runs at once over all modules (at most `--probe-concurrency`,
+    /// which sizes the instance pool; `None`: the flag's value).
+    pub probe_concurrency: Option<usize>,
     /// The probes, in file order.
     pub probes: Vec<ProbeConfig>,
 }
@@ -447,7 +451,20 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             probe_concurrency,
         });
     }
-    Ok(Config { probes })
+    let probe_concurrency = match &file.probe_concurrency {
+        Some(n) if (1..=100_000).contains(n.get_ref()) => Some(*n.get_ref() as usize),
+        Some(n) => {
+            return Err(at(
+                n.span(),
+                format!("probe_concurrency = {}: use 1 to 100000", n.get_ref()),
+            ));
+        }
+        None => None,
+    };
+    Ok(Config {
+        probe_concurrency,
+        probes,
+    })
 }
 
 #[cfg(test)]

@@ -64,8 +64,10 @@ pub struct Watcher {
     limits: Limits,
     /// Runs of scheduled probes at once: a reservation `/probe` cannot take.
     scheduled: Arc<Semaphore>,
-    /// Runs of `/probe` at once, over all modules.
+    /// Runs of `/probe` at once, over all modules (sized by the flag).
     once: Arc<Semaphore>,
+    /// The config's `probe_concurrency`, at most the flag's.
+    once_limit: std::sync::atomic::AtomicUsize,
     runtime: tokio::runtime::Handle,
 }
 
@@ -86,6 +88,7 @@ impl Watcher {
             runners: Runners::default(),
             scheduled: Arc::new(Semaphore::new(limits.scheduled_runs)),
             once: Arc::new(Semaphore::new(limits.probe_runs)),
+            once_limit: std::sync::atomic::AtomicUsize::new(limits.probe_runs),
             limits,
             runtime: tokio::runtime::Handle::current(),
         }
@@ -175,6 +178,12 @@ impl Watcher {
             }
         }
         drop(probes);
+        let once = config
+            .probe_concurrency
+            .unwrap_or(self.limits.probe_runs)
+            .min(self.limits.probe_runs);
+        self.once_limit
+            .store(once, std::sync::atomic::Ordering::Relaxed);
         // Compiled components no probe uses any more are freed.
         self.runners.prune();
         self.metrics.set_compiled(self.runners.alive());
@@ -227,13 +236,19 @@ impl Watcher {
                 probe.once_limit()
             ))
         })?;
-        let all = self.once.clone().try_acquire_owned().map_err(|_| {
+        let limit = self.once_limit.load(std::sync::atomic::Ordering::Relaxed);
+        let busy = || {
             self.metrics.rejected("probe_concurrency");
             OnceError::Busy(format!(
-                "{} /probe runs are in progress (--probe-concurrency); try again later",
-                self.limits.probe_runs
+                "{limit} /probe runs are in progress (probe_concurrency in the config, at most --probe-concurrency); try again later"
             ))
-        })?;
+        };
+        let all = self.once.clone().try_acquire_owned().map_err(|_| busy())?;
+        // Counted after taking a slot, so two requests racing for the last
+        // one can both be refused but never both admitted.
+        if self.limits.probe_runs - self.once.available_permits() > limit {
+            return Err(busy());
+        }
         Ok((all, module))
     }
 

@@ -149,9 +149,11 @@ pub const MAX_COMPONENT_FILE: u64 = 64 << 20;
 /// before either is read whole).
 pub fn read_component(path: &std::path::Path) -> Result<Vec<u8>> {
     use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    // O_NONBLOCK: a FIFO named as a component must not block the reload.
     let mut f = std::fs::OpenOptions::new()
         .read(true)
-        .custom_flags_nonblock()
+        .custom_flags(libc::O_NONBLOCK)
         .open(path)
         .with_context(|| format!("cannot open component {}", path.display()))?;
     let meta = f.metadata()?;
@@ -180,18 +182,6 @@ pub fn read_component(path: &std::path::Path) -> Result<Vec<u8>> {
     let mut bytes = magic.to_vec();
     f.take(MAX_COMPONENT_FILE - 8).read_to_end(&mut bytes)?;
     Ok(bytes)
-}
-
-/// `O_NONBLOCK` on open: a FIFO named as a component must not block the reload.
-trait NonBlocking {
-    fn custom_flags_nonblock(&mut self) -> &mut Self;
-}
-
-impl NonBlocking for std::fs::OpenOptions {
-    fn custom_flags_nonblock(&mut self) -> &mut Self {
-        use std::os::unix::fs::OpenOptionsExt;
-        self.custom_flags(libc::O_NONBLOCK)
-    }
 }
 
 /// Runners already compiled and linked, by kind (custom components by their

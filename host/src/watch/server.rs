@@ -92,12 +92,13 @@ pub async fn serve(
             _ = &mut stop => break,
         };
         let Ok(slot) = slots.clone().try_acquire_owned() else {
-            let n = refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let n = refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            // Logged at the 1st, 2nd, 4th, 8th, ... refusal: a flood cannot flood the log.
             if n.is_power_of_two() {
                 tracing::warn!(
                     "{} connections open (--web.max-connections): closed {} new ones so far",
                     options.max_connections,
-                    n + 1
+                    n
                 );
             }
             drop(stream);

@@ -204,6 +204,22 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
     parse(&text, path)
 }
 
+/// A `probe_concurrency` value: 1 to `max`, or the span's error.
+fn concurrency(
+    v: &Option<Spanned<i64>>,
+    max: i64,
+    at: &dyn Fn(std::ops::Range<usize>, String) -> ConfigError,
+) -> Result<Option<usize>, ConfigError> {
+    match v {
+        Some(n) if (1..=max).contains(n.get_ref()) => Ok(Some(*n.get_ref() as usize)),
+        Some(n) => Err(at(
+            n.span(),
+            format!("probe_concurrency = {}: use 1 to {max}", n.get_ref()),
+        )),
+        None => Ok(None),
+    }
+}
+
 /// Check config `text` read from `path` (used in messages and for relative paths).
 pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
     let at = |span: std::ops::Range<usize>, msg: String| {
@@ -419,16 +435,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             }
             (None, _) => DEFAULT_COMPONENT_MEMORY,
         };
-        let probe_concurrency = match &p.probe_concurrency {
-            Some(n) if (1..=4096).contains(n.get_ref()) => Some(*n.get_ref() as usize),
-            Some(n) => {
-                return Err(at(
-                    n.span(),
-                    format!("probe_concurrency = {}: use 1 to 4096", n.get_ref()),
-                ));
-            }
-            None => None,
-        };
+        let probe_concurrency = concurrency(&p.probe_concurrency, 4096, &at)?;
         probes.push(ProbeConfig {
             name,
             kind: p.kind,
@@ -451,16 +458,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             probe_concurrency,
         });
     }
-    let probe_concurrency = match &file.probe_concurrency {
-        Some(n) if (1..=100_000).contains(n.get_ref()) => Some(*n.get_ref() as usize),
-        Some(n) => {
-            return Err(at(
-                n.span(),
-                format!("probe_concurrency = {}: use 1 to 100000", n.get_ref()),
-            ));
-        }
-        None => None,
-    };
+    let probe_concurrency = concurrency(&file.probe_concurrency, 100_000, &at)?;
     Ok(Config {
         probe_concurrency,
         probes,

@@ -66,6 +66,24 @@ fn raw_http(addr: SocketAddr, request: &str) -> String {
     text(&out)
 }
 
+/// `netkit watch` with one probe of the hostile component, named `name`,
+/// with the TOML lines `rest` (args, allow, interval, ...), and its `/probe`
+/// run once: status and body.
+fn watch_hostile(test: &str, name: &str, rest: &str) -> (Peer, SocketAddr, (u16, String)) {
+    let config = dir(test).join("watch.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[probe]]\nname = \"{name}\"\nkind = \"component\"\ncomponent = \"{}\"\n{rest}",
+            hostile_wasm().display()
+        ),
+    )
+    .unwrap();
+    let (watch, listen) = start_netkit_watch(&config);
+    let first = http("GET", listen, &format!("/probe?module={name}"));
+    (watch, listen, first)
+}
+
 #[test]
 fn a_probe_flood_gets_503_and_the_schedule_keeps_its_slots() {
     // Regression (issue 20): 270 concurrent /probe of a slow module used up
@@ -458,19 +476,14 @@ timeout = "300ms"
 fn denied_counts_are_exact() {
     // Regression (issue 20): denials were counted from the audit's kept
     // events, so 100,000 allowed sends then 50 denied ones showed 0 denied.
-    let d = dir("denied");
     let (_sink, to) = udp_silent();
-    let config = d.join("watch.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[[probe]]\nname = \"c\"\nkind = \"component\"\ncomponent = \"{}\"\nargs = [\"allowed-then-denied\", \"{to}\"]\nallow = [\"udp://{to}\"]\ninterval = \"2s\"\ntimeout = \"30s\"\n",
-            hostile_wasm().display()
+    let (_watch, listen, (s, body)) = watch_hostile(
+        "denied",
+        "c",
+        &format!(
+            "args = [\"allowed-then-denied\", \"{to}\"]\nallow = [\"udp://{to}\"]\ninterval = \"2s\"\ntimeout = \"30s\"\n"
         ),
-    )
-    .unwrap();
-    let (_watch, listen) = start_netkit_watch(&config);
-    let (s, body) = http("GET", listen, "/probe?module=c");
+    );
     assert_eq!(s, 200, "{body}");
     assert!(body.contains("probe_success 1"), "{body}");
     assert!(body.contains("netkit_sandbox_denied_attempts 50"), "{body}");
@@ -855,18 +868,11 @@ fn concurrent_runs_of_a_denial_flood_stay_within_memory() {
     // Regression (issue 20): each run's audit kept up to 100,000 events
     // (6-11 MB); 250 concurrent /probe runs of a component making 100,000
     // denied attempts took netkit watch to 1.85 GB.
-    let d = dir("audit-memory");
-    let config = d.join("watch.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[[probe]]\nname = \"flood\"\nkind = \"component\"\ncomponent = \"{}\"\nargs = [\"deny-flood\", \"127.0.0.1:9\"]\ninterval = \"1h\"\ntimeout = \"60s\"\nprobe_concurrency = 32\n",
-            hostile_wasm().display()
-        ),
-    )
-    .unwrap();
-    let (watch, listen) = start_netkit_watch(&config);
-    let (s, body) = http("GET", listen, "/probe?module=flood");
+    let (watch, listen, (s, body)) = watch_hostile(
+        "audit-memory",
+        "flood",
+        "args = [\"deny-flood\", \"127.0.0.1:9\"]\ninterval = \"1h\"\ntimeout = \"60s\"\nprobe_concurrency = 32\n",
+    );
     assert_eq!(s, 200, "{body}");
     assert!(
         body.contains("netkit_sandbox_denied_attempts 100000"),

@@ -23,14 +23,6 @@ const PROBES: usize = 10_000;
 /// Scheduled probes that run every second and are measured.
 const BUSY: usize = 100;
 
-/// The value of an unlabelled or labelled sample.
-fn sample(text: &str, line_start: &str) -> f64 {
-    text.lines()
-        .filter(|l| l.starts_with(line_start))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
-}
-
 /// Everything the flood threads do, stopped together.
 struct Flood {
     stop: Arc<AtomicBool>,
@@ -234,12 +226,14 @@ pub fn section(rows: &mut Vec<Row>, seconds: u64) {
     let after = rss_of(watch.pid());
     // Scheduled runs of the busy probes in the window, and how late they started.
     let lag = |m: &str, le: &str| {
-        sample(
+        metric_sample(
             m,
-            &format!("netkit_schedule_lag_seconds_bucket{{le=\"{le}\"}}"),
+            "netkit_schedule_lag_seconds_bucket",
+            &format!("le=\"{le}\""),
         )
+        .unwrap_or(0.0)
     };
-    let count = |m: &str| sample(m, "netkit_schedule_lag_seconds_count");
+    let count = |m: &str| metric_sample(m, "netkit_schedule_lag_seconds_count", "").unwrap_or(0.0);
     let runs = count(&m1) - count(&m0);
     let on_time = lag(&m1, "0.1") - lag(&m0, "0.1");
     // The busy probes' runs due in the window (the hostile one's and the few

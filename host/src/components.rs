@@ -17,11 +17,13 @@ pub enum Builtin {
     UdpProbe,
     /// `dns-probe.wasm`: a DNS client showing rcode, flags and every section.
     DnsProbe,
+    /// `tls-probe.wasm`: a TLS handshake's facts and the chain as sent.
+    TlsProbe,
 }
 
 impl Builtin {
     /// Every embedded component.
-    pub const ALL: [Builtin; 7] = [
+    pub const ALL: [Builtin; 8] = [
         Builtin::EchoServer,
         Builtin::EchoClient,
         Builtin::SntpClient,
@@ -29,6 +31,7 @@ impl Builtin {
         Builtin::TcpProbe,
         Builtin::UdpProbe,
         Builtin::DnsProbe,
+        Builtin::TlsProbe,
     ];
 
     /// File name used by `netkit components --out`.
@@ -41,6 +44,7 @@ impl Builtin {
             Builtin::TcpProbe => "tcp-probe.wasm",
             Builtin::UdpProbe => "udp-probe.wasm",
             Builtin::DnsProbe => "dns-probe.wasm",
+            Builtin::TlsProbe => "tls-probe.wasm",
         }
     }
 
@@ -54,6 +58,7 @@ impl Builtin {
             Builtin::TcpProbe => &digests::TCP_PROBE_SHA256,
             Builtin::UdpProbe => &digests::UDP_PROBE_SHA256,
             Builtin::DnsProbe => &digests::DNS_PROBE_SHA256,
+            Builtin::TlsProbe => &digests::TLS_PROBE_SHA256,
         }
     }
 
@@ -67,6 +72,7 @@ impl Builtin {
             Builtin::TcpProbe => include_bytes!(env!("NETKIT_TCP_PROBE_WASM")),
             Builtin::UdpProbe => include_bytes!(env!("NETKIT_UDP_PROBE_WASM")),
             Builtin::DnsProbe => include_bytes!(env!("NETKIT_DNS_PROBE_WASM")),
+            Builtin::TlsProbe => include_bytes!(env!("NETKIT_TLS_PROBE_WASM")),
         }
     }
 }

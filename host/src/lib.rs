@@ -23,4 +23,5 @@ pub mod probe;
 pub mod runtime;
 pub mod sntp;
 pub mod target;
+pub mod tls;
 pub mod watch;

@@ -11,6 +11,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// The `netkit` binary built next to this test executable.
+pub mod nginx;
+pub mod pki;
+
 pub fn netkit() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
     // Test binaries live in target/<profile>/deps, the bench binary in target/<profile>.

@@ -320,3 +320,68 @@ fn record_type(text: &str) -> Result<String, String> {
         Err(format!("one of {}", RECORD_TYPES.join(", ")))
     }
 }
+
+/// A TLS version on the command line.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsVersionArg {
+    /// TLS 1.2.
+    #[value(name = "1.2", alias = "TLS12", alias = "tls12")]
+    Tls12,
+    /// TLS 1.3.
+    #[value(name = "1.3", alias = "TLS13", alias = "tls13")]
+    Tls13,
+}
+
+/// How to make and check a TLS connection (`netkit tls`, `netkit http`).
+#[derive(Args, Debug, Clone)]
+pub struct TlsClientFlags {
+    /// The name to send as SNI and to verify the certificate against [default: the host].
+    #[arg(long, value_name = "NAME")]
+    pub sni: Option<String>,
+    /// Trust these CA certificates (a PEM bundle) instead of the system's
+    /// (/etc/ssl/certs/ca-certificates.crt). netkit reads the file; the component gets the certificates.
+    #[arg(long, value_name = "FILE")]
+    pub ca: Option<std::path::PathBuf>,
+    /// Go on when the certificate does not verify (the verdict and every fact are still reported).
+    #[arg(long, short = 'k')]
+    pub insecure: bool,
+    /// Lowest TLS version to offer.
+    #[arg(long, value_enum, value_name = "VERSION")]
+    pub min_version: Option<TlsVersionArg>,
+    /// Highest TLS version to offer.
+    #[arg(long, value_enum, value_name = "VERSION")]
+    pub max_version: Option<TlsVersionArg>,
+}
+
+/// STARTTLS protocols.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StarttlsArg {
+    /// SMTP (RFC 3207): EHLO, STARTTLS, then the handshake.
+    Smtp,
+}
+
+/// Flags of the TLS probe.
+#[derive(Args, Debug, Clone)]
+pub struct TlsFlags {
+    /// Server: HOST:PORT, IP:PORT or [IPv6]:PORT (HOST alone: port 443).
+    pub target: String,
+    #[command(flatten)]
+    pub tls: TlsClientFlags,
+    /// Offer these ALPN protocols (e.g. h2,http/1.1).
+    #[arg(long, value_delimiter = ',', value_name = "PROTO")]
+    pub alpn: Vec<String>,
+    /// Exit 1 when the leaf or any certificate of the chain expires within this many days.
+    #[arg(long, value_name = "DAYS")]
+    pub warn_days: Option<u32>,
+    /// Speak this protocol's STARTTLS before the handshake.
+    #[arg(long, value_enum)]
+    pub starttls: Option<StarttlsArg>,
+    /// Give up after this long: connect, STARTTLS and handshake together (e.g. 5s, 500ms).
+    #[arg(long, short, default_value = "10s", value_parser = positive_secs)]
+    pub timeout: Duration,
+    /// Print one JSON object (the report or the error) instead of text.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub family: FamilyFlags,
+}

@@ -14,6 +14,7 @@ mod lazy;
 mod load;
 mod output;
 mod probe;
+mod tls;
 // Targets are resolved by the library (the same rules for `netkit watch`).
 use netkit::target as resolve;
 mod run;
@@ -65,6 +66,8 @@ enum Command {
     Udp(Lazy<probe::UdpArgs>),
     /// Ask a DNS server like dig (rcode, flags, sections, TTLs), granted only that server.
     Dns(Lazy<dns::Args>),
+    /// Probe a TLS server (version, cipher, the chain as sent, why it does not verify), granted only HOST:PORT.
+    Tls(Lazy<tls::Args>),
     /// Probe on schedule and serve Prometheus metrics (like blackbox_exporter), every run sandboxed.
     Watch(Lazy<watch::Args>),
     /// Run any wasi:cli/run component under exactly the grants given (default: no network).
@@ -99,6 +102,7 @@ pub async fn main(cli: Cli) -> ExitCode {
         Command::Tcp(Lazy(a)) => probe::tcp(a, audit).await,
         Command::Udp(Lazy(a)) => probe::udp(a, audit).await,
         Command::Dns(Lazy(a)) => dns::main(a, audit).await,
+        Command::Tls(Lazy(a)) => tls::main(a, audit).await,
         Command::Watch(Lazy(a)) => watch::main(a).await,
         Command::Run(Lazy(a)) => run::main(a, audit).await,
         Command::Components(Lazy(a)) => components::main(a),
@@ -120,4 +124,11 @@ pub fn usage_error(message: String) -> ! {
     command()
         .error(clap::error::ErrorKind::ValueValidation, message)
         .exit()
+}
+
+/// A host as the user wrote it, without IPv6 brackets (the name for SNI and verification).
+pub fn resolve_name(host: &str) -> String {
+    host.trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string()
 }

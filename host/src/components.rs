@@ -19,11 +19,13 @@ pub enum Builtin {
     DnsProbe,
     /// `tls-probe.wasm`: a TLS handshake's facts and the chain as sent.
     TlsProbe,
+    /// `http-probe.wasm`: blackbox_exporter's http prober, redirects only where granted.
+    HttpProbe,
 }
 
 impl Builtin {
     /// Every embedded component.
-    pub const ALL: [Builtin; 8] = [
+    pub const ALL: [Builtin; 9] = [
         Builtin::EchoServer,
         Builtin::EchoClient,
         Builtin::SntpClient,
@@ -32,6 +34,7 @@ impl Builtin {
         Builtin::UdpProbe,
         Builtin::DnsProbe,
         Builtin::TlsProbe,
+        Builtin::HttpProbe,
     ];
 
     /// File name used by `netkit components --out`.
@@ -45,6 +48,7 @@ impl Builtin {
             Builtin::UdpProbe => "udp-probe.wasm",
             Builtin::DnsProbe => "dns-probe.wasm",
             Builtin::TlsProbe => "tls-probe.wasm",
+            Builtin::HttpProbe => "http-probe.wasm",
         }
     }
 
@@ -59,6 +63,7 @@ impl Builtin {
             Builtin::UdpProbe => &digests::UDP_PROBE_SHA256,
             Builtin::DnsProbe => &digests::DNS_PROBE_SHA256,
             Builtin::TlsProbe => &digests::TLS_PROBE_SHA256,
+            Builtin::HttpProbe => &digests::HTTP_PROBE_SHA256,
         }
     }
 
@@ -73,6 +78,7 @@ impl Builtin {
             Builtin::UdpProbe => include_bytes!(env!("NETKIT_UDP_PROBE_WASM")),
             Builtin::DnsProbe => include_bytes!(env!("NETKIT_DNS_PROBE_WASM")),
             Builtin::TlsProbe => include_bytes!(env!("NETKIT_TLS_PROBE_WASM")),
+            Builtin::HttpProbe => include_bytes!(env!("NETKIT_HTTP_PROBE_WASM")),
         }
     }
 }

@@ -23,5 +23,6 @@ pub mod probe;
 pub mod runtime;
 pub mod sntp;
 pub mod target;
+pub mod http;
 pub mod tls;
 pub mod watch;

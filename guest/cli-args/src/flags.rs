@@ -385,3 +385,149 @@ pub struct TlsFlags {
     #[command(flatten)]
     pub family: FamilyFlags,
 }
+
+/// Flags of the HTTP probe.
+#[derive(Args, Debug, Clone)]
+pub struct HttpFlags {
+    /// The URL: http:// or https://.
+    pub url: String,
+    /// The request method.
+    #[arg(long, short = 'X', default_value = "GET")]
+    pub method: String,
+    /// A request header, 'Name: value' (repeatable).
+    #[arg(long = "header", short = 'H', value_name = "HEADER")]
+    pub headers: Vec<String>,
+    /// The request body.
+    #[arg(long, short = 'd', conflicts_with = "data_file")]
+    pub data: Option<String>,
+    /// The request body from a file (netkit reads it; the component gets the bytes).
+    #[arg(long, value_name = "FILE")]
+    pub data_file: Option<std::path::PathBuf>,
+    /// Accepted status codes, e.g. 200-299,301 or 2xx,3xx [default: 2xx].
+    #[arg(long, value_name = "CODES")]
+    pub expect_status: Option<String>,
+    /// The body must match this regular expression (repeatable).
+    #[arg(long, value_name = "REGEX")]
+    pub expect_body: Vec<String>,
+    /// Fail when the body matches this regular expression (repeatable).
+    #[arg(long, value_name = "REGEX")]
+    pub fail_if_body: Vec<String>,
+    /// A response header must match: 'Name: REGEX' (repeatable).
+    #[arg(long, value_name = "NAME: REGEX")]
+    pub expect_header: Vec<String>,
+    /// Fail when a response header matches: 'Name: REGEX' (repeatable).
+    #[arg(long, value_name = "NAME: REGEX")]
+    pub fail_if_header: Vec<String>,
+    /// The most body bytes to accept, as sent and decoded (e.g. 64KiB, 10MiB).
+    #[arg(long, default_value = "10MiB", value_parser = bytes)]
+    pub max_body: u64,
+    /// Do not offer gzip, deflate and br.
+    #[arg(long)]
+    pub no_compression: bool,
+    /// Follow at most this many redirects (0: do not follow).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(0..=10))]
+    pub max_redirects: u32,
+    /// Redirects may also lead here: a URL (scheme, host, port) or HOST:PORT (repeatable).
+    /// The URL's own scheme, host and port are always allowed; anything else ends the probe.
+    #[arg(long, value_name = "URL|HOST:PORT")]
+    pub allow_redirect: Vec<String>,
+    /// Connect to IP for HOST:PORT, like curl's --resolve (repeatable).
+    #[arg(long, value_name = "HOST:PORT:IP")]
+    pub resolve: Vec<String>,
+    /// Basic auth credentials, 'user:password', from this file (never shown).
+    #[arg(long, value_name = "FILE")]
+    pub basic_auth_file: Option<std::path::PathBuf>,
+    /// Basic auth credentials, 'user:password', from this environment variable (never shown).
+    #[arg(long, value_name = "VAR")]
+    pub basic_auth_env: Option<String>,
+    /// A bearer token from this file (never shown).
+    #[arg(long, value_name = "FILE")]
+    pub bearer_token_file: Option<std::path::PathBuf>,
+    /// A bearer token from this environment variable (never shown).
+    #[arg(long, value_name = "VAR")]
+    pub bearer_token_env: Option<String>,
+    #[command(flatten)]
+    pub tls: TlsClientFlags,
+    /// Give up after this long, redirects included (e.g. 5s, 500ms).
+    #[arg(long, short, default_value = "10s", value_parser = positive_secs)]
+    pub timeout: Duration,
+    /// Show the request and response headers.
+    #[arg(long, short)]
+    pub verbose: bool,
+    /// Write the (decoded) body to this file.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<std::path::PathBuf>,
+    /// Print one JSON object (the report or the error) instead of text.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub family: FamilyFlags,
+}
+
+/// `Name: value` into its parts.
+pub fn split_header(h: &str) -> Result<(String, String), String> {
+    let (k, v) = h
+        .split_once(':')
+        .ok_or_else(|| format!("{h:?} is not a header: write 'Name: value'"))?;
+    Ok((k.trim().to_string(), v.trim().to_string()))
+}
+
+/// `HOST:PORT:IP` (curl's `--resolve`) into its parts; IPv6 in brackets.
+pub fn split_resolve(s: &str) -> Result<(String, u16, String), String> {
+    let bad = || format!("--resolve {s:?}: write HOST:PORT:IP, e.g. example.com:443:127.0.0.1");
+    let (host, rest) = s.split_once(':').ok_or_else(bad)?;
+    let (port, ip) = rest.split_once(':').ok_or_else(bad)?;
+    let port: u16 = port.parse().map_err(|_| bad())?;
+    let ip = ip.trim_start_matches('[').trim_end_matches(']');
+    ip.parse::<std::net::IpAddr>().map_err(|_| bad())?;
+    Ok((host.to_ascii_lowercase(), port, ip.to_string()))
+}
+
+/// The Authorization header value from the credential flags (file or environment), if any.
+pub fn authorization(f: &HttpFlags) -> Result<Option<String>, String> {
+    let read_file = |p: &std::path::Path| {
+        std::fs::read_to_string(p)
+            .map(|s| s.trim_end_matches(['\r', '\n']).to_string())
+            .map_err(|e| format!("cannot read {}: {e}", p.display()))
+    };
+    let read_env = |v: &str| std::env::var(v).map_err(|_| format!("environment variable {v} is not set"));
+    let basic = match (&f.basic_auth_file, &f.basic_auth_env) {
+        (Some(p), _) => Some(read_file(p)?),
+        (None, Some(v)) => Some(read_env(v)?),
+        _ => None,
+    };
+    let bearer = match (&f.bearer_token_file, &f.bearer_token_env) {
+        (Some(p), _) => Some(read_file(p)?),
+        (None, Some(v)) => Some(read_env(v)?),
+        _ => None,
+    };
+    match (basic, bearer) {
+        (Some(_), Some(_)) => Err("give basic auth or a bearer token, not both".into()),
+        (Some(b), None) => {
+            if !b.contains(':') {
+                return Err("basic auth credentials must be 'user:password'".into());
+            }
+            Ok(Some(format!("Basic {}", base64(b.as_bytes()))))
+        }
+        (None, Some(t)) => Ok(Some(format!("Bearer {}", t.trim()))),
+        (None, None) => Ok(None),
+    }
+}
+
+/// Standard base64 with padding.
+pub fn base64(data: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in data.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}

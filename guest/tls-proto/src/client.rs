@@ -338,3 +338,23 @@ enum Stop {
     Tls(String),
     Transport(TransportError),
 }
+
+impl<T: Transport> Transport for TlsStream<T> {
+    fn recv(&mut self, max: usize, deadline_ns: u64) -> Result<Recv, TransportError> {
+        TlsStream::recv(self, max, deadline_ns)
+    }
+
+    fn send(&mut self, buf: &[u8], deadline_ns: u64) -> Result<bool, TransportError> {
+        TlsStream::send(self, buf, deadline_ns)
+    }
+
+    fn shutdown_send(&mut self) {
+        // close_notify then FIN; the deadline is the transport's clock now (best effort, no wait).
+        let now = self.transport.now_ns();
+        self.close(now);
+    }
+
+    fn now_ns(&self) -> u64 {
+        self.transport.now_ns()
+    }
+}

@@ -1,0 +1,112 @@
+//! Driving the HTTP probe component through its typed export, granted exactly
+//! `tcp-connect://IP:PORT` for the URL and for each origin redirects may lead
+//! to. netkit resolves every name before the run and hands the addresses to
+//! the component (like curl's `--resolve`): it looks nothing up itself. A
+//! redirect elsewhere ends the probe and is audited as denied.
+
+use crate::components::Builtin;
+use crate::policy::{GrantKind, NetGrant, ResolvedPolicy};
+use crate::runtime::{Host, Sandbox, State, unconstrained};
+use anyhow::Result;
+use std::net::SocketAddr;
+use wasmtime::component::{Component, InstancePre};
+
+/// The HTTP probe world (generated; documented in `wit/http.wit`), sharing the
+/// TLS types with the TLS probe's bindings.
+#[allow(missing_docs)]
+pub mod bindings {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "netkit:diag/http-probe-component",
+        exports: { default: async },
+        additional_derives: [serde::Serialize],
+        with: {
+            "wasi": wasmtime_wasi::p2::bindings,
+            "netkit:diag/tls-types": crate::tls::bindings::netkit::diag::tls_types,
+        },
+    });
+}
+
+pub use bindings::exports::netkit::diag::http_probe::{
+    Header, HttpError, HttpRequest, HttpResponse, ResolveOverride,
+};
+
+/// Grants for `targets` (the URL's address, then each granted redirect origin's): `tcp-connect://` each.
+pub fn client_policy(targets: &[SocketAddr]) -> ResolvedPolicy {
+    ResolvedPolicy::new(
+        targets
+            .iter()
+            .map(|a| NetGrant::exact(GrantKind::TcpConnect, *a))
+            .collect(),
+    )
+}
+
+/// A reusable HTTP prober for plugin hosts: compiled and linked once; each
+/// probe gets a fresh instance.
+pub struct HttpProber {
+    host: Host,
+    pre: InstancePre<State>,
+    export: bindings::exports::netkit::diag::http_probe::GuestIndices,
+}
+
+impl HttpProber {
+    /// A prober running netkit's embedded HTTP probe.
+    pub fn new(host: &Host) -> Result<Self> {
+        Self::from_component(host, &host.builtin(Builtin::HttpProbe)?)
+    }
+
+    /// A prober running `component` (which must export `netkit:diag/http-probe`).
+    pub fn from_component(host: &Host, component: &Component) -> Result<Self> {
+        let pre = host
+            .linker()
+            .instantiate_pre(component)
+            .map_err(anyhow::Error::from)?;
+        let export = bindings::exports::netkit::diag::http_probe::GuestIndices::new(&pre)
+            .map_err(anyhow::Error::from)?;
+        Ok(Self {
+            host: host.clone(),
+            pre,
+            export,
+        })
+    }
+
+    /// Run `request` under `sandbox` (whose grants must cover its targets). A
+    /// redirect the component refused to follow is recorded in the sandbox's
+    /// audit as denied.
+    pub async fn probe_in(
+        &self,
+        sandbox: &Sandbox,
+        request: &HttpRequest,
+    ) -> Result<Result<HttpResponse, HttpError>> {
+        let (mut store, _) = self.host.store(sandbox);
+        let result = unconstrained(async {
+            let instance = self.pre.instantiate_async(&mut store).await?;
+            anyhow::Ok(
+                self.export
+                    .load(&mut store, &instance)?
+                    .call_probe(&mut store, request)
+                    .await?,
+            )
+        })
+        .await?;
+        if let Err(HttpError::RedirectNotGranted(url)) = &result {
+            sandbox.audit().record("redirect", url.clone(), None);
+        }
+        Ok(result)
+    }
+}
+
+/// The response as http-proto's report (for its text and JSON).
+pub fn report(r: &HttpResponse) -> http_proto::text::HttpReport {
+    use crate::tls::VerifyError;
+    http_proto::report_from_wit!(VerifyError, r)
+}
+
+/// The WIT case name and message of a failure.
+pub fn error(e: &HttpError) -> (&'static str, String) {
+    http_proto::http_error!(HttpError, e)
+}
+
+// The bindings above are generated from this WIT; naming it here makes cargo
+// rebuild them when it changes (the macro does not tell cargo).
+const _: &[u8] = include_bytes!("../../wit/http.wit");

@@ -490,7 +490,8 @@ pub fn authorization(f: &HttpFlags) -> Result<Option<String>, String> {
             .map(|s| s.trim_end_matches(['\r', '\n']).to_string())
             .map_err(|e| format!("cannot read {}: {e}", p.display()))
     };
-    let read_env = |v: &str| std::env::var(v).map_err(|_| format!("environment variable {v} is not set"));
+    let read_env =
+        |v: &str| std::env::var(v).map_err(|_| format!("environment variable {v} is not set"));
     let basic = match (&f.basic_auth_file, &f.basic_auth_env) {
         (Some(p), _) => Some(read_file(p)?),
         (None, Some(v)) => Some(read_env(v)?),
@@ -519,7 +520,11 @@ pub fn base64(data: &[u8]) -> String {
     const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for chunk in data.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {

@@ -32,17 +32,31 @@ fn request(f: &HttpFlags) -> Result<HttpRequest, String> {
         headers.push(Header { name, value });
     }
     if let Some(auth) = cli_args::flags::authorization(f)? {
-        headers.push(Header { name: "Authorization".into(), value: auth });
+        headers.push(Header {
+            name: "Authorization".into(),
+            value: auth,
+        });
     }
     let body = match (&f.data, &f.data_file) {
         (Some(d), _) => Some(d.clone().into_bytes()),
-        (None, Some(p)) => Some(std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?),
+        (None, Some(p)) => {
+            Some(std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?)
+        }
         _ => None,
     };
-    let roots = match std::fs::read(f.tls.ca.as_deref().unwrap_or(std::path::Path::new(SYSTEM_BUNDLE))) {
+    let roots = match std::fs::read(
+        f.tls
+            .ca
+            .as_deref()
+            .unwrap_or(std::path::Path::new(SYSTEM_BUNDLE)),
+    ) {
         Ok(pem) => tls_proto::pem::certificates(&pem)?,
         Err(_) if f.tls.ca.is_none() => Vec::new(),
-        Err(e) => return Err(format!("cannot read the CA bundle: {e} (under wasmtime run, give its directory: --dir DIR)")),
+        Err(e) => {
+            return Err(format!(
+                "cannot read the CA bundle: {e} (under wasmtime run, give its directory: --dir DIR)"
+            ));
+        }
     };
     let mut resolve = Vec::new();
     for r in &f.resolve {
@@ -81,7 +95,10 @@ impl crate::exports::wasi::cli::run::Guest for Component {
         let Args { f } = Args::try_parse().unwrap_or_else(|e| e.exit());
         let fail = |kind: &str, m: String| {
             if f.json {
-                println!("{}", serde_json::json!({"ok": false, "error": {"kind": kind, "message": m}}));
+                println!(
+                    "{}",
+                    serde_json::json!({"ok": false, "error": {"kind": kind, "message": m}})
+                );
             } else {
                 eprintln!("http-probe: {m}");
             }
@@ -104,7 +121,13 @@ impl crate::exports::wasi::cli::run::Guest for Component {
         match crate::fetch::probe(&req) {
             Ok(resp) => {
                 let report = http_proto::report_from_wit!(VerifyError, &resp);
-                let verdict = checks.check(report.status, &report.version, report.tls, &report.headers, &report.body);
+                let verdict = checks.check(
+                    report.status,
+                    &report.version,
+                    report.tls,
+                    &report.headers,
+                    &report.body,
+                );
                 if f.json {
                     let mut j = serde_json::json!({"ok": verdict.is_ok(), "report": http_proto::text::report_json(&report)});
                     if let Err(v) = &verdict {
@@ -119,7 +142,10 @@ impl crate::exports::wasi::cli::run::Guest for Component {
                 }
                 if let Some(path) = &f.output {
                     if let Err(e) = std::fs::write(path, &report.body) {
-                        return fail("invalid-request", format!("cannot write {}: {e}", path.display()));
+                        return fail(
+                            "invalid-request",
+                            format!("cannot write {}: {e}", path.display()),
+                        );
                     }
                 }
                 match verdict {

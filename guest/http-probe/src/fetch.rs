@@ -1,7 +1,9 @@
 //! One probe: hop by hop (at most `max-redirects` redirects, each to a granted
 //! origin), every phase timed as blackbox_exporter times it.
 
-use crate::exports::netkit::diag::http_probe::{Header, HttpError, HttpRequest, HttpResponse, Timings};
+use crate::exports::netkit::diag::http_probe::{
+    Header, HttpError, HttpRequest, HttpResponse, Timings,
+};
 use crate::netkit::diag::tls_types::{Certificate, Handshake, VerifyError};
 use http_proto::redirect::{self, Origin};
 use http_proto::request::{self, Request};
@@ -32,13 +34,22 @@ fn add(a: &mut Timings, b: &Timings) {
 }
 
 fn zero() -> Timings {
-    Timings { resolve_ns: 0, connect_ns: 0, tls_ns: 0, processing_ns: 0, transfer_ns: 0 }
+    Timings {
+        resolve_ns: 0,
+        connect_ns: 0,
+        tls_ns: 0,
+        processing_ns: 0,
+        transfer_ns: 0,
+    }
 }
 
 fn parse_url(s: &str) -> Result<Url, HttpError> {
-    let url = Url::parse(s).map_err(|e| HttpError::InvalidRequest(format!("{s:?} is not a URL: {e}")))?;
+    let url =
+        Url::parse(s).map_err(|e| HttpError::InvalidRequest(format!("{s:?} is not a URL: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(HttpError::InvalidRequest(format!("{s:?}: only http:// and https:// URLs")));
+        return Err(HttpError::InvalidRequest(format!(
+            "{s:?}: only http:// and https:// URLs"
+        )));
     }
     if url.host().is_none() {
         return Err(HttpError::InvalidRequest(format!("{s:?} has no host")));
@@ -63,11 +74,14 @@ fn host_of(url: &Url) -> String {
 fn address(req: &HttpRequest, url: &Url, t: &mut Timings) -> Result<SocketAddr, HttpError> {
     let host = host_of(url);
     let port = url.port_or_known_default().unwrap_or(80);
-    if let Some(o) = req.resolve.iter().find(|o| o.host.eq_ignore_ascii_case(&host) && o.port == port) {
-        let ip: IpAddr = o
-            .ip
-            .parse()
-            .map_err(|_| HttpError::InvalidRequest(format!("resolve override {:?} is not an IP", o.ip)))?;
+    if let Some(o) = req
+        .resolve
+        .iter()
+        .find(|o| o.host.eq_ignore_ascii_case(&host) && o.port == port)
+    {
+        let ip: IpAddr = o.ip.parse().map_err(|_| {
+            HttpError::InvalidRequest(format!("resolve override {:?} is not an IP", o.ip))
+        })?;
         return Ok(SocketAddr::new(ip, port));
     }
     if let Ok(ip) = host.parse::<IpAddr>() {
@@ -89,14 +103,21 @@ fn response_error(e: ResponseError) -> HttpError {
     }
 }
 
-fn exchange<T: Transport>(t: &mut T, req: &Request, limits: &Limits, deadline: u64, timings: &mut Timings) -> Result<Response, HttpError> {
+fn exchange<T: Transport>(
+    t: &mut T,
+    req: &Request,
+    limits: &Limits,
+    deadline: u64,
+    timings: &mut Timings,
+) -> Result<Response, HttpError> {
     match t.send(&req.encode(), deadline) {
         Ok(true) => {}
         Ok(false) => return Err(HttpError::Timeout("timed out sending the request".into())),
         Err(e) => return Err(HttpError::Protocol(format!("sending the request: {e}"))),
     }
     let sent = t.now_ns();
-    let r = response::read_response(t, req.method == "HEAD", limits, deadline).map_err(response_error)?;
+    let r = response::read_response(t, req.method == "HEAD", limits, deadline)
+        .map_err(response_error)?;
     timings.processing_ns = r.first_byte_ns.saturating_sub(sent);
     timings.transfer_ns = r.done_ns.saturating_sub(r.first_byte_ns);
     Ok(r)
@@ -106,22 +127,40 @@ fn wit_handshake(h: &tls_proto::Handshake) -> Handshake {
     tls_proto::handshake_to_wit!(Handshake, Certificate, VerifyError, h)
 }
 
-fn hop(req: &HttpRequest, url: &Url, r: &Request, first_host: &str, deadline: u64) -> Result<Hop, HttpError> {
+fn hop(
+    req: &HttpRequest,
+    url: &Url,
+    r: &Request,
+    first_host: &str,
+    deadline: u64,
+) -> Result<Hop, HttpError> {
     let mut t = zero();
     let addr = address(req, url, &mut t)?;
     let start = now();
     let tcp = match TcpStream::connect_until(addr, deadline) {
         Ok(Some(s)) => s,
-        Ok(None) => return Err(HttpError::Timeout(format!("no TCP connection to {addr} before the timeout"))),
+        Ok(None) => {
+            return Err(HttpError::Timeout(format!(
+                "no TCP connection to {addr} before the timeout"
+            )));
+        }
         Err(e) => return Err(HttpError::Connect(e.to_string())),
     };
     t.connect_ns = now() - start;
-    let limits = Limits { max_body: req.max_body, ..Limits::default() };
+    let limits = Limits {
+        max_body: req.max_body,
+        ..Limits::default()
+    };
     let transport = NetioTransport(tcp);
     if url.scheme() != "https" {
         let mut transport = transport;
         let response = exchange(&mut transport, r, &limits, deadline, &mut t)?;
-        return Ok(Hop { response, target: addr, handshake: None, timings: t });
+        return Ok(Hop {
+            response,
+            target: addr,
+            handshake: None,
+            timings: t,
+        });
     }
     let host = host_of(url);
     let server_name = match &req.tls.server_name {
@@ -145,8 +184,17 @@ fn hop(req: &HttpRequest, url: &Url, r: &Request, first_host: &str, deadline: u6
     let (mut stream, h) = match TlsStream::connect(transport, &options, deadline) {
         Ok(ok) => ok,
         Err(tls_proto::TlsError::Invalid(why)) => return Err(HttpError::InvalidRequest(why)),
-        Err(tls_proto::TlsError::Timeout(_)) => return Err(HttpError::Timeout("TLS handshake not finished before the timeout".into())),
-        Err(e) => return Err(HttpError::Tls((e.to_string(), e.handshake().map(wit_handshake)))),
+        Err(tls_proto::TlsError::Timeout(_)) => {
+            return Err(HttpError::Timeout(
+                "TLS handshake not finished before the timeout".into(),
+            ));
+        }
+        Err(e) => {
+            return Err(HttpError::Tls((
+                e.to_string(),
+                e.handshake().map(wit_handshake),
+            )));
+        }
     };
     t.tls_ns = now() - start;
     if let Some(reason) = h.verification.error {
@@ -164,13 +212,20 @@ fn hop(req: &HttpRequest, url: &Url, r: &Request, first_host: &str, deadline: u6
         }
     }
     let response = exchange(&mut stream, r, &limits, deadline, &mut t)?;
-    Ok(Hop { response, target: addr, handshake: Some(h), timings: t })
+    Ok(Hop {
+        response,
+        target: addr,
+        handshake: Some(h),
+        timings: t,
+    })
 }
 
 /// The whole probe.
 pub fn probe(req: &HttpRequest) -> Result<HttpResponse, HttpError> {
     if req.timeout_ms == 0 {
-        return Err(HttpError::InvalidRequest("timeout must be more than 0".into()));
+        return Err(HttpError::InvalidRequest(
+            "timeout must be more than 0".into(),
+        ));
     }
     let deadline = now().saturating_add(req.timeout_ms.saturating_mul(1_000_000));
     let mut url = parse_url(&req.url)?;
@@ -186,7 +241,11 @@ pub fn probe(req: &HttpRequest) -> Result<HttpResponse, HttpError> {
     let mut r = Request {
         method: req.method.to_ascii_uppercase(),
         url: url.clone(),
-        headers: req.headers.iter().map(|h| (h.name.clone(), h.value.clone())).collect(),
+        headers: req
+            .headers
+            .iter()
+            .map(|h| (h.name.clone(), h.value.clone()))
+            .collect(),
         body: req.body.clone(),
         compression: req.compression,
     };
@@ -210,7 +269,8 @@ pub fn probe(req: &HttpRequest) -> Result<HttpResponse, HttpError> {
                 }
                 if Origin::of(&next) != Origin::of(&url) {
                     // Credentials are for the origin they were given for, as curl does.
-                    r.headers.retain(|(k, _)| !k.eq_ignore_ascii_case("authorization"));
+                    r.headers
+                        .retain(|(k, _)| !k.eq_ignore_ascii_case("authorization"));
                 }
                 let method = redirect::method_after(status, &r.method);
                 if method != r.method {
@@ -227,7 +287,13 @@ pub fn probe(req: &HttpRequest) -> Result<HttpResponse, HttpError> {
     }
 }
 
-fn finish(h: Hop, url: Url, redirects: Vec<String>, timings: Timings, req: &HttpRequest) -> Result<HttpResponse, HttpError> {
+fn finish(
+    h: Hop,
+    url: Url,
+    redirects: Vec<String>,
+    timings: Timings,
+    req: &HttpRequest,
+) -> Result<HttpResponse, HttpError> {
     let head = &h.response.head;
     let encoding = head.header("content-encoding").map(str::to_string);
     let (body, encoding) = if req.compression {
@@ -243,8 +309,17 @@ fn finish(h: Hop, url: Url, redirects: Vec<String>, timings: Timings, req: &Http
         status: head.status,
         reason: head.reason.clone(),
         version: head.version.clone(),
-        headers: head.headers.iter().map(|(k, v)| Header { name: k.clone(), value: v.clone() }).collect(),
-        content_length: head.header("content-length").and_then(|v| v.trim().parse().ok()),
+        headers: head
+            .headers
+            .iter()
+            .map(|(k, v)| Header {
+                name: k.clone(),
+                value: v.clone(),
+            })
+            .collect(),
+        content_length: head
+            .header("content-length")
+            .and_then(|v| v.trim().parse().ok()),
         body_size: h.response.body.len() as u64,
         uncompressed_size: body.len() as u64,
         content_encoding: encoding,
@@ -253,7 +328,9 @@ fn finish(h: Hop, url: Url, redirects: Vec<String>, timings: Timings, req: &Http
         timings,
         tls: h.handshake.is_some(),
         handshake: h.handshake.as_ref().map(wit_handshake),
-        last_modified: head.header("last-modified").and_then(http_proto::text::http_date),
+        last_modified: head
+            .header("last-modified")
+            .and_then(http_proto::text::http_date),
         now: netio::wasip2::clocks::wall_clock::now().seconds as i64,
     })
 }

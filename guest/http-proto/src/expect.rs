@@ -17,7 +17,9 @@ impl StatusSpec {
                     .parse::<u16>()
                     .ok()
                     .filter(|c| (100..=599).contains(c))
-                    .ok_or_else(|| format!("{s:?} is not an HTTP status (100-599); write e.g. 200-299,301"))
+                    .ok_or_else(|| {
+                        format!("{s:?} is not an HTTP status (100-599); write e.g. 200-299,301")
+                    })
             };
             if let Some(class) = part.strip_suffix("xx").and_then(|d| d.parse::<u16>().ok()) {
                 out.push((class * 100, class * 100 + 99));
@@ -55,7 +57,13 @@ impl StatusSpec {
         }
         self.0
             .iter()
-            .map(|&(a, b)| if a == b { a.to_string() } else { format!("{a}-{b}") })
+            .map(|&(a, b)| {
+                if a == b {
+                    a.to_string()
+                } else {
+                    format!("{a}-{b}")
+                }
+            })
             .collect::<Vec<_>>()
             .join(",")
     }
@@ -109,19 +117,43 @@ pub struct Failed {
 
 impl Checks {
     /// Check one final response.
-    pub fn check(&self, status: u16, version: &str, tls: bool, headers: &[(String, String)], body: &[u8]) -> Result<(), Failed> {
+    pub fn check(
+        &self,
+        status: u16,
+        version: &str,
+        tls: bool,
+        headers: &[(String, String)],
+        body: &[u8],
+    ) -> Result<(), Failed> {
         let fail = |regex, message: String| Err(Failed { regex, message });
         if !self.status.accepts(status) {
-            return fail(false, format!("status {status} is not one of {}", self.status.describe()));
+            return fail(
+                false,
+                format!("status {status} is not one of {}", self.status.describe()),
+            );
         }
-        if !self.versions.is_empty() && !self.versions.iter().any(|v| v.eq_ignore_ascii_case(version)) {
-            return fail(false, format!("{version} is not one of {}", self.versions.join(", ")));
+        if !self.versions.is_empty()
+            && !self
+                .versions
+                .iter()
+                .any(|v| v.eq_ignore_ascii_case(version))
+        {
+            return fail(
+                false,
+                format!("{version} is not one of {}", self.versions.join(", ")),
+            );
         }
         if tls && self.fail_if_ssl {
-            return fail(false, "the final response came over TLS (fail_if_ssl)".into());
+            return fail(
+                false,
+                "the final response came over TLS (fail_if_ssl)".into(),
+            );
         }
         if !tls && self.fail_if_not_ssl {
-            return fail(false, "the final response did not come over TLS (fail_if_not_ssl)".into());
+            return fail(
+                false,
+                "the final response did not come over TLS (fail_if_not_ssl)".into(),
+            );
         }
         let text = String::from_utf8_lossy(body);
         if let Some(re) = self.body_matches.iter().find(|re| re.is_match(&text)) {
@@ -131,7 +163,11 @@ impl Checks {
             return fail(true, format!("the body does not match {:?}", re.as_str()));
         }
         let values = |name: &str| -> Vec<&str> {
-            headers.iter().filter(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str()).collect()
+            headers
+                .iter()
+                .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.as_str())
+                .collect()
         };
         for rule in &self.header_matches {
             let vs = values(&rule.header);
@@ -139,7 +175,10 @@ impl Checks {
                 return fail(true, format!("header {} is missing", rule.header));
             }
             if vs.iter().any(|v| rule.regexp.is_match(v)) {
-                return fail(true, format!("header {} matches {:?}", rule.header, rule.regexp.as_str()));
+                return fail(
+                    true,
+                    format!("header {} matches {:?}", rule.header, rule.regexp.as_str()),
+                );
             }
         }
         for rule in &self.header_not_matches {
@@ -151,7 +190,14 @@ impl Checks {
                 return fail(true, format!("header {} is missing", rule.header));
             }
             if !vs.iter().any(|v| rule.regexp.is_match(v)) {
-                return fail(true, format!("header {} does not match {:?}", rule.header, rule.regexp.as_str()));
+                return fail(
+                    true,
+                    format!(
+                        "header {} does not match {:?}",
+                        rule.header,
+                        rule.regexp.as_str()
+                    ),
+                );
             }
         }
         Ok(())
@@ -179,11 +225,24 @@ impl Checks {
             })
         };
         Ok(Checks {
-            status: StatusSpec::parse(status.unwrap_or("")).map_err(|e| format!("--expect-status: {e}"))?,
-            body_not_matches: expect_body.iter().map(|r| regex("--expect-body", r)).collect::<Result<_, _>>()?,
-            body_matches: fail_if_body.iter().map(|r| regex("--fail-if-body", r)).collect::<Result<_, _>>()?,
-            header_not_matches: expect_header.iter().map(|h| rule("--expect-header", h)).collect::<Result<_, _>>()?,
-            header_matches: fail_if_header.iter().map(|h| rule("--fail-if-header", h)).collect::<Result<_, _>>()?,
+            status: StatusSpec::parse(status.unwrap_or(""))
+                .map_err(|e| format!("--expect-status: {e}"))?,
+            body_not_matches: expect_body
+                .iter()
+                .map(|r| regex("--expect-body", r))
+                .collect::<Result<_, _>>()?,
+            body_matches: fail_if_body
+                .iter()
+                .map(|r| regex("--fail-if-body", r))
+                .collect::<Result<_, _>>()?,
+            header_not_matches: expect_header
+                .iter()
+                .map(|h| rule("--expect-header", h))
+                .collect::<Result<_, _>>()?,
+            header_matches: fail_if_header
+                .iter()
+                .map(|h| rule("--fail-if-header", h))
+                .collect::<Result<_, _>>()?,
             ..Checks::default()
         })
     }

@@ -42,7 +42,11 @@ pub struct Origin {
 
 impl std::fmt::Display for Origin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let host = if self.host.contains(':') { format!("[{}]", self.host) } else { self.host.clone() };
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
         match &self.scheme {
             Some(s) => write!(f, "{s}://{host}:{}", self.port),
             None => write!(f, "{host}:{}", self.port),
@@ -73,28 +77,45 @@ impl Origin {
         if text.contains("://") {
             let url = Url::parse(text).map_err(|e| format!("--allow-redirect {text:?}: {e}"))?;
             if !matches!(url.scheme(), "http" | "https") {
-                return Err(format!("--allow-redirect {text:?}: only http and https URLs"));
+                return Err(format!(
+                    "--allow-redirect {text:?}: only http and https URLs"
+                ));
             }
             return Ok(Origin::of(&url));
         }
         let (host, port) = probe_split(text).map_err(|e| format!("--allow-redirect {e}"))?;
-        Ok(Origin { scheme: None, host: host.to_ascii_lowercase(), port })
+        Ok(Origin {
+            scheme: None,
+            host: host.to_ascii_lowercase(),
+            port,
+        })
     }
 
     /// Whether `url` is within this origin.
     pub fn covers(&self, url: &Url) -> bool {
         let o = Origin::of(url);
-        self.host == o.host && self.port == o.port && self.scheme.as_ref().is_none_or(|s| Some(s) == o.scheme.as_ref())
+        self.host == o.host
+            && self.port == o.port
+            && self
+                .scheme
+                .as_ref()
+                .is_none_or(|s| Some(s) == o.scheme.as_ref())
     }
 }
 
 fn probe_split(text: &str) -> Result<(String, u16), String> {
     let (h, p) = if let Some(rest) = text.strip_prefix('[') {
-        rest.split_once("]:").ok_or_else(|| format!("{text:?}: write [IPv6]:PORT"))?
+        rest.split_once("]:")
+            .ok_or_else(|| format!("{text:?}: write [IPv6]:PORT"))?
     } else {
-        text.rsplit_once(':').ok_or_else(|| format!("{text:?}: write a URL or HOST:PORT"))?
+        text.rsplit_once(':')
+            .ok_or_else(|| format!("{text:?}: write a URL or HOST:PORT"))?
     };
-    let port = p.parse::<u16>().ok().filter(|p| *p != 0).ok_or_else(|| format!("{text:?}: {p:?} is not a port"))?;
+    let port = p
+        .parse::<u16>()
+        .ok()
+        .filter(|p| *p != 0)
+        .ok_or_else(|| format!("{text:?}: {p:?} is not a port"))?;
     if h.is_empty() {
         return Err(format!("{text:?} has no host"));
     }

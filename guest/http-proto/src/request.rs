@@ -22,7 +22,9 @@ pub fn check_method(m: &str) -> Result<(), String> {
     if !m.is_empty() && m.len() <= 32 && m.bytes().all(|b| b.is_ascii_alphabetic()) {
         Ok(())
     } else {
-        Err(format!("{m:?} is not an HTTP method (letters only, e.g. GET, POST, HEAD)"))
+        Err(format!(
+            "{m:?} is not an HTTP method (letters only, e.g. GET, POST, HEAD)"
+        ))
     }
 }
 
@@ -33,7 +35,9 @@ pub fn check_header(name: &str, value: &str) -> Result<(), String> {
         return Err(format!("{name:?} is not a header name"));
     }
     if value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
-        return Err(format!("the value of header {name:?} contains CR, LF or NUL"));
+        return Err(format!(
+            "the value of header {name:?} contains CR, LF or NUL"
+        ));
     }
     Ok(())
 }
@@ -65,7 +69,11 @@ impl Request {
             head.push_str(&format!("Host: {}\r\n", host_header(&self.url)));
         }
         if !has("user-agent") {
-            head.push_str(concat!("User-Agent: netkit/", env!("CARGO_PKG_VERSION"), "\r\n"));
+            head.push_str(concat!(
+                "User-Agent: netkit/",
+                env!("CARGO_PKG_VERSION"),
+                "\r\n"
+            ));
         }
         if !has("accept") {
             head.push_str("Accept: */*\r\n");
@@ -96,7 +104,10 @@ impl Request {
         let head = text.split("\r\n\r\n").next().unwrap_or("");
         head.split("\r\n")
             .map(|l| match l.split_once(':') {
-                Some((k, _)) if ["authorization", "proxy-authorization", "cookie"].contains(&k.to_ascii_lowercase().as_str()) => {
+                Some((k, _))
+                    if ["authorization", "proxy-authorization", "cookie"]
+                        .contains(&k.to_ascii_lowercase().as_str()) =>
+                {
                     format!("{k}: (redacted)")
                 }
                 _ => l.to_string(),

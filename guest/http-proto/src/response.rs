@@ -17,7 +17,11 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_head: 64 * 1024, max_headers: 128, max_body: 10 * 1024 * 1024 }
+        Limits {
+            max_head: 64 * 1024,
+            max_headers: 128,
+            max_body: 10 * 1024 * 1024,
+        }
     }
 }
 
@@ -81,7 +85,10 @@ impl std::fmt::Display for ResponseError {
             ResponseError::Malformed(why) => write!(f, "malformed response: {why}"),
             ResponseError::HeadTooLarge(why) => write!(f, "response head too large: {why}"),
             ResponseError::BodyTooLarge(limit) => {
-                write!(f, "response body larger than the limit of {limit} bytes (--max-body / body_size_limit)")
+                write!(
+                    f,
+                    "response body larger than the limit of {limit} bytes (--max-body / body_size_limit)"
+                )
             }
             ResponseError::Transport(why) => f.write_str(why),
         }
@@ -122,7 +129,11 @@ impl<T: Transport> Reader<'_, T> {
             self.buf.drain(..self.pos);
             self.pos = 0;
         }
-        match self.t.recv(CHUNK, self.deadline).map_err(|e| ResponseError::Transport(e.0))? {
+        match self
+            .t
+            .recv(CHUNK, self.deadline)
+            .map_err(|e| ResponseError::Transport(e.0))?
+        {
             Recv::Data(d) => {
                 self.first_byte_ns.get_or_insert_with(|| self.t.now_ns());
                 self.buf.extend_from_slice(&d);
@@ -150,7 +161,12 @@ pub fn parse_head(buf: &[u8], limits: &Limits) -> Result<Option<(Head, usize)>, 
                 headers: r
                     .headers
                     .iter()
-                    .map(|h| (h.name.to_string(), String::from_utf8_lossy(h.value).into_owned()))
+                    .map(|h| {
+                        (
+                            h.name.to_string(),
+                            String::from_utf8_lossy(h.value).into_owned(),
+                        )
+                    })
                     .collect(),
             };
             Ok(Some((head, n)))
@@ -179,7 +195,11 @@ fn framing(head: &Head, head_request: bool) -> Result<Framing, ResponseError> {
         return Ok(Framing::None);
     }
     if let Some(te) = head.header("transfer-encoding") {
-        if te.rsplit(',').next().is_some_and(|last| last.trim().eq_ignore_ascii_case("chunked")) {
+        if te
+            .rsplit(',')
+            .next()
+            .is_some_and(|last| last.trim().eq_ignore_ascii_case("chunked"))
+        {
             return Ok(Framing::Chunked);
         }
         return Ok(Framing::UntilClose);
@@ -194,12 +214,13 @@ fn framing(head: &Head, head_request: bool) -> Result<Framing, ResponseError> {
         None => Ok(Framing::UntilClose),
         Some(first) => {
             if lengths.iter().any(|l| l != first) {
-                return Err(ResponseError::Malformed("conflicting Content-Length headers".into()));
+                return Err(ResponseError::Malformed(
+                    "conflicting Content-Length headers".into(),
+                ));
             }
-            first
-                .parse::<u64>()
-                .map(Framing::Length)
-                .map_err(|_| ResponseError::Malformed(format!("Content-Length {first:?} is not a number")))
+            first.parse::<u64>().map(Framing::Length).map_err(|_| {
+                ResponseError::Malformed(format!("Content-Length {first:?} is not a number"))
+            })
         }
     }
 }
@@ -211,7 +232,14 @@ pub fn read_response<T: Transport>(
     limits: &Limits,
     deadline_ns: u64,
 ) -> Result<Response, ResponseError> {
-    let mut r = Reader { t, buf: Vec::new(), pos: 0, deadline: deadline_ns, first_byte_ns: None, closed: false };
+    let mut r = Reader {
+        t,
+        buf: Vec::new(),
+        pos: 0,
+        deadline: deadline_ns,
+        first_byte_ns: None,
+        closed: false,
+    };
     // Skip interim 1xx responses (100 Continue, 103 Early Hints).
     let head = loop {
         let head = loop {
@@ -220,7 +248,10 @@ pub fn read_response<T: Transport>(
                 break head;
             }
             if r.avail().len() > limits.max_head {
-                return Err(ResponseError::HeadTooLarge(format!("no end of headers in the first {} bytes", limits.max_head)));
+                return Err(ResponseError::HeadTooLarge(format!(
+                    "no end of headers in the first {} bytes",
+                    limits.max_head
+                )));
             }
             if !r.more("the response headers")? {
                 return Err(ResponseError::Transport(if r.avail().is_empty() {
@@ -268,63 +299,77 @@ pub fn read_response<T: Transport>(
                 break;
             }
         },
-        Framing::Chunked => loop {
-            let (used, size) = loop {
-                match httparse::parse_chunk_size(r.avail()) {
-                    Ok(httparse::Status::Complete(c)) => break c,
-                    Ok(httparse::Status::Partial) => {
-                        if r.avail().len() > 1024 {
-                            return Err(ResponseError::Malformed("a chunk-size line longer than 1 KiB".into()));
+        Framing::Chunked => {
+            loop {
+                let (used, size) = loop {
+                    match httparse::parse_chunk_size(r.avail()) {
+                        Ok(httparse::Status::Complete(c)) => break c,
+                        Ok(httparse::Status::Partial) => {
+                            if r.avail().len() > 1024 {
+                                return Err(ResponseError::Malformed(
+                                    "a chunk-size line longer than 1 KiB".into(),
+                                ));
+                            }
+                            if !r.more("the next chunk")? {
+                                return Err(ResponseError::Transport("the server closed the connection in the middle of a chunked body".into()));
+                            }
                         }
-                        if !r.more("the next chunk")? {
-                            return Err(ResponseError::Transport("the server closed the connection in the middle of a chunked body".into()));
+                        Err(_) => return Err(ResponseError::Malformed("bad chunk size".into())),
+                    }
+                };
+                r.consume(used);
+                wire += used as u64;
+                if size == 0 {
+                    // Trailers (ignored, bounded), then the blank line.
+                    loop {
+                        if let Some(end) = r.avail().windows(2).position(|w| w == b"\r\n") {
+                            let blank = end == 0;
+                            r.consume(end + 2);
+                            wire += end as u64 + 2;
+                            if blank {
+                                break;
+                            }
+                        } else {
+                            if r.avail().len() > limits.max_head {
+                                return Err(ResponseError::HeadTooLarge(
+                                    "chunked trailers too long".into(),
+                                ));
+                            }
+                            if !r.more("the end of the chunked body")? {
+                                // Closed right after the last chunk: everything arrived.
+                                break;
+                            }
                         }
                     }
-                    Err(_) => return Err(ResponseError::Malformed("bad chunk size".into())),
+                    break;
                 }
-            };
-            r.consume(used);
-            wire += used as u64;
-            if size == 0 {
-                // Trailers (ignored, bounded), then the blank line.
-                loop {
-                    if let Some(end) = r.avail().windows(2).position(|w| w == b"\r\n") {
-                        let blank = end == 0;
-                        r.consume(end + 2);
-                        wire += end as u64 + 2;
-                        if blank {
-                            break;
-                        }
-                    } else {
-                        if r.avail().len() > limits.max_head {
-                            return Err(ResponseError::HeadTooLarge("chunked trailers too long".into()));
-                        }
-                        if !r.more("the end of the chunked body")? {
-                            // Closed right after the last chunk: everything arrived.
-                            break;
-                        }
+                if body.len() as u64 + size > limits.max_body {
+                    return Err(ResponseError::BodyTooLarge(limits.max_body));
+                }
+                let mut left = size + 2;
+                while left > 0 {
+                    if r.avail().is_empty() && !r.more("the rest of a chunk")? {
+                        return Err(ResponseError::Transport(
+                            "the server closed the connection in the middle of a chunk".into(),
+                        ));
                     }
+                    let take = (r.avail().len() as u64).min(left) as usize;
+                    let data_left = left.saturating_sub(2) as usize;
+                    let data = take.min(data_left);
+                    body.extend_from_slice(&r.avail()[..data]);
+                    r.consume(take);
+                    left -= take as u64;
+                    wire += take as u64;
                 }
-                break;
             }
-            if body.len() as u64 + size > limits.max_body {
-                return Err(ResponseError::BodyTooLarge(limits.max_body));
-            }
-            let mut left = size + 2;
-            while left > 0 {
-                if r.avail().is_empty() && !r.more("the rest of a chunk")? {
-                    return Err(ResponseError::Transport("the server closed the connection in the middle of a chunk".into()));
-                }
-                let take = (r.avail().len() as u64).min(left) as usize;
-                let data_left = left.saturating_sub(2) as usize;
-                let data = take.min(data_left);
-                body.extend_from_slice(&r.avail()[..data]);
-                r.consume(take);
-                left -= take as u64;
-                wire += take as u64;
-            }
-        },
+        }
     }
     let now = r.t.now_ns();
-    Ok(Response { first_byte_ns: r.first_byte_ns.unwrap_or(now), head, body, wire_body: wire, done_ns: now })
+    Ok(Response {
+        first_byte_ns: r.first_byte_ns.unwrap_or(now),
+        head,
+        body,
+        wire_body: wire,
+        done_ns: now,
+    })
 }

@@ -7,7 +7,11 @@ struct Script(Vec<Vec<u8>>, u64);
 impl Transport for Script {
     fn recv(&mut self, _max: usize, _deadline: u64) -> Result<Recv, TransportError> {
         self.1 += 1;
-        Ok(if self.0.is_empty() { Recv::Closed } else { Recv::Data(self.0.remove(0)) })
+        Ok(if self.0.is_empty() {
+            Recv::Closed
+        } else {
+            Recv::Data(self.0.remove(0))
+        })
     }
     fn send(&mut self, _buf: &[u8], _deadline: u64) -> Result<bool, TransportError> {
         Ok(true)
@@ -25,7 +29,11 @@ fn read(chunks: &[&[u8]], limits: response::Limits) -> Result<Response, Response
 
 #[test]
 fn content_length_chunked_and_until_close_bodies() {
-    let r = read(&[b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhel", b"lo"], Default::default()).unwrap();
+    let r = read(
+        &[b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhel", b"lo"],
+        Default::default(),
+    )
+    .unwrap();
     assert_eq!((r.head.status, r.body.as_slice()), (200, &b"hello"[..]));
     let r = read(
         &[b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nhel\r\n2;x=y\r\nlo\r\n0\r\nX-T: 1\r\n\r\n"],
@@ -33,25 +41,52 @@ fn content_length_chunked_and_until_close_bodies() {
     )
     .unwrap();
     assert_eq!(r.body, b"hello");
-    let r = read(&[b"HTTP/1.0 200 OK\r\n\r\nall ", b"of it"], Default::default()).unwrap();
-    assert_eq!((r.head.version.as_str(), r.body.as_slice()), ("HTTP/1.0", &b"all of it"[..]));
+    let r = read(
+        &[b"HTTP/1.0 200 OK\r\n\r\nall ", b"of it"],
+        Default::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        (r.head.version.as_str(), r.body.as_slice()),
+        ("HTTP/1.0", &b"all of it"[..])
+    );
     // 100 Continue is skipped.
-    let r = read(&[b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n"], Default::default()).unwrap();
+    let r = read(
+        &[b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n"],
+        Default::default(),
+    )
+    .unwrap();
     assert_eq!(r.head.status, 204);
 }
 
 #[test]
 fn limits_hold_against_endless_heads_and_huge_bodies() {
-    let limits = response::Limits { max_head: 100, max_headers: 4, max_body: 10 };
-    let endless: Vec<&[u8]> = std::iter::repeat_n(&b"X-A: aaaaaaaaaaaaaaaaaaaaaaaaa\r\n"[..], 50).collect();
+    let limits = response::Limits {
+        max_head: 100,
+        max_headers: 4,
+        max_body: 10,
+    };
+    let endless: Vec<&[u8]> =
+        std::iter::repeat_n(&b"X-A: aaaaaaaaaaaaaaaaaaaaaaaaa\r\n"[..], 50).collect();
     let mut chunks = vec![&b"HTTP/1.1 200 OK\r\n"[..]];
     chunks.extend(endless);
-    assert!(matches!(read(&chunks, limits), Err(ResponseError::HeadTooLarge(_))));
-    let e = read(&[b"HTTP/1.1 200 OK\r\nContent-Length: 10000000000\r\n\r\n"], limits).unwrap_err();
+    assert!(matches!(
+        read(&chunks, limits),
+        Err(ResponseError::HeadTooLarge(_))
+    ));
+    let e = read(
+        &[b"HTTP/1.1 200 OK\r\nContent-Length: 10000000000\r\n\r\n"],
+        limits,
+    )
+    .unwrap_err();
     assert_eq!(e, ResponseError::BodyTooLarge(10));
     let e = read(&[b"HTTP/1.1 200 OK\r\n\r\n0123456789abc"], limits).unwrap_err();
     assert_eq!(e, ResponseError::BodyTooLarge(10));
-    let e = read(&[b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nfffffff\r\n"], limits).unwrap_err();
+    let e = read(
+        &[b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nfffffff\r\n"],
+        limits,
+    )
+    .unwrap_err();
     assert_eq!(e, ResponseError::BodyTooLarge(10));
     let e = read(&[b"SSH-2.0-OpenSSH\r\n"], limits).unwrap_err();
     assert!(matches!(e, ResponseError::Malformed(_)), "{e:?}");
@@ -65,12 +100,26 @@ fn encodings_decode_and_bombs_stop_at_the_limit() {
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     gz.write_all(&[b'a'; 100_000]).unwrap();
     let gz = gz.finish().unwrap();
-    assert_eq!(decode::decode(Some("gzip"), &gz, 1 << 20).unwrap().len(), 100_000);
-    assert!(decode::decode(Some("gzip"), &gz, 1000).unwrap_err().contains("larger than the limit"));
+    assert_eq!(
+        decode::decode(Some("gzip"), &gz, 1 << 20).unwrap().len(),
+        100_000
+    );
+    assert!(
+        decode::decode(Some("gzip"), &gz, 1000)
+            .unwrap_err()
+            .contains("larger than the limit")
+    );
     let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
     z.write_all(b"deflated").unwrap();
-    assert_eq!(decode::decode(Some("deflate"), &z.finish().unwrap(), 100).unwrap(), b"deflated");
-    assert!(decode::decode(Some("zstd"), b"", 1).unwrap_err().contains("unsupported"));
+    assert_eq!(
+        decode::decode(Some("deflate"), &z.finish().unwrap(), 100).unwrap(),
+        b"deflated"
+    );
+    assert!(
+        decode::decode(Some("zstd"), b"", 1)
+            .unwrap_err()
+            .contains("unsupported")
+    );
     assert!(decode::decode(Some("gzip"), b"not gzip", 100).is_err());
 }
 
@@ -78,10 +127,16 @@ fn encodings_decode_and_bombs_stop_at_the_limit() {
 fn status_specs_and_checks() {
     let s = expect::StatusSpec::parse("200-299,301").unwrap();
     assert!(s.accepts(204) && s.accepts(301) && !s.accepts(302));
-    assert!(expect::StatusSpec::default().accepts(200) && !expect::StatusSpec::default().accepts(301));
+    assert!(
+        expect::StatusSpec::default().accepts(200) && !expect::StatusSpec::default().accepts(301)
+    );
     assert!(expect::StatusSpec::parse("4xx").unwrap().accepts(404));
     assert!(expect::StatusSpec::parse("299-200").is_err());
-    assert!(expect::StatusSpec::parse("abc").unwrap_err().contains("not an HTTP status"));
+    assert!(
+        expect::StatusSpec::parse("abc")
+            .unwrap_err()
+            .contains("not an HTTP status")
+    );
     let checks = expect::Checks {
         body_not_matches: vec![expect::regex("--expect-body", "hel+o").unwrap()],
         header_matches: vec![expect::HeaderRule {
@@ -93,9 +148,16 @@ fn status_specs_and_checks() {
     };
     let h = vec![("server".to_string(), "nginx".to_string())];
     assert!(checks.check(200, "HTTP/1.1", false, &h, b"hello").is_ok());
-    let f = checks.check(200, "HTTP/1.1", false, &h, b"bye").unwrap_err();
+    let f = checks
+        .check(200, "HTTP/1.1", false, &h, b"bye")
+        .unwrap_err();
     assert!(f.regex && f.message.contains("does not match"));
-    assert!(!checks.check(500, "HTTP/1.1", false, &h, b"hello").unwrap_err().regex);
+    assert!(
+        !checks
+            .check(500, "HTTP/1.1", false, &h, b"hello")
+            .unwrap_err()
+            .regex
+    );
 }
 
 #[test]
@@ -108,7 +170,11 @@ fn redirects_resolve_and_only_granted_origins_pass() {
     assert!(!redirect::Origin::of(&from).covers(&meta));
     let any_scheme = redirect::Origin::parse("a.test:8443").unwrap();
     assert!(any_scheme.covers(&url::Url::parse("http://A.test:8443/").unwrap()));
-    assert!(redirect::resolve(&from, "file:///etc/passwd").unwrap_err().contains("not http"));
+    assert!(
+        redirect::resolve(&from, "file:///etc/passwd")
+            .unwrap_err()
+            .contains("not http")
+    );
     assert_eq!(redirect::method_after(303, "POST"), "GET");
     assert_eq!(redirect::method_after(307, "POST"), "POST");
 }
@@ -123,7 +189,10 @@ fn requests_are_well_formed_and_credentials_are_redacted() {
         compression: true,
     };
     let wire = String::from_utf8(req.encode()).unwrap();
-    assert!(wire.starts_with("GET /p?q=1 HTTP/1.1\r\nHost: [::1]:8080\r\n"), "{wire}");
+    assert!(
+        wire.starts_with("GET /p?q=1 HTTP/1.1\r\nHost: [::1]:8080\r\n"),
+        "{wire}"
+    );
     assert!(wire.contains("Content-Length: 2\r\n") && wire.ends_with("\r\n\r\n{}"));
     assert!(req.shown().iter().all(|l| !l.contains("s3cret")));
     assert!(request::check_header("X-A", "b\r\nEvil: 1").is_err());
@@ -132,6 +201,9 @@ fn requests_are_well_formed_and_credentials_are_redacted() {
 
 #[test]
 fn http_dates() {
-    assert_eq!(text::http_date("Sun, 06 Nov 1994 08:49:37 GMT"), Some(784_111_777));
+    assert_eq!(
+        text::http_date("Sun, 06 Nov 1994 08:49:37 GMT"),
+        Some(784_111_777)
+    );
     assert_eq!(text::http_date("garbage"), None);
 }

@@ -77,7 +77,11 @@ pub fn summary_line(r: &HttpReport) -> String {
         0 => String::new(),
         n => format!(", {n} redirect{}", if n == 1 { "" } else { "s" }),
     };
-    let enc = r.content_encoding.as_deref().map(|e| format!(" ({e} {} bytes)", r.body_size)).unwrap_or_default();
+    let enc = r
+        .content_encoding
+        .as_deref()
+        .map(|e| format!(" ({e} {} bytes)", r.body_size))
+        .unwrap_or_default();
     format!(
         "{} {} {} {}: {} bytes{enc}{redirects} in {} ms (resolve {}, connect {}, tls {}, processing {}, transfer {})",
         r.url,
@@ -106,7 +110,12 @@ pub fn headers_text(r: &HttpReport) -> String {
 /// The report as JSON.
 pub fn report_json(r: &HttpReport) -> Value {
     let mut v = serde_json::to_value(r).unwrap_or(Value::Null);
-    v["headers"] = Value::Array(r.headers.iter().map(|(k, v)| json!({"name": k, "value": v})).collect());
+    v["headers"] = Value::Array(
+        r.headers
+            .iter()
+            .map(|(k, v)| json!({"name": k, "value": v}))
+            .collect(),
+    );
     v["total_ns"] = json!(r.total_ns());
     v
 }
@@ -117,11 +126,18 @@ pub fn http_date(s: &str) -> Option<i64> {
     let [_, d, mon, y, hms, "GMT"] = parts.as_slice() else {
         return None;
     };
-    let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let months = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
     let m = months.iter().position(|x| x == mon)? as i64 + 1;
     let (d, y): (i64, i64) = (d.parse().ok()?, y.parse().ok()?);
-    let hms: Vec<i64> = hms.split(':').map(|x| x.parse().ok()).collect::<Option<_>>()?;
-    let [hh, mm, ss] = hms.as_slice() else { return None };
+    let hms: Vec<i64> = hms
+        .split(':')
+        .map(|x| x.parse().ok())
+        .collect::<Option<_>>()?;
+    let [hh, mm, ss] = hms.as_slice() else {
+        return None;
+    };
     // days_from_civil (Howard Hinnant).
     let y2 = if m <= 2 { y - 1 } else { y };
     let era = y2.div_euclid(400);
@@ -145,7 +161,11 @@ macro_rules! report_from_wit {
             status: r.status,
             reason: r.reason.clone(),
             version: r.version.clone(),
-            headers: r.headers.iter().map(|h| (h.name.clone(), h.value.clone())).collect(),
+            headers: r
+                .headers
+                .iter()
+                .map(|h| (h.name.clone(), h.value.clone()))
+                .collect(),
             content_length: r.content_length,
             body_size: r.body_size,
             uncompressed_size: r.uncompressed_size,
@@ -159,7 +179,10 @@ macro_rules! report_from_wit {
                 transfer_ns: r.timings.transfer_ns,
             },
             tls: r.tls,
-            handshake: r.handshake.as_ref().map(|h| tls_proto::handshake_from_wit!($E, h)),
+            handshake: r
+                .handshake
+                .as_ref()
+                .map(|h| tls_proto::handshake_from_wit!($E, h)),
             last_modified: r.last_modified,
             now: r.now,
             body: r.body.clone(),
@@ -178,7 +201,10 @@ macro_rules! http_error {
             $E::Timeout(m) => ("timeout", m.clone()),
             $E::Tls((m, _)) => ("tls", m.clone()),
             $E::Protocol(m) => ("protocol", m.clone()),
-            $E::RedirectNotGranted(u) => ("redirect-not-granted", format!("redirect to {u} not granted (allow it with --allow-redirect URL)")),
+            $E::RedirectNotGranted(u) => (
+                "redirect-not-granted",
+                format!("redirect to {u} not granted (allow it with --allow-redirect URL)"),
+            ),
             $E::TooManyRedirects(m) => ("too-many-redirects", m.clone()),
         }
     };

@@ -36,9 +36,15 @@ fn url_host(url: &Url) -> String {
 
 /// Where `host:port` connects: a `--resolve` entry, else netkit's lookup.
 fn locate(host: &str, port: u16, overrides: &[ResolveOverride], family: Family) -> Result<Target> {
-    if let Some(o) = overrides.iter().find(|o| o.host.eq_ignore_ascii_case(host) && o.port == port) {
+    if let Some(o) = overrides
+        .iter()
+        .find(|o| o.host.eq_ignore_ascii_case(host) && o.port == port)
+    {
         let ip = o.ip.parse().context("--resolve IP")?;
-        return Ok(Target { addr: SocketAddr::new(ip, port), name: Some(host.to_string()) });
+        return Ok(Target {
+            addr: SocketAddr::new(ip, port),
+            name: Some(host.to_string()),
+        });
     }
     resolve::target(host, port, family)
 }
@@ -46,9 +52,13 @@ fn locate(host: &str, port: u16, overrides: &[ResolveOverride], family: Family) 
 /// Run the probe: exit 0 when the final response passes every check.
 pub async fn main(Args { f, c }: Args, audit: bool) -> Result<ExitCode> {
     let usage = |e: String| -> ! { super::usage_error(e) };
-    let url = Url::parse(&f.url).unwrap_or_else(|e| usage(format!("{:?} is not a URL: {e}", f.url)));
+    let url =
+        Url::parse(&f.url).unwrap_or_else(|e| usage(format!("{:?} is not a URL: {e}", f.url)));
     if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-        usage(format!("{:?}: give an http:// or https:// URL with a host", f.url));
+        usage(format!(
+            "{:?}: give an http:// or https:// URL with a host",
+            f.url
+        ));
     }
     let checks = http_proto::expect::Checks::from_flags(
         f.expect_status.as_deref(),
@@ -74,15 +84,35 @@ pub async fn main(Args { f, c }: Args, audit: bool) -> Result<ExitCode> {
         let o = Origin::parse(a).unwrap_or_else(|e| usage(e));
         https |= o.scheme.as_deref() != Some("http");
         let t = locate(&o.host, o.port, &resolve_list, family)?;
-        if t.name.is_some() && !resolve_list.iter().any(|r| r.host.eq_ignore_ascii_case(&o.host) && r.port == o.port) {
-            resolve_list.push(ResolveOverride { host: o.host.clone(), port: o.port, ip: t.addr.ip().to_string() });
+        if t.name.is_some()
+            && !resolve_list
+                .iter()
+                .any(|r| r.host.eq_ignore_ascii_case(&o.host) && r.port == o.port)
+        {
+            resolve_list.push(ResolveOverride {
+                host: o.host.clone(),
+                port: o.port,
+                ip: t.addr.ip().to_string(),
+            });
         }
         extra.push(t.addr);
     }
-    if main_target.name.is_some() && !resolve_list.iter().any(|r| r.host.eq_ignore_ascii_case(&host_name) && r.port == port) {
-        resolve_list.push(ResolveOverride { host: host_name.clone(), port, ip: main_target.addr.ip().to_string() });
+    if main_target.name.is_some()
+        && !resolve_list
+            .iter()
+            .any(|r| r.host.eq_ignore_ascii_case(&host_name) && r.port == port)
+    {
+        resolve_list.push(ResolveOverride {
+            host: host_name.clone(),
+            port,
+            ip: main_target.addr.ip().to_string(),
+        });
     }
-    let roots = if https { tls::roots(f.tls.ca.as_deref())? } else { Vec::new() };
+    let roots = if https {
+        tls::roots(f.tls.ca.as_deref())?
+    } else {
+        Vec::new()
+    };
     let mut headers = Vec::new();
     for h in &f.headers {
         let (name, value) = cli_args::flags::split_header(h).unwrap_or_else(|e| usage(e));
@@ -90,11 +120,16 @@ pub async fn main(Args { f, c }: Args, audit: bool) -> Result<ExitCode> {
         headers.push(Header { name, value });
     }
     if let Some(auth) = cli_args::flags::authorization(&f).map_err(anyhow::Error::msg)? {
-        headers.push(Header { name: "Authorization".into(), value: auth });
+        headers.push(Header {
+            name: "Authorization".into(),
+            value: auth,
+        });
     }
     let body = match (&f.data, &f.data_file) {
         (Some(d), _) => Some(d.clone().into_bytes()),
-        (None, Some(p)) => Some(std::fs::read(p).with_context(|| format!("cannot read --data-file {}", p.display()))?),
+        (None, Some(p)) => Some(
+            std::fs::read(p).with_context(|| format!("cannot read --data-file {}", p.display()))?,
+        ),
         _ => None,
     };
     let method = f.method.to_ascii_uppercase();
@@ -119,7 +154,12 @@ pub async fn main(Args { f, c }: Args, audit: bool) -> Result<ExitCode> {
         allow_redirects: f.allow_redirect.clone(),
         resolve: resolve_list,
     };
-    let Setup { host, component, job, .. } = job::setup(
+    let Setup {
+        host,
+        component,
+        job,
+        ..
+    } = job::setup(
         "http",
         netkit::components::Builtin::HttpProbe,
         main_target,
@@ -135,7 +175,11 @@ pub async fn main(Args { f, c }: Args, audit: bool) -> Result<ExitCode> {
         let shown = http_proto::request::Request {
             method,
             url: url.clone(),
-            headers: request.headers.iter().map(|h| (h.name.clone(), h.value.clone())).collect(),
+            headers: request
+                .headers
+                .iter()
+                .map(|h| (h.name.clone(), h.value.clone()))
+                .collect(),
             body: request.body.clone(),
             compression: request.compression,
         };
@@ -148,9 +192,16 @@ pub async fn main(Args { f, c }: Args, audit: bool) -> Result<ExitCode> {
         Ok(resp) => {
             let report = http::report(&resp);
             if let Some(path) = &f.output {
-                std::fs::write(path, &report.body).with_context(|| format!("cannot write --output {}", path.display()))?;
+                std::fs::write(path, &report.body)
+                    .with_context(|| format!("cannot write --output {}", path.display()))?;
             }
-            let verdict = checks.check(report.status, &report.version, report.tls, &report.headers, &report.body);
+            let verdict = checks.check(
+                report.status,
+                &report.version,
+                report.tls,
+                &report.headers,
+                &report.body,
+            );
             let mut value = http_proto::text::report_json(&report);
             let mut text = String::new();
             if f.verbose {
@@ -177,7 +228,11 @@ fn failure(e: &HttpError) -> Outcome {
     if let HttpError::Tls((_, Some(h))) = e {
         let h = tls::handshake(h);
         if !h.chain.is_empty() {
-            outcome.stdout = Some(tls_proto::text::chain_table(&h.chain).trim_end().to_string());
+            outcome.stdout = Some(
+                tls_proto::text::chain_table(&h.chain)
+                    .trim_end()
+                    .to_string(),
+            );
         }
         outcome.value["handshake"] = json!(h);
     }

@@ -8,13 +8,13 @@ mod demo;
 mod dns;
 mod echo_client;
 mod echo_server;
+mod http;
 mod job;
 mod keep;
 mod lazy;
 mod load;
 mod output;
 mod probe;
-mod http;
 mod tls;
 // Targets are resolved by the library (the same rules for `netkit watch`).
 use netkit::target as resolve;

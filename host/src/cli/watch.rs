@@ -103,11 +103,20 @@ async fn probe(State(app): State<Arc<App>>, Query(q): Query<HashMap<String, Stri
         )
             .into_response();
     };
+    let debug = q.get("debug").is_some_and(|d| d == "true");
     match app
         .watcher()
-        .probe_once(module, q.get("target").map(String::as_str))
+        .probe_once(module, q.get("target").map(String::as_str), debug)
         .await
     {
+        Ok(r) if debug => (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            )],
+            debug_text(module, q.get("target").map(String::as_str), &r),
+        )
+            .into_response(),
         Ok(r) => (
             [(header::CONTENT_TYPE, TEXT_FORMAT)],
             netkit::watch::metrics::single_run_text(&r),
@@ -127,6 +136,22 @@ async fn probe(State(app): State<Arc<App>>, Query(q): Query<HashMap<String, Stri
         )
             .into_response(),
     }
+}
+
+/// `/probe?debug=true`: like blackbox_exporter's debug output (the run's log
+/// and its metrics), plus the sandbox's audit: what the probe tried.
+fn debug_text(module: &str, target: Option<&str>, r: &netkit::watch::run::RunResult) -> String {
+    let outcome = match &r.reason {
+        None => format!("succeeded in {:.6} s", r.duration.as_secs_f64()),
+        Some(reason) => format!("failed ({reason}) after {:.6} s", r.duration.as_secs_f64()),
+    };
+    format!(
+        "Logs for the probe:\nmodule={module:?} target={:?} probe {outcome}\n{}\n\nMetrics that would have been returned:\n{}\nAudit of the sandbox (what the probe tried):\n{}",
+        target.unwrap_or("(its own)"),
+        r.detail,
+        netkit::watch::metrics::single_run_text(r),
+        r.audit_table.as_deref().unwrap_or("")
+    )
 }
 
 fn log_changes(c: &netkit::watch::Changes, how: &str) {

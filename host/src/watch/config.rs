@@ -2,6 +2,9 @@
 //! anything, every error placed at its file, line and column.
 
 use super::target::{Target, TargetPattern, has_placeholder};
+use super::web_probe::{
+    HttpSettings, RawAuthorization, RawBasicAuth, RawHeaderRule, RawTlsConfig, RawWeb, TlsSettings,
+};
 use crate::policy::Grant;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -22,6 +25,10 @@ pub enum Kind {
     Dns,
     /// A verified TCP echo exchange.
     Echo,
+    /// An HTTP(S) request (blackbox_exporter's http prober); the target is the URL.
+    Http,
+    /// A TLS handshake and the certificate chain; the target is `HOST:PORT`.
+    Tls,
     /// Any `wasi:cli/run` component: success is exit code 0.
     Component,
 }
@@ -35,6 +42,8 @@ impl Kind {
             Kind::Udp => "udp",
             Kind::Dns => "dns",
             Kind::Echo => "echo",
+            Kind::Http => "http",
+            Kind::Tls => "tls",
             Kind::Component => "component",
         }
     }
@@ -73,6 +82,33 @@ struct RawProbe {
     allow: Vec<Spanned<String>>,
     max_memory: Option<Spanned<String>>,
     probe_concurrency: Option<Spanned<i64>>,
+    // The http and tls kinds, under blackbox_exporter's names.
+    #[serde(default)]
+    valid_status_codes: Vec<u16>,
+    #[serde(default)]
+    valid_http_versions: Vec<String>,
+    method: Option<String>,
+    #[serde(default)]
+    headers: std::collections::BTreeMap<String, String>,
+    body: Option<String>,
+    body_size_limit: Option<String>,
+    compression: Option<String>,
+    follow_redirects: Option<bool>,
+    #[serde(default)]
+    fail_if_ssl: bool,
+    #[serde(default)]
+    fail_if_not_ssl: bool,
+    #[serde(default)]
+    fail_if_body_matches_regexp: Vec<String>,
+    #[serde(default)]
+    fail_if_body_not_matches_regexp: Vec<String>,
+    #[serde(default)]
+    fail_if_header_matches: Vec<RawHeaderRule>,
+    #[serde(default)]
+    fail_if_header_not_matches: Vec<RawHeaderRule>,
+    tls_config: Option<RawTlsConfig>,
+    basic_auth: Option<RawBasicAuth>,
+    authorization: Option<RawAuthorization>,
 }
 
 /// One probe, checked.
@@ -113,6 +149,10 @@ pub struct ProbeConfig {
     pub max_memory: usize,
     /// `/probe` runs of this probe at once (default: `--module-concurrency`).
     pub probe_concurrency: Option<usize>,
+    /// The http kind's settings.
+    pub http: Option<HttpSettings>,
+    /// The http and tls kinds' TLS settings (`tls_config`).
+    pub tls: Option<TlsSettings>,
 }
 
 /// The most memory a component probe may be given (the pooling allocator's slot).
@@ -136,8 +176,17 @@ impl ProbeConfig {
     /// The probe's own target, if it has one.
     pub fn own_target(&self) -> Option<Target> {
         (!self.target.is_empty())
-            .then(|| Target::parse(&self.target).ok())
+            .then(|| self.parse_target(&self.target).ok())
             .flatten()
+    }
+
+    /// A target as this kind writes it: a URL for http, `HOST:PORT` otherwise.
+    pub fn parse_target(&self, text: &str) -> Result<Target, String> {
+        if self.kind == Kind::Http {
+            Target::parse_url(text)
+        } else {
+            Target::parse(text)
+        }
     }
 
     /// The grants of a component run against `target`.
@@ -272,6 +321,12 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         let timeout = duration(&p.timeout, "timeout")?
             .unwrap_or_else(|| interval.min(Duration::from_secs(5)));
         let target = match (&p.target, p.kind) {
+            (Some(t), Kind::Http) => {
+                if let Err(e) = Target::parse_url(t.get_ref()) {
+                    return Err(at(t.span(), format!("target: {e}")));
+                }
+                t.get_ref().clone()
+            }
             (Some(t), _) => {
                 if let Err(e) = Target::parse(t.get_ref()) {
                     return Err(at(t.span(), format!("target: {e}")));
@@ -280,10 +335,15 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             }
             (None, Kind::Component) => String::new(),
             (None, kind) => {
+                let form = if kind == Kind::Http {
+                    "URL"
+                } else {
+                    "HOST:PORT"
+                };
                 return Err(at(
                     whole,
                     format!(
-                        "probe {name:?} ({}) needs a target = \"HOST:PORT\"",
+                        "probe {name:?} ({}) needs a target = \"{form}\"",
                         kind.name()
                     ),
                 ));
@@ -436,7 +496,53 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             (None, _) => DEFAULT_COMPONENT_MEMORY,
         };
         let probe_concurrency = concurrency(&p.probe_concurrency, 4096, &at)?;
+        let raw_web = RawWeb {
+            valid_status_codes: p.valid_status_codes,
+            valid_http_versions: p.valid_http_versions,
+            method: p.method,
+            headers: p.headers,
+            body: p.body,
+            body_size_limit: p.body_size_limit,
+            compression: p.compression,
+            follow_redirects: p.follow_redirects,
+            fail_if_ssl: p.fail_if_ssl,
+            fail_if_not_ssl: p.fail_if_not_ssl,
+            fail_if_body_matches_regexp: p.fail_if_body_matches_regexp,
+            fail_if_body_not_matches_regexp: p.fail_if_body_not_matches_regexp,
+            fail_if_header_matches: p.fail_if_header_matches,
+            fail_if_header_not_matches: p.fail_if_header_not_matches,
+            tls_config: p.tls_config,
+            basic_auth: p.basic_auth,
+            authorization: p.authorization,
+        };
+        let web_err = |e: String| at(whole.clone(), format!("probe {name:?}: {e}"));
+        if p.kind != Kind::Http && raw_web.has_http_keys() {
+            return Err(web_err(
+                "valid_status_codes, method, headers, body, fail_if_* and the other HTTP keys are only for kind = \"http\"".into(),
+            ));
+        }
+        if !matches!(p.kind, Kind::Http | Kind::Tls) && raw_web.tls_config.is_some() {
+            return Err(web_err(
+                "tls_config is only for kind = \"http\" or \"tls\"".into(),
+            ));
+        }
+        let http = match p.kind {
+            Kind::Http => Some(super::web_probe::http_settings(&raw_web, base).map_err(web_err)?),
+            _ => None,
+        };
+        let needs_tls =
+            p.kind == Kind::Tls || (p.kind == Kind::Http && target.starts_with("https:"));
+        let tls = if needs_tls {
+            Some(
+                super::web_probe::tls_settings(raw_web.tls_config.as_ref(), base)
+                    .map_err(web_err)?,
+            )
+        } else {
+            None
+        };
         probes.push(ProbeConfig {
+            http,
+            tls,
             name,
             kind: p.kind,
             target,

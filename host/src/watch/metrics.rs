@@ -1,7 +1,7 @@
 //! The metrics `netkit watch` exposes, blackbox_exporter-style, and their text.
 
 use super::config::ProbeConfig;
-use super::run::{RunResult, VALUES};
+use super::run::{LABELED, RunResult, VALUES};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -52,6 +52,12 @@ struct WhyLabel {
     limit: String,
 }
 
+/// A label set of a labelled value: the probe's labels, then the value's own.
+type LabelSet = Vec<(String, String)>;
+
+/// A probe's labelled series, to remove those its next run no longer sets.
+type LabeledSeen = HashMap<String, Vec<(&'static str, LabelSet)>>;
+
 /// A probe's failure reasons and denied operations so far.
 type Seen = (Vec<String>, Vec<String>);
 
@@ -61,6 +67,8 @@ pub struct Metrics {
     success: Family<ProbeLabels, F64Gauge>,
     duration: Family<ProbeLabels, F64Gauge>,
     values: HashMap<&'static str, Family<ProbeLabels, F64Gauge>>,
+    labeled: HashMap<&'static str, Family<LabelSet, F64Gauge>>,
+    labeled_seen: Mutex<LabeledSeen>,
     runs: Family<NameLabel, Counter>,
     failures: Family<ReasonLabels, Counter>,
     denied: Family<OpLabels, Counter>,
@@ -100,6 +108,12 @@ impl Metrics {
             let f = Family::<ProbeLabels, F64Gauge>::default();
             registry.register(*name, *help, f.clone());
             values.insert(*name, f);
+        }
+        let mut labeled = HashMap::new();
+        for (name, help) in LABELED {
+            let f = Family::<LabelSet, F64Gauge>::default();
+            registry.register(*name, *help, f.clone());
+            labeled.insert(*name, f);
         }
         let runs = Family::default();
         let failures = Family::default();
@@ -156,6 +170,8 @@ impl Metrics {
             success,
             duration,
             values,
+            labeled,
+            labeled_seen: Mutex::new(HashMap::new()),
             runs,
             failures,
             denied,
@@ -185,6 +201,7 @@ impl Metrics {
                 f.get_or_create(&l).set(*v);
             }
         }
+        self.record_labeled(config, &l, r);
         let probe = config.name.clone();
         self.runs
             .get_or_create(&NameLabel {
@@ -213,6 +230,41 @@ impl Metrics {
                 .inc_by(*n);
             if !ops.contains(op) {
                 ops.push(op.clone());
+            }
+        }
+    }
+
+    fn record_labeled(&self, config: &ProbeConfig, l: &ProbeLabels, r: &RunResult) {
+        let base = vec![
+            ("probe".to_string(), l.probe.clone()),
+            ("kind".to_string(), l.kind.clone()),
+            ("target".to_string(), l.target.clone()),
+        ];
+        let now: Vec<(&'static str, LabelSet)> = r
+            .labeled
+            .iter()
+            .map(|(name, extra, _)| {
+                (
+                    *name,
+                    base.iter().cloned().chain(extra.iter().cloned()).collect(),
+                )
+            })
+            .collect();
+        let mut seen = self.labeled_seen.lock().unwrap_or_else(|p| p.into_inner());
+        let before = seen
+            .insert(config.name.clone(), now.clone())
+            .unwrap_or_default();
+        for (name, set) in before {
+            // A label that changed (a new certificate, another version) drops its old series.
+            if !now.iter().any(|(n, s)| *n == name && *s == set)
+                && let Some(f) = self.labeled.get(name)
+            {
+                f.remove(&set);
+            }
+        }
+        for ((name, set), (_, _, v)) in now.iter().zip(&r.labeled) {
+            if let Some(f) = self.labeled.get(name) {
+                f.get_or_create(set).set(*v);
             }
         }
     }
@@ -254,6 +306,17 @@ impl Metrics {
         self.duration.remove(&l);
         for f in self.values.values() {
             f.remove(&l);
+        }
+        let gone = self
+            .labeled_seen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&config.name)
+            .unwrap_or_default();
+        for (name, set) in gone {
+            if let Some(f) = self.labeled.get(name) {
+                f.remove(&set);
+            }
         }
         let probe = config.name.clone();
         self.runs.remove(&NameLabel {
@@ -312,6 +375,17 @@ pub fn single_run_text(r: &RunResult) -> String {
             .find(|(n, _)| n == name)
             .map_or("", |(_, h)| *h);
         registry.register(*name, help, gauge(*v));
+    }
+    for (name, help) in LABELED {
+        let sets: Vec<_> = r.labeled.iter().filter(|(n, _, _)| n == name).collect();
+        if sets.is_empty() {
+            continue;
+        }
+        let f = Family::<LabelSet, F64Gauge>::default();
+        for (_, set, v) in sets {
+            f.get_or_create(set).set(*v);
+        }
+        registry.register(*name, *help, f);
     }
     let denied: u64 = r.denied.values().sum();
     registry.register(

@@ -11,6 +11,8 @@ pub mod run;
 pub mod server;
 pub mod target;
 pub mod web_config;
+pub mod web_probe;
+mod web_run;
 
 use crate::runtime::Host;
 use config::{Config, ProbeConfig};
@@ -199,6 +201,7 @@ impl Watcher {
         &self,
         module: &str,
         target: Option<&str>,
+        debug: bool,
     ) -> Result<RunResult, OnceError> {
         let probe = {
             let probes = self.probes.lock().unwrap_or_else(|p| p.into_inner());
@@ -211,16 +214,18 @@ impl Watcher {
         let own = c.own_target();
         let mut other = None;
         if let Some(t) = target {
-            let t = Target::parse(t).map_err(OnceError::BadTarget)?;
+            let t = c.parse_target(t).map_err(OnceError::BadTarget)?;
             if own.as_ref() != Some(&t) {
-                if !c.allow_targets.iter().any(|p| p.covers(&t)) {
+                // A URL: the same scheme as the probe's own, and a host and port allow_targets cover.
+                let scheme_ok = t.scheme() == own.as_ref().and_then(|o| o.scheme());
+                if !scheme_ok || !c.allow_targets.iter().any(|p| p.covers(&t)) {
                     return Err(OnceError::Forbidden(forbidden(module, c, &t)));
                 }
                 other = Some(t);
             }
         }
         let _permits = self.once_permits(&probe)?;
-        Ok(probe.run(other).await)
+        Ok(probe.run_with(other, debug).await)
     }
 
     /// A slot of `/probe`'s and one of the module's, or why not.

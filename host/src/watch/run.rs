@@ -34,10 +34,16 @@ pub struct RunResult {
     pub values: Vec<(&'static str, f64)>,
     /// Denied network attempts by operation.
     pub denied: BTreeMap<String, u64>,
+    /// Values with labels of their own (`probe_http_duration_seconds{phase}`,
+    /// `probe_tls_version_info{version}`, ...): metric, labels, value.
+    pub labeled: Vec<(&'static str, Vec<(String, String)>, f64)>,
+    /// The sandbox's audit table (what the probe tried, allowed and denied),
+    /// for `/probe?debug=true` only.
+    pub audit_table: Option<String>,
 }
 
 impl RunResult {
-    fn failed(reason: impl Into<String>, detail: String) -> Self {
+    pub(super) fn failed(reason: impl Into<String>, detail: String) -> Self {
         Self {
             success: false,
             duration: Duration::ZERO,
@@ -45,10 +51,12 @@ impl RunResult {
             detail,
             values: Vec::new(),
             denied: BTreeMap::new(),
+            labeled: Vec::new(),
+            audit_table: None,
         }
     }
 
-    fn ok(detail: String, values: Vec<(&'static str, f64)>) -> Self {
+    pub(super) fn ok(detail: String, values: Vec<(&'static str, f64)>) -> Self {
         Self {
             success: true,
             duration: Duration::ZERO,
@@ -56,6 +64,8 @@ impl RunResult {
             detail,
             values,
             denied: BTreeMap::new(),
+            labeled: Vec::new(),
+            audit_table: None,
         }
     }
 }
@@ -95,9 +105,81 @@ pub const VALUES: &[(&str, &str)] = &[
         "probe_echo_rtt_seconds",
         "Median round trip of the echo exchange",
     ),
+    ("probe_http_status_code", "Response HTTP status code"),
+    (
+        "probe_http_content_length",
+        "Length of the HTTP content response (the Content-Length header; -1 without one)",
+    ),
+    (
+        "probe_http_uncompressed_body_length",
+        "Length of the uncompressed response body",
+    ),
+    ("probe_http_redirects", "The number of redirects"),
+    (
+        "probe_http_ssl",
+        "Whether the final response came over TLS (1) or not (0)",
+    ),
+    (
+        "probe_http_version",
+        "The version of HTTP of the final response",
+    ),
+    (
+        "probe_failed_due_to_regex",
+        "Whether the probe failed because of a regex (1) or not (0)",
+    ),
+    (
+        "probe_http_last_modified_timestamp_seconds",
+        "The Last-Modified HTTP response header as Unix time",
+    ),
+    (
+        "probe_dns_lookup_time_seconds",
+        "How long netkit's name lookup of the target took",
+    ),
+    (
+        "probe_ip_protocol",
+        "The IP version of the address probed (4 or 6)",
+    ),
+    (
+        "probe_ssl_earliest_cert_expiry",
+        "The earliest expiry (Unix time) in the chain as sent, whether or not it verified",
+    ),
+    (
+        "probe_ssl_last_chain_expiry_timestamp_seconds",
+        "The earliest expiry (Unix time) in the last chain (the chain as sent: always the server's, never a negative placeholder)",
+    ),
+    (
+        "probe_ssl_leaf_expiry_timestamp_seconds",
+        "The leaf certificate's not-after (Unix time)",
+    ),
+    (
+        "probe_ssl_leaf_not_before_timestamp_seconds",
+        "The leaf certificate's not-before (Unix time)",
+    ),
+    (
+        "probe_tls_handshake_seconds",
+        "How long the TLS handshake took",
+    ),
     (
         "probe_component_exit_code",
         "Exit code of the custom component (124 deadline, 125 memory, 134 trap)",
+    ),
+];
+
+/// The labelled per-kind metrics, with their help text.
+pub const LABELED: &[(&str, &str)] = &[
+    (
+        "probe_http_duration_seconds",
+        "Duration of the HTTP request by phase, summed over all redirects",
+    ),
+    (
+        "probe_ssl_last_chain_info",
+        "Facts of the leaf certificate the server sent",
+    ),
+    ("probe_tls_version_info", "The TLS version negotiated"),
+    ("probe_tls_cipher_info", "The TLS cipher suite negotiated"),
+    (
+        "probe_tls_verify_error",
+        "Why the chain did not verify (1), or reason=\"\" with 0 when it did",
     ),
 ];
 
@@ -128,6 +210,10 @@ pub enum Runner {
     Echo(Component),
     /// A custom `wasi:cli/run` component.
     Component(Component),
+    /// The HTTP probe.
+    Http(crate::http::HttpProber),
+    /// The TLS probe.
+    Tls(crate::tls::TlsProber),
 }
 
 /// A probe ready to run any number of times.
@@ -216,6 +302,8 @@ impl Runners {
             Kind::Udp => Runner::Probe(Prober::new(host, ProbeKind::Udp)?),
             Kind::Dns => Runner::Dns(DnsClient::new(host)?),
             Kind::Echo => Runner::Echo(host.builtin(crate::components::Builtin::EchoClient)?),
+            Kind::Http => Runner::Http(crate::http::HttpProber::new(host)?),
+            Kind::Tls => Runner::Tls(crate::tls::TlsProber::new(host)?),
             Kind::Component => {
                 Runner::Component(host.compile(&bytes.unwrap_or_default()).with_context(|| {
                     format!(
@@ -288,6 +376,11 @@ impl Probe {
 
     /// Run once against `target` (the probe's own, resolved now, when `None`).
     pub async fn run(&self, target: Option<Target>) -> RunResult {
+        self.run_with(target, false).await
+    }
+
+    /// Run once, and with `debug` keep the sandbox's audit table in the result.
+    pub async fn run_with(&self, target: Option<Target>, debug: bool) -> RunResult {
         let start = Instant::now();
         // A run keeps a few events and exact counts: 250 concurrent runs of a
         // component making 100,000 denied sends once held 1.85 GB of audit.
@@ -327,6 +420,9 @@ impl Probe {
             .into_iter()
             .map(|(op, n)| (op.to_string(), n))
             .collect();
+        if debug {
+            r.audit_table = Some(audit.table());
+        }
         r
     }
 
@@ -376,6 +472,7 @@ impl Probe {
             });
         }
         let target = target.context("the probe has no target")?;
+        let lookup = Instant::now();
         let addr = match resolve(&target).await {
             Ok(addr) => addr,
             Err(e) => {
@@ -518,6 +615,14 @@ impl Probe {
                     ),
                     Err(e) => RunResult::failed(echo::error_kind(&e), echo::describe(&e)),
                 }
+            }
+            Runner::Http(prober) => {
+                let s = sandbox(crate::http::client_policy(&[addr]));
+                super::web_run::http(prober, &s, c, &target, addr, lookup.elapsed()).await?
+            }
+            Runner::Tls(prober) => {
+                let s = sandbox(crate::tls::client_policy(addr));
+                super::web_run::tls(prober, &s, c, &target, addr, lookup.elapsed()).await?
             }
             Runner::Component(_) => unreachable!("handled above"),
         })

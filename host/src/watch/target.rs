@@ -22,9 +22,44 @@ pub struct Target {
     pub host: TargetHost,
     /// The port.
     pub port: u16,
+    /// For the http kind: the whole URL (its host and port are the two above).
+    pub url: Option<String>,
 }
 
 impl Target {
+    /// Parse an `http://` or `https://` URL: its host and port are the target
+    /// (after the WHATWG parser's normalisation: `http://0x7f000001/` is
+    /// 127.0.0.1, covered only by networks, like any address).
+    pub fn parse_url(text: &str) -> Result<Self, String> {
+        let url = url::Url::parse(text).map_err(|e| format!("{text:?} is not a URL: {e}"))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(format!("{text:?}: only http:// and https:// URLs"));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(format!("{text:?}: no credentials in URLs (use basic_auth)"));
+        }
+        let host = match url.host() {
+            Some(url::Host::Ipv4(a)) => TargetHost::Ip(a.into()),
+            Some(url::Host::Ipv6(a)) => TargetHost::Ip(a.into()),
+            Some(url::Host::Domain(d)) => TargetHost::Name(host_name(d).map_err(|e| e.message(d))?),
+            None => return Err(format!("{text:?} has no host")),
+        };
+        let port = url.port_or_known_default().unwrap_or(80);
+        Ok(Self {
+            host,
+            port,
+            url: Some(url.to_string()),
+        })
+    }
+
+    /// The URL's scheme (`http`, `https`), for the http kind.
+    pub fn scheme(&self) -> Option<&str> {
+        self.url
+            .as_deref()
+            .and_then(|u| u.split_once("://"))
+            .map(|(s, _)| s)
+    }
+
     /// Parse `HOST:PORT` (IPv6 as `[ADDRESS]:PORT`); number-like and malformed
     /// names are refused with the rule they break.
     pub fn parse(text: &str) -> Result<Self, String> {
@@ -33,7 +68,11 @@ impl Target {
             Some(ip) => TargetHost::Ip(ip),
             None => TargetHost::Name(host_name(&host).map_err(|e| e.message(&host))?),
         };
-        Ok(Self { host, port })
+        Ok(Self {
+            host,
+            port,
+            url: None,
+        })
     }
 
     /// The host as a grant or a command line writes it (`[::1]` for IPv6).

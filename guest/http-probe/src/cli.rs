@@ -140,13 +140,13 @@ impl crate::exports::wasi::cli::run::Guest for Component {
                     }
                     println!("{}", http_proto::text::summary_line(&report));
                 }
-                if let Some(path) = &f.output {
-                    if let Err(e) = std::fs::write(path, &report.body) {
-                        return fail(
-                            "invalid-request",
-                            format!("cannot write {}: {e}", path.display()),
-                        );
-                    }
+                if let Some(path) = &f.output
+                    && let Err(e) = std::fs::write(path, &report.body)
+                {
+                    return fail(
+                        "invalid-request",
+                        format!("cannot write {}: {e}", path.display()),
+                    );
                 }
                 match verdict {
                     Ok(()) => Ok(()),

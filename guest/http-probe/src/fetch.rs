@@ -197,8 +197,10 @@ fn hop(
         }
     };
     t.tls_ns = now() - start;
-    if let Some(reason) = h.verification.error {
-        if !req.tls.insecure {
+    if let Some(reason) = h.verification.error
+        && !req.tls.insecure
+    {
+        {
             // Nothing, not even the request line, goes over an unverified connection.
             return Err(HttpError::Tls((
                 format!(
@@ -255,8 +257,11 @@ pub fn probe(req: &HttpRequest) -> Result<HttpResponse, HttpError> {
         let h = hop(req, &url, &r, &first_host, deadline)?;
         add(&mut timings, &h.timings);
         let status = h.response.head.status;
-        if redirect::is_redirect(status) && req.max_redirects > 0 {
-            if let Some(location) = h.response.head.header("location") {
+        if redirect::is_redirect(status)
+            && req.max_redirects > 0
+            && let Some(location) = h.response.head.header("location")
+        {
+            {
                 let next = redirect::resolve(&url, location).map_err(HttpError::Protocol)?;
                 if redirects.len() as u32 >= req.max_redirects {
                     return Err(HttpError::TooManyRedirects(format!(

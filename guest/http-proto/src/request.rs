@@ -85,10 +85,10 @@ impl Request {
         for (k, v) in &self.headers {
             head.push_str(&format!("{k}: {v}\r\n"));
         }
-        if let Some(b) = &self.body {
-            if !has("content-length") {
-                head.push_str(&format!("Content-Length: {}\r\n", b.len()));
-            }
+        if let Some(b) = &self.body
+            && !has("content-length")
+        {
+            head.push_str(&format!("Content-Length: {}\r\n", b.len()));
         }
         head.push_str("\r\n");
         let mut out = head.into_bytes();

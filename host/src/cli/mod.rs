@@ -70,7 +70,7 @@ enum Command {
     /// Probe a TLS server (version, cipher, the chain as sent, why it does not verify), granted only HOST:PORT.
     Tls(Lazy<tls::Args>),
     /// Fetch a URL like blackbox's http prober (status, phases, checks), granted only its host:port and --allow-redirect ones.
-    Http(Lazy<http::Args>),
+    Http(Lazy<Box<http::Args>>),
     /// Probe on schedule and serve Prometheus metrics (like blackbox_exporter), every run sandboxed.
     Watch(Lazy<watch::Args>),
     /// Run any wasi:cli/run component under exactly the grants given (default: no network).
@@ -106,7 +106,7 @@ pub async fn main(cli: Cli) -> ExitCode {
         Command::Udp(Lazy(a)) => probe::udp(a, audit).await,
         Command::Dns(Lazy(a)) => dns::main(a, audit).await,
         Command::Tls(Lazy(a)) => tls::main(a, audit).await,
-        Command::Http(Lazy(a)) => http::main(a, audit).await,
+        Command::Http(Lazy(a)) => http::main(*a, audit).await,
         Command::Watch(Lazy(a)) => watch::main(a).await,
         Command::Run(Lazy(a)) => run::main(a, audit).await,
         Command::Components(Lazy(a)) => components::main(a),

@@ -235,7 +235,7 @@ impl Metrics {
     }
 
     fn record_labeled(&self, config: &ProbeConfig, l: &ProbeLabels, r: &RunResult) {
-        let base = vec![
+        let base = [
             ("probe".to_string(), l.probe.clone()),
             ("kind".to_string(), l.kind.clone()),
             ("target".to_string(), l.target.clone()),

@@ -19,6 +19,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use wasmtime::component::Component;
 
+/// A labelled value: the metric, its own labels, the value.
+pub type Labeled = (&'static str, Vec<(String, String)>, f64);
+
 /// What one run found.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunResult {
@@ -36,7 +39,7 @@ pub struct RunResult {
     pub denied: BTreeMap<String, u64>,
     /// Values with labels of their own (`probe_http_duration_seconds{phase}`,
     /// `probe_tls_version_info{version}`, ...): metric, labels, value.
-    pub labeled: Vec<(&'static str, Vec<(String, String)>, f64)>,
+    pub labeled: Vec<Labeled>,
     /// The sandbox's audit table (what the probe tried, allowed and denied),
     /// for `/probe?debug=true` only.
     pub audit_table: Option<String>,

@@ -12,7 +12,7 @@ use anyhow::Result;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-type Labeled = Vec<(&'static str, Vec<(String, String)>, f64)>;
+type Labeled = Vec<super::run::Labeled>;
 
 fn l(k: &str, v: impl Into<String>) -> (String, String) {
     (k.to_string(), v.into())

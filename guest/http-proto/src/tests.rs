@@ -207,3 +207,45 @@ fn http_dates() {
     );
     assert_eq!(text::http_date("garbage"), None);
 }
+
+#[test]
+fn pseudo_random_responses_never_panic_and_hold_the_limits() {
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let pieces: [&[u8]; 8] = [
+        b"HTTP/1.1 200 OK\r\n",
+        b"Content-Length: 5\r\n",
+        b"Transfer-Encoding: chunked\r\n",
+        b"\r\n",
+        b"5\r\nhello\r\n",
+        b"0\r\n\r\n",
+        b"X: y\r\n",
+        b"\x1f\x8b\x08\x00garbage",
+    ];
+    let limits = response::Limits {
+        max_head: 512,
+        max_headers: 8,
+        max_body: 1024,
+    };
+    for _ in 0..20_000 {
+        let mut data = Vec::new();
+        for _ in 0..(next() % 12) {
+            if next() % 4 == 0 {
+                data.push(next() as u8);
+            } else {
+                data.extend_from_slice(pieces[(next() % 8) as usize]);
+            }
+        }
+        let split = (next() % 7 + 1) as usize;
+        let chunks: Vec<&[u8]> = data.chunks(split).collect();
+        if let Ok(r) = read(&chunks, limits) {
+            assert!(r.body.len() as u64 <= limits.max_body);
+            let _ = decode::decode(Some("gzip"), &r.body, 1024);
+        }
+    }
+}

@@ -90,3 +90,32 @@ fn cipher_names_are_iana() {
         "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"
     );
 }
+
+#[test]
+fn pseudo_random_certificates_and_bundles_never_panic() {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let der = rcgen::CertificateParams::new(vec!["a.test".into()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap()
+        .der()
+        .to_vec();
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    for _ in 0..20_000 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let mut d = der.clone();
+        // Flip a few bytes, or cut it short.
+        for k in 0..(x % 4) {
+            let i = ((x >> (8 * k)) as usize) % d.len();
+            d[i] ^= (x >> 40) as u8 | 1;
+        }
+        if x % 5 == 0 {
+            d.truncate((x as usize >> 3) % d.len());
+        }
+        let info = CertInfo::from_der(&d);
+        assert_eq!(info.fingerprint_sha256.len(), 64);
+        let _ = starttls::parse_reply(&d);
+    }
+}

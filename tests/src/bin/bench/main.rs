@@ -2,7 +2,7 @@
 //!
 //! `cargo run -p netkit-tests --bin bench` (after `cargo build -p netkit`).
 //! Arguments pick sections (default: all but `soak` and `watch-load`): `sntp`, `rss`, `embedded`,
-//! `probes`, `watch`, `echo`, `held`, `soak`, `watch-load`; `--conns 1000` limits the echo section to that many
+//! `probes`, `web`, `watch`, `echo`, `held`, `soak`, `watch-load`; `--conns 1000` limits the echo section to that many
 //! connections; `--soak-seconds 600` sets how long `soak` runs (10 minutes by default);
 //! `--load-seconds 60` how long `watch-load` floods netkit watch.
 //! Starts its own peers on loopback: chronyd, netkit and `wasmtime run` servers,
@@ -24,6 +24,7 @@ mod soak;
 mod table;
 mod watch;
 mod watch_load;
+mod web;
 
 use table::*;
 
@@ -44,7 +45,8 @@ pub(crate) struct Only {
 
 impl Only {
     fn parse() -> Self {
-        const SECTIONS: [&str; 9] = [
+        const SECTIONS: [&str; 10] = [
+            "web",
             "sntp",
             "rss",
             "embedded",
@@ -126,6 +128,9 @@ fn main() {
     }
     if only.wants("probes") {
         probes::section(&mut rows);
+    }
+    if only.wants("web") {
+        web::section(&mut rows);
     }
     if only.wants("watch") {
         watch::section(&mut rows);

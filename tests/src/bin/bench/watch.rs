@@ -13,7 +13,7 @@ const LOAD_SECONDS: u64 = 5;
 const CLIENTS: usize = 4;
 
 /// CPU seconds (user + system) `pid` has used.
-fn cpu_seconds(pid: u32) -> f64 {
+pub(crate) fn cpu_seconds(pid: u32) -> f64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     // Fields after the command name (which may hold spaces) start after ") ".
     let rest = stat.rsplit_once(") ").map_or("", |(_, r)| r);
@@ -29,7 +29,7 @@ type Load = (f64, f64, u64);
 
 /// `CLIENTS` threads requesting `path` from `addr` for `LOAD_SECONDS`: probes
 /// that succeeded, per CPU-second of `pid`, and the p99 latency (ms).
-fn load(addr: SocketAddr, path: &str, pid: u32) -> Load {
+pub(crate) fn load(addr: SocketAddr, path: &str, pid: u32) -> Load {
     let stop = Arc::new(AtomicBool::new(false));
     let cpu0 = cpu_seconds(pid);
     let threads: Vec<_> = (0..CLIENTS)

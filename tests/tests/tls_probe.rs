@@ -378,3 +378,97 @@ fn a_server_that_stalls_mid_handshake_times_out_within_the_timeout() {
     assert_eq!(j["error"]["kind"], "timeout", "{j}");
     assert!(start.elapsed() < std::time::Duration::from_secs(5));
 }
+
+/// A TLS 1.2 "server" that answers any ClientHello with a ServerHello, a
+/// Certificate message holding one malformed certificate, a key exchange and
+/// ServerHelloDone, in the clear as TLS 1.2 sends them.
+fn malformed_certificate_server() -> std::net::SocketAddr {
+    use std::io::{Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for mut s in l.incoming().flatten() {
+            let mut buf = [0u8; 16 * 1024];
+            let _ = s.read(&mut buf);
+            let hs = |t: u8, body: &[u8]| {
+                let n = body.len();
+                let mut m = vec![t, (n >> 16) as u8, (n >> 8) as u8, n as u8];
+                m.extend_from_slice(body);
+                m
+            };
+            let mut hello = vec![3, 3];
+            hello.extend_from_slice(&[0x42; 32]);
+            hello.extend_from_slice(&[0, 0xc0, 0x2f, 0, 0, 0]);
+            let garbage = [0x30u8, 0x03, 0x02, 0x01, 0x00];
+            let mut certs = vec![0, 0, garbage.len() as u8 + 3, 0, 0, garbage.len() as u8];
+            certs.extend_from_slice(&garbage);
+            let mut kx = vec![3, 0, 0x1d, 32];
+            kx.extend_from_slice(&[9u8; 32]);
+            kx.extend_from_slice(&[8, 4, 0, 2, 0xab, 0xcd]);
+            let mut msgs = hs(2, &hello);
+            msgs.extend(hs(11, &certs));
+            msgs.extend(hs(12, &kx));
+            msgs.extend(hs(14, &[]));
+            let mut record = vec![0x16, 3, 3, (msgs.len() >> 8) as u8, msgs.len() as u8];
+            record.extend(msgs);
+            let _ = s.write_all(&record);
+            std::thread::sleep(std::time::Duration::from_millis(500));
+        }
+    });
+    addr
+}
+
+#[test]
+fn a_malformed_certificate_is_reported_with_its_fingerprint_not_a_crash() {
+    let addr = malformed_certificate_server();
+    let start = std::time::Instant::now();
+    let (code, j, _) = tls_json(&[&addr.to_string(), "--ca", &ca(), "--timeout", "3s"]);
+    assert_eq!(code, 1, "{j}");
+    assert!(start.elapsed() < std::time::Duration::from_secs(5));
+    assert_eq!(j["error"]["kind"], "handshake-failed", "{j}");
+    let h = &j["error"]["handshake"];
+    assert_eq!(h["verification"]["error"], "malformed", "{j}");
+    assert!(
+        h["chain"][0]["parse_error"]
+            .as_str()
+            .unwrap()
+            .contains("malformed certificate"),
+        "{j}"
+    );
+    assert_eq!(
+        h["chain"][0]["fingerprint_sha256"].as_str().unwrap().len(),
+        64
+    );
+}
+
+#[test]
+fn a_chain_of_100_certificates_is_read_whole_and_bounded() {
+    let w = world();
+    // The leaf, then the intermediate 99 times.
+    let leaf = std::fs::read_to_string(&w.good.leaf).unwrap();
+    let int = std::fs::read_to_string(w.good.intermediate.as_ref().unwrap()).unwrap();
+    let mut long = w.good.clone();
+    long.chain = w.dir.join("long.chain.pem");
+    std::fs::write(&long.chain, format!("{leaf}{}", int.repeat(99))).unwrap();
+    let nginx = start_nginx(&w.dir.join("nginx-long"), &[Site::tls(&long, HELLO)]);
+    let start = std::time::Instant::now();
+    let (code, j, _) = tls_json(&[
+        &nginx.addrs[0].to_string(),
+        "--ca",
+        &ca(),
+        "--sni",
+        "localhost",
+        "--timeout",
+        "5s",
+    ]);
+    assert!(start.elapsed() < std::time::Duration::from_secs(7));
+    let chain = j["report"]["handshake"]["chain"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{j}"));
+    assert_eq!(chain.len(), 100);
+    // Whatever webpki makes of 99 copies, the verdict is a verdict.
+    assert!(
+        code == 0 || j["report"]["handshake"]["verification"]["error"].is_string(),
+        "{j}"
+    );
+}

@@ -235,7 +235,7 @@ fn pseudo_random_responses_never_panic_and_hold_the_limits() {
     for _ in 0..20_000 {
         let mut data = Vec::new();
         for _ in 0..(next() % 12) {
-            if next() % 4 == 0 {
+            if next().is_multiple_of(4) {
                 data.push(next() as u8);
             } else {
                 data.extend_from_slice(pieces[(next() % 8) as usize]);

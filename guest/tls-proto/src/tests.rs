@@ -111,7 +111,7 @@ fn pseudo_random_certificates_and_bundles_never_panic() {
             let i = ((x >> (8 * k)) as usize) % d.len();
             d[i] ^= (x >> 40) as u8 | 1;
         }
-        if x % 5 == 0 {
+        if x.is_multiple_of(5) {
             d.truncate((x as usize >> 3) % d.len());
         }
         let info = CertInfo::from_der(&d);

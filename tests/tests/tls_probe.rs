@@ -472,3 +472,70 @@ fn a_chain_of_100_certificates_is_read_whole_and_bounded() {
         "{j}"
     );
 }
+
+/// aiosmtpd (PyPI) with STARTTLS, serving the good chain.
+fn start_aiosmtpd() -> (netkit_tests::Peer, std::net::SocketAddr) {
+    let w = world();
+    let ok = Command::new("python3")
+        .args(["-c", "import aiosmtpd"])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        ok,
+        "aiosmtpd is missing: python3 -m pip install aiosmtpd==1.4.6 (.ci/install-peers installs it)"
+    );
+    let addr: std::net::SocketAddr = ([127, 0, 0, 1], netkit_tests::free_port()).into();
+    let peer = netkit_tests::Peer::start(
+        "aiosmtpd",
+        Command::new("python3")
+            .args(["-m", "aiosmtpd", "-n", "-l", &addr.to_string(), "--tlscert"])
+            .arg(&w.good.chain)
+            .arg("--tlskey")
+            .arg(&w.good.key),
+    );
+    netkit_tests::wait_for_tcp(addr, std::time::Duration::from_secs(20));
+    (peer, addr)
+}
+
+#[test]
+fn starttls_smtp_against_aiosmtpd() {
+    let (_smtp, addr) = start_aiosmtpd();
+    let (code, j, stderr) = tls_json(&[
+        &addr.to_string(),
+        "--starttls",
+        "smtp",
+        "--ca",
+        &ca(),
+        "--sni",
+        "localhost",
+    ]);
+    assert_eq!(code, 0, "{j}\n{stderr}");
+    assert_eq!(j["report"]["verified"], true);
+    assert_eq!(
+        j["report"]["handshake"]["chain"].as_array().unwrap().len(),
+        2
+    );
+    // Without STARTTLS the server's greeting is not TLS: a clear failure, not a hang.
+    let (code, j, _) = tls_json(&[&addr.to_string(), "--ca", &ca(), "--timeout", "3s"]);
+    assert_eq!(code, 1);
+    assert!(
+        matches!(
+            j["error"]["kind"].as_str(),
+            Some("handshake-failed" | "timeout")
+        ),
+        "{j}"
+    );
+    // STARTTLS against a server that does not speak SMTP names what it got.
+    let (code, j, _) = tls_json(&[
+        &world().nginx.addrs[0].to_string(),
+        "--starttls",
+        "smtp",
+        "--timeout",
+        "2s",
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        j["error"]["message"].as_str().unwrap().contains("SMTP"),
+        "{j}"
+    );
+}

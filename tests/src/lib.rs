@@ -802,3 +802,21 @@ pub fn start_blackbox_exporter(config: &Path) -> (Peer, SocketAddr) {
     wait_for_http(listen, "/-/healthy", Duration::from_secs(30));
     (peer, listen)
 }
+
+/// `netkit COMMAND ARGS --json`: the exit code, the JSON object on stdout, stderr.
+pub fn netkit_json(command: &str, args: &[&str]) -> (i32, serde_json::Value, String) {
+    let out = Command::new(netkit())
+        .arg(command)
+        .args(args)
+        .arg("--json")
+        .output()
+        .expect("run netkit");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "netkit {command} printed no JSON ({e}): {}\nstderr: {}",
+            text(&out.stdout),
+            text(&out.stderr)
+        )
+    });
+    (out.status.code().unwrap_or(-1), json, text(&out.stderr))
+}

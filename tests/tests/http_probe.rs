@@ -74,20 +74,7 @@ fn ca() -> String {
 }
 
 fn http_json(args: &[&str]) -> (i32, Value, String) {
-    let out = Command::new(netkit())
-        .arg("http")
-        .args(args)
-        .arg("--json")
-        .output()
-        .unwrap();
-    let json: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\nstderr: {}",
-            text(&out.stdout),
-            text(&out.stderr)
-        )
-    });
-    (out.status.code().unwrap_or(-1), json, text(&out.stderr))
+    netkit_tests::netkit_json("http", args)
 }
 
 fn header<'a>(report: &'a Value, name: &str) -> Option<&'a str> {

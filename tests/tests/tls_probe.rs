@@ -62,20 +62,7 @@ fn addr(i: usize) -> String {
 
 /// `netkit tls ARGS --json`: (exit code, the JSON, stderr).
 fn tls_json(args: &[&str]) -> (i32, Value, String) {
-    let out = Command::new(netkit())
-        .arg("tls")
-        .args(args)
-        .arg("--json")
-        .output()
-        .unwrap();
-    let json: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\nstderr: {}",
-            text(&out.stdout),
-            text(&out.stderr)
-        )
-    });
-    (out.status.code().unwrap_or(-1), json, text(&out.stderr))
+    netkit_tests::netkit_json("tls", args)
 }
 
 fn ca() -> String {

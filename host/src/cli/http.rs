@@ -224,17 +224,9 @@ pub async fn main(Args { f, c }: Args, audit: bool) -> Result<ExitCode> {
 
 fn failure(e: &HttpError) -> Outcome {
     let (kind, message) = http::error(e);
-    let mut outcome = Outcome::failure(kind, message);
-    if let HttpError::Tls((_, Some(h))) = e {
-        let h = tls::handshake(h);
-        if !h.chain.is_empty() {
-            outcome.stdout = Some(
-                tls_proto::text::chain_table(&h.chain)
-                    .trim_end()
-                    .to_string(),
-            );
-        }
-        outcome.value["handshake"] = json!(h);
-    }
-    outcome
+    let h = match e {
+        HttpError::Tls((_, h)) => h.as_ref(),
+        _ => None,
+    };
+    super::tls::with_handshake(Outcome::failure(kind, message), h)
 }

@@ -90,8 +90,16 @@ pub async fn main(Args { f, c }: Args, audit: bool) -> Result<ExitCode> {
 /// A failed probe, with what the handshake learnt before it failed (the chain, when sent).
 fn failure(e: &TlsProbeError) -> Outcome {
     let (kind, message) = tls::error(e);
-    let mut outcome = Outcome::failure(kind, message);
-    if let TlsProbeError::Timeout((_, Some(h))) | TlsProbeError::HandshakeFailed((_, Some(h))) = e {
+    let h = match e {
+        TlsProbeError::Timeout((_, h)) | TlsProbeError::HandshakeFailed((_, h)) => h.as_ref(),
+        _ => None,
+    };
+    with_handshake(Outcome::failure(kind, message), h)
+}
+
+/// `outcome` with the facts of a failed handshake: its chain as text, the whole under `handshake`.
+pub(super) fn with_handshake(mut outcome: Outcome, h: Option<&netkit::tls::Handshake>) -> Outcome {
+    if let Some(h) = h {
         let h = tls::handshake(h);
         if !h.chain.is_empty() {
             outcome.stdout = Some(

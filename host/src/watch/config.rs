@@ -107,6 +107,8 @@ struct RawProbe {
     #[serde(default)]
     fail_if_header_not_matches: Vec<RawHeaderRule>,
     tls_config: Option<RawTlsConfig>,
+    preferred_ip_protocol: Option<Spanned<String>>,
+    ip_protocol_fallback: Option<bool>,
     basic_auth: Option<RawBasicAuth>,
     authorization: Option<RawAuthorization>,
 }
@@ -153,6 +155,10 @@ pub struct ProbeConfig {
     pub http: Option<HttpSettings>,
     /// The http and tls kinds' TLS settings (`tls_config`).
     pub tls: Option<TlsSettings>,
+    /// blackbox's `preferred_ip_protocol` (`ip4`, `ip6`): the family a name resolves to first.
+    pub preferred_ip_protocol: Option<crate::target::Family>,
+    /// blackbox's `ip_protocol_fallback` (default true): any family when the preferred has no address.
+    pub ip_protocol_fallback: bool,
 }
 
 /// The most memory a component probe may be given (the pooling allocator's slot).
@@ -540,9 +546,24 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         } else {
             None
         };
+        let preferred_ip_protocol = match &p.preferred_ip_protocol {
+            None => None,
+            Some(v) => Some(match v.get_ref().as_str() {
+                "ip4" => crate::target::Family::V4,
+                "ip6" => crate::target::Family::V6,
+                other => {
+                    return Err(at(
+                        v.span(),
+                        format!("preferred_ip_protocol = {other:?}: use \"ip4\" or \"ip6\""),
+                    ));
+                }
+            }),
+        };
         probes.push(ProbeConfig {
             http,
             tls,
+            preferred_ip_protocol,
+            ip_protocol_fallback: p.ip_protocol_fallback.unwrap_or(true),
             name,
             kind: p.kind,
             target,
@@ -653,5 +674,39 @@ expect = "^HTTP/1\\.[01] "
         assert!(e.0.contains("colour"), "{e}");
         let e = parse("[[probe]\n", p).unwrap_err();
         assert!(e.0.starts_with("w.toml:1:"), "{e}");
+    }
+
+    #[test]
+    fn http_keys_are_checked_and_kept_to_their_kind() {
+        let p = Path::new("w.toml");
+        let http =
+            "[[probe]]\nname = \"w\"\nkind = \"http\"\ntarget = \"http://127.0.0.1:8080/x\"\n";
+        let c = parse(&format!("{http}valid_status_codes = [200, 301]\nmethod = \"head\"\npreferred_ip_protocol = \"ip4\"\n"), p).unwrap();
+        let w = &c.probes[0];
+        let h = w.http.as_ref().unwrap();
+        assert_eq!(
+            (h.method.as_str(), h.valid_status_codes.as_slice()),
+            ("HEAD", &[200, 301][..])
+        );
+        assert_eq!(w.preferred_ip_protocol, Some(crate::target::Family::V4));
+        assert!(w.tls.is_none(), "plain http reads no trust roots");
+        let e = parse(&format!("{http}fail_if_body_matches_regexp = [\"(\"]\n"), p).unwrap_err();
+        assert!(e.0.contains("not a regular expression"), "{e}");
+        let e = parse(&format!("{http}valid_http_versions = [\"HTTP/2.0\"]\n"), p).unwrap_err();
+        assert!(e.0.contains("HTTP/2 is not yet supported"), "{e}");
+        let e = parse(
+            "[[probe]]\nname = \"t\"\nkind = \"tcp\"\ntarget = \"h:1\"\nmethod = \"GET\"\n",
+            p,
+        )
+        .unwrap_err();
+        assert!(e.0.contains("only for kind = \"http\""), "{e}");
+        let e = parse(
+            "[[probe]]\nname = \"w\"\nkind = \"http\"\ntarget = \"ftp://h/\"\n",
+            p,
+        )
+        .unwrap_err();
+        assert!(e.0.contains("only http:// and https://"), "{e}");
+        let e = parse(&format!("{http}preferred_ip_protocol = \"ipx\"\n"), p).unwrap_err();
+        assert!(e.0.contains("use \"ip4\" or \"ip6\""), "{e}");
     }
 }

@@ -476,7 +476,7 @@ impl Probe {
         }
         let target = target.context("the probe has no target")?;
         let lookup = Instant::now();
-        let addr = match resolve(&target).await {
+        let addr = match resolve(&target, c.preferred_ip_protocol, c.ip_protocol_fallback).await {
             Ok(addr) => addr,
             Err(e) => {
                 return Ok(RunResult::failed(
@@ -648,11 +648,23 @@ async fn off_thread<T: Send + 'static>(
 
 /// A target to one address, as every netkit command resolves its target
 /// (a name off the async threads: see [`off_thread`]).
-pub async fn resolve(target: &Target) -> Result<SocketAddr> {
+/// With `preferred` (blackbox's `preferred_ip_protocol`) a name resolves to
+/// that family first, and to any address when it has none and `fallback`.
+pub async fn resolve(
+    target: &Target,
+    preferred: Option<crate::target::Family>,
+    fallback: bool,
+) -> Result<SocketAddr> {
+    use crate::target::Family;
     let (host, port) = (target.bare_host(), target.port);
     let names = matches!(target.host, TargetHost::Name(_));
-    off_thread(names, move || {
-        Ok(crate::target::target(&host, port, crate::target::Family::Any)?.addr)
+    off_thread(names, move || match preferred {
+        None => Ok(crate::target::target(&host, port, Family::Any)?.addr),
+        Some(family) => match crate::target::target(&host, port, family) {
+            Ok(t) => Ok(t.addr),
+            Err(_) if fallback => Ok(crate::target::target(&host, port, Family::Any)?.addr),
+            Err(e) => Err(e),
+        },
     })
     .await
 }

@@ -115,6 +115,20 @@ fn encodings_decode_and_bombs_stop_at_the_limit() {
         decode::decode(Some("deflate"), &z.finish().unwrap(), 100).unwrap(),
         b"deflated"
     );
+    // Python's brotli.compress(b"netkit " * 1000): 23 bytes for 7,000.
+    let br: &[u8] = &[
+        27, 87, 27, 248, 141, 84, 181, 191, 164, 115, 43, 75, 144, 180, 181, 184, 45, 18, 184, 48,
+        1, 112, 14,
+    ];
+    assert_eq!(
+        decode::decode(Some("br"), br, 1 << 20).unwrap(),
+        b"netkit ".repeat(1000)
+    );
+    assert!(
+        decode::decode(Some("br"), br, 6999)
+            .unwrap_err()
+            .contains("larger than the limit")
+    );
     assert!(
         decode::decode(Some("zstd"), b"", 1)
             .unwrap_err()

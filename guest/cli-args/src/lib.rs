@@ -7,3 +7,19 @@ pub mod flags;
 pub mod units;
 
 pub use units::*;
+
+/// How a component's command line reports a failure: one JSON object on
+/// stdout (`{"ok": false, "error": {kind, message}}`) with `--json`, else
+/// `PROGRAM: message` on stderr; always `Err(())` (exit 1).
+#[allow(clippy::result_unit_err)] // wasi:cli/run's own result type: Err(()) is exit 1
+pub fn fail(program: &str, json: bool, kind: &str, message: &str) -> Result<(), ()> {
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({"ok": false, "error": {"kind": kind, "message": message}})
+        );
+    } else {
+        eprintln!("{program}: {message}");
+    }
+    Err(())
+}

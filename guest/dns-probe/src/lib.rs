@@ -62,17 +62,7 @@ fn answer_json(a: &DnsAnswer) -> serde_json::Value {
 impl Run for Component {
     fn run() -> Result<(), ()> {
         let Args { f } = Args::try_parse().unwrap_or_else(|e| e.exit());
-        let fail = |kind: &str, m: String| {
-            if f.json {
-                println!(
-                    "{}",
-                    serde_json::json!({"ok": false, "error": {"kind": kind, "message": m}})
-                );
-            } else {
-                eprintln!("dns-probe: {m}");
-            }
-            Err(())
-        };
+        let fail = |kind: &str, m: String| cli_args::fail("dns-probe", f.json, kind, &m);
         let Some(server) = f.server.as_deref() else {
             return fail(
                 "invalid-request",

@@ -93,17 +93,7 @@ pub fn error(e: &HttpError) -> (&'static str, String) {
 impl crate::exports::wasi::cli::run::Guest for Component {
     fn run() -> Result<(), ()> {
         let Args { f } = Args::try_parse().unwrap_or_else(|e| e.exit());
-        let fail = |kind: &str, m: String| {
-            if f.json {
-                println!(
-                    "{}",
-                    serde_json::json!({"ok": false, "error": {"kind": kind, "message": m}})
-                );
-            } else {
-                eprintln!("http-probe: {m}");
-            }
-            Err(())
-        };
+        let fail = |kind: &str, m: String| cli_args::fail("http-probe", f.json, kind, &m);
         let checks = match http_proto::expect::Checks::from_flags(
             f.expect_status.as_deref(),
             &f.expect_body,

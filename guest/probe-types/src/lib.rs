@@ -147,17 +147,7 @@ pub fn cli_main(
         &mut dyn FnMut(&str, &Attempt),
     ) -> Result<ProbeReport, ProbeError>,
 ) -> Result<(), ()> {
-    let fail = |m: String| {
-        if flags.json {
-            println!(
-                "{}",
-                serde_json::json!({"ok": false, "error": {"kind": "invalid-request", "message": m}})
-            );
-        } else {
-            eprintln!("{program}: {m}");
-        }
-        Err(())
-    };
+    let fail = |m: String| cli_args::fail(program, flags.json, "invalid-request", &m);
     let (host, port) = match probe_proto::split_target(&flags.target) {
         Ok(hp) => hp,
         Err(e) => return fail(e),

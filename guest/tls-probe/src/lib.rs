@@ -156,17 +156,7 @@ fn roots(ca: Option<&std::path::Path>) -> Result<Vec<Vec<u8>>, String> {
 impl exports::wasi::cli::run::Guest for Component {
     fn run() -> Result<(), ()> {
         let Args { f } = Args::try_parse().unwrap_or_else(|e| e.exit());
-        let fail = |kind: &str, m: String| {
-            if f.json {
-                println!(
-                    "{}",
-                    serde_json::json!({"ok": false, "error": {"kind": kind, "message": m}})
-                );
-            } else {
-                eprintln!("tls-probe: {m}");
-            }
-            Err(())
-        };
+        let fail = |kind: &str, m: String| cli_args::fail("tls-probe", f.json, kind, &m);
         let (host, port) = match tls_proto::text::split_target(&f.target, 443) {
             Ok(t) => t,
             Err(e) => return fail("invalid-request", e),

@@ -19,6 +19,7 @@ const GUESTS: &[(&str, &str, &str)] = &[
     ("dns-probe", "dns_probe", "NETKIT_DNS_PROBE_WASM"),
     ("tls-probe", "tls_probe", "NETKIT_TLS_PROBE_WASM"),
     ("http-probe", "http_probe", "NETKIT_HTTP_PROBE_WASM"),
+    ("ping", "ping", "NETKIT_PING_WASM"),
     // Test-only: built here so the tests find it beside the others; never embedded.
     ("hostile", "hostile", "NETKIT_HOSTILE_WASM"),
 ];

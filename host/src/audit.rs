@@ -9,7 +9,7 @@
 use crate::policy::{NetGrant, ResolvedPolicy, use_name};
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Mutex;
 use std::time::Instant;
 use wasmtime_wasi::sockets::SocketAddrUse;
@@ -72,6 +72,7 @@ pub fn printable(text: &str, max: usize) -> String {
 #[derive(Debug)]
 enum Target {
     Addr(SocketAddr),
+    Ip(IpAddr),
     Text(String),
 }
 
@@ -94,6 +95,7 @@ impl std::fmt::Display for Target {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Target::Addr(a) => a.fmt(f),
+            Target::Ip(a) => a.fmt(f),
             Target::Text(t) => f.write_str(t),
         }
     }
@@ -193,6 +195,22 @@ impl Audit {
         grant.is_some()
     }
 
+    /// Check an ICMP echo to `ip` against `policy` and record it (operation `icmp-echo`).
+    pub fn check_icmp(&self, policy: &ResolvedPolicy, ip: IpAddr) -> bool {
+        let grant = policy.check_icmp(ip);
+        self.record_icmp(ip, grant);
+        grant.is_some()
+    }
+
+    /// Record an ICMP echo to `ip` and the grant that allowed it, if any.
+    pub fn record_icmp(&self, ip: IpAddr, grant: Option<&NetGrant>) {
+        self.push(
+            "icmp-echo",
+            Target::Ip(ip),
+            grant.cloned().map(Allowed::Grant),
+        );
+    }
+
     /// Record an address check and the grant that allowed it, if any.
     pub fn record_check(&self, op: &'static str, addr: SocketAddr, grant: Option<&NetGrant>) {
         self.push(op, Target::Addr(addr), grant.cloned().map(Allowed::Grant));
@@ -212,7 +230,7 @@ impl Audit {
         }
         let text = match &target {
             Target::Text(t) => t.len(),
-            Target::Addr(_) => 0,
+            Target::Addr(_) | Target::Ip(_) => 0,
         } + match &grant {
             Some(Allowed::Text(t)) => t.len(),
             _ => 0,

@@ -21,11 +21,13 @@ pub enum Builtin {
     TlsProbe,
     /// `http-probe.wasm`: blackbox_exporter's http prober, redirects only where granted.
     HttpProbe,
+    /// `ping.wasm`: ICMP echo like iputils ping, through netkit's ICMP capability.
+    Ping,
 }
 
 impl Builtin {
     /// Every embedded component.
-    pub const ALL: [Builtin; 9] = [
+    pub const ALL: [Builtin; 10] = [
         Builtin::EchoServer,
         Builtin::EchoClient,
         Builtin::SntpClient,
@@ -35,6 +37,7 @@ impl Builtin {
         Builtin::DnsProbe,
         Builtin::TlsProbe,
         Builtin::HttpProbe,
+        Builtin::Ping,
     ];
 
     /// File name used by `netkit components --out`.
@@ -49,6 +52,7 @@ impl Builtin {
             Builtin::DnsProbe => "dns-probe.wasm",
             Builtin::TlsProbe => "tls-probe.wasm",
             Builtin::HttpProbe => "http-probe.wasm",
+            Builtin::Ping => "ping.wasm",
         }
     }
 
@@ -64,6 +68,7 @@ impl Builtin {
             Builtin::DnsProbe => &digests::DNS_PROBE_SHA256,
             Builtin::TlsProbe => &digests::TLS_PROBE_SHA256,
             Builtin::HttpProbe => &digests::HTTP_PROBE_SHA256,
+            Builtin::Ping => &digests::PING_SHA256,
         }
     }
 
@@ -79,6 +84,7 @@ impl Builtin {
             Builtin::DnsProbe => include_bytes!(env!("NETKIT_DNS_PROBE_WASM")),
             Builtin::TlsProbe => include_bytes!(env!("NETKIT_TLS_PROBE_WASM")),
             Builtin::HttpProbe => include_bytes!(env!("NETKIT_HTTP_PROBE_WASM")),
+            Builtin::Ping => include_bytes!(env!("NETKIT_PING_WASM")),
         }
     }
 }

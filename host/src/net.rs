@@ -9,8 +9,11 @@
 //! descriptors. Sockets it creates and connections it accepts both count; past
 //! the cap the guest gets `new-socket-limit` and the audit records the refusal.
 
+mod icmp;
 mod udp;
 
+pub use icmp::bindings as icmp_bindings;
+pub use icmp::{EchoError, EchoSocket};
 pub use udp::{IncomingDatagramStream, OutgoingDatagramStream, UdpSocket};
 
 use crate::audit::Audit;
@@ -82,6 +85,7 @@ impl GuestNet<'_> {
         self.held.reps.retain(|&rep| {
             table.get(&Resource::<TcpSocket>::new_borrow(rep)).is_ok()
                 || table.get(&Resource::<UdpSocket>::new_borrow(rep)).is_ok()
+                || table.get(&Resource::<EchoSocket>::new_borrow(rep)).is_ok()
         });
     }
 
@@ -175,6 +179,7 @@ pub fn add_to_linker<T: GuestNetView + 'static>(linker: &mut Linker<T>) -> wasmt
     linker.allow_shadowing(true);
     let result = tcp_create_socket::add_to_linker::<T, HasGuestNet>(linker, T::guest_net)
         .and_then(|()| udp::add_to_linker(linker))
+        .and_then(|()| icmp::add_to_linker(linker))
         .and_then(|()| {
             linker.instance("wasi:sockets/tcp@0.2.12")?.func_wrap(
                 "[method]tcp-socket.accept",

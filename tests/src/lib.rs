@@ -820,3 +820,45 @@ pub fn netkit_json(command: &str, args: &[&str]) -> (i32, serde_json::Value, Str
     });
     (out.status.code().unwrap_or(-1), json, text(&out.stderr))
 }
+
+// ---------------------------------------------------------------- ICMP
+
+/// iputils `ping`, the reference client.
+pub fn iputils_ping() -> PathBuf {
+    require("ping", "apt-get install -y iputils-ping")
+}
+
+/// Fail unless this process's group may open ICMP echo sockets (what
+/// `netkit ping` needs; `.ci/run` sets it as root), saying how to allow it.
+pub fn require_ping_group() {
+    let range = std::fs::read_to_string("/proc/sys/net/ipv4/ping_group_range").unwrap_or_default();
+    let mut it = range
+        .split_whitespace()
+        .filter_map(|v| v.parse::<u64>().ok());
+    // SAFETY: getegid has no preconditions.
+    let gid = u64::from(unsafe { libc::getegid() });
+    match (it.next(), it.next()) {
+        (Some(lo), Some(hi)) if lo <= gid && gid <= hi => {}
+        _ => panic!(
+            "ICMP echo sockets are not allowed for group {gid} (net.ipv4.ping_group_range is {:?}); \
+             as root: sysctl -w net.ipv4.ping_group_range=\"0 65533\" (what .ci/run sets)",
+            range.trim()
+        ),
+    }
+}
+
+/// The kernel's count of ICMP echo requests sent (`Icmp: OutEchos` in /proc/net/snmp).
+pub fn icmp_out_echos() -> u64 {
+    let snmp = std::fs::read_to_string("/proc/net/snmp").expect("read /proc/net/snmp");
+    let mut lines = snmp.lines().filter(|l| l.starts_with("Icmp: "));
+    let (names, values) = (
+        lines.next().expect("Icmp header"),
+        lines.next().expect("Icmp values"),
+    );
+    names
+        .split_whitespace()
+        .zip(values.split_whitespace())
+        .find(|(n, _)| *n == "OutEchos")
+        .and_then(|(_, v)| v.parse().ok())
+        .expect("OutEchos in /proc/net/snmp")
+}

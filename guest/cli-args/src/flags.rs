@@ -536,3 +536,64 @@ pub fn base64(data: &[u8]) -> String {
     }
     out
 }
+
+/// `-M`: path MTU discovery, as iputils names its modes.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PmtuArg {
+    /// Set don't-fragment (IPv4): a request too large for the path fails.
+    Do,
+    /// The system's default.
+    Want,
+}
+
+/// Flags of ping, iputils' names and meanings.
+#[derive(Args, Debug, Clone)]
+pub struct PingFlags {
+    /// Host to ping: an IP address or a name.
+    pub host: String,
+    /// Stop after sending this many echo requests (and waiting for their replies).
+    #[arg(short = 'c', long = "count", value_parser = clap::value_parser!(u32).range(1..))]
+    pub count: Option<u32>,
+    /// Wait this long between two requests (seconds, or e.g. 200ms); below 0.2 s only for root.
+    #[arg(short = 'i', long = "interval", default_value = "1", value_parser = positive_secs)]
+    pub interval: Duration,
+    /// Wait this long for each reply (seconds, or e.g. 500ms).
+    #[arg(short = 'W', long = "timeout", default_value = "10", value_parser = positive_secs)]
+    pub timeout: Duration,
+    /// Stop after this long, however many requests were sent or answered (seconds).
+    #[arg(short = 'w', long = "deadline", value_parser = positive_secs)]
+    pub deadline: Option<Duration>,
+    /// Payload bytes after the 8-byte ICMP header.
+    #[arg(short = 's', long = "size", default_value_t = 56)]
+    pub size: u32,
+    /// IPv4 TTL / IPv6 hop limit of the requests (1 to 255).
+    #[arg(short = 't', long = "ttl", value_parser = clap::value_parser!(u8).range(1..))]
+    pub ttl: Option<u8>,
+    /// Path MTU discovery: "do" sets don't-fragment (IPv4).
+    #[arg(short = 'M', long = "pmtudisc", value_enum)]
+    pub pmtu: Option<PmtuArg>,
+    /// Quiet: print only the first line and the statistics.
+    #[arg(short = 'q', long = "quiet")]
+    pub quiet: bool,
+    /// Print one JSON object (the report or the error) instead of text.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub family: FamilyFlags,
+}
+
+impl PingFlags {
+    /// The run these flags ask for.
+    pub fn options(&self) -> ping_proto::Options {
+        let ns = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX).max(1);
+        ping_proto::Options {
+            count: self.count,
+            interval_ns: ns(self.interval),
+            timeout_ns: ns(self.timeout),
+            deadline_ns: self.deadline.map(ns),
+            payload_size: self.size,
+            hop_limit: self.ttl,
+            dont_fragment: self.pmtu == Some(PmtuArg::Do),
+        }
+    }
+}

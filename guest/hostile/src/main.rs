@@ -9,7 +9,12 @@
 //! (100,000 connects), long-lookups (100 lookups of 8 MiB names), flood-stdout,
 //! fake-json (prints a forged netkit --json object), random N (get-random-bytes
 //! of N bytes in a loop), allowed-then-denied ADDR (100,000 allowed sends, then
-//! 50 denied), trap (abort: a wasm trap).
+//! 50 denied), trap (abort: a wasm trap); through netkit's ICMP capability:
+//! icmp-big IP (the largest payload and larger ones), icmp-flood IP (10,000
+//! requests in flight, sockets until refused), icmp-wrap IP (sequence numbers
+//! across 65535), icmp-denied IP (10,000 opens of a denied destination).
+
+mod icmp;
 
 use std::hint::black_box;
 use std::io::Write;
@@ -17,6 +22,9 @@ use std::net::{TcpListener, TcpStream, ToSocketAddrs, UdpSocket};
 use std::time::Duration;
 
 fn attempt(action: &str, target: &str) -> Result<String, String> {
+    if let Some(r) = icmp::attempt(action, target) {
+        return r;
+    }
     let e = |e: std::io::Error| e.to_string();
     match action {
         "tcp-connect" => {

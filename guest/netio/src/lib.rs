@@ -14,6 +14,8 @@
 
 mod addr;
 mod error;
+#[cfg(feature = "icmp")]
+pub mod icmp;
 mod resolve;
 mod stop;
 mod tcp_listener;

@@ -14,6 +14,7 @@ mod keep;
 mod lazy;
 mod load;
 mod output;
+mod ping;
 mod probe;
 mod tls;
 // Targets are resolved by the library (the same rules for `netkit watch`).
@@ -71,6 +72,8 @@ enum Command {
     Tls(Lazy<tls::Args>),
     /// Fetch a URL like blackbox's http prober (status, phases, checks), granted only its host:port and --allow-redirect ones.
     Http(Lazy<Box<http::Args>>),
+    /// Ping a host like iputils ping (ICMP echo through netkit's host capability), granted icmp:// that address only.
+    Ping(Lazy<ping::Args>),
     /// Probe on schedule and serve Prometheus metrics (like blackbox_exporter), every run sandboxed.
     Watch(Lazy<watch::Args>),
     /// Run any wasi:cli/run component under exactly the grants given (default: no network).
@@ -107,6 +110,7 @@ pub async fn main(cli: Cli) -> ExitCode {
         Command::Dns(Lazy(a)) => dns::main(a, audit).await,
         Command::Tls(Lazy(a)) => tls::main(a, audit).await,
         Command::Http(Lazy(a)) => http::main(*a, audit).await,
+        Command::Ping(Lazy(a)) => ping::main(a, audit).await,
         Command::Watch(Lazy(a)) => watch::main(a).await,
         Command::Run(Lazy(a)) => run::main(a, audit).await,
         Command::Components(Lazy(a)) => components::main(a),

@@ -18,15 +18,18 @@ pub enum GrantKind {
     Udp,
     /// `udp-bind://`: bind a UDP socket on the address.
     UdpBind,
+    /// `icmp://`: send ICMP echo requests to the address (no port).
+    Icmp,
 }
 
 impl GrantKind {
-    pub(super) const ALL: [GrantKind; 5] = [
+    pub(super) const ALL: [GrantKind; 6] = [
         GrantKind::TcpConnect,
         GrantKind::TcpListen,
         GrantKind::TcpAccept,
         GrantKind::Udp,
         GrantKind::UdpBind,
+        GrantKind::Icmp,
     ];
 
     /// The scheme, as written before `://`.
@@ -37,10 +40,21 @@ impl GrantKind {
             GrantKind::TcpAccept => "tcp-accept",
             GrantKind::Udp => "udp",
             GrantKind::UdpBind => "udp-bind",
+            GrantKind::Icmp => "icmp",
         }
     }
 
-    /// Whether this kind concerns TCP (otherwise UDP).
+    /// Whether grants of this kind name a port (all but `icmp://`).
+    pub fn has_ports(self) -> bool {
+        self != GrantKind::Icmp
+    }
+
+    /// Whether this kind concerns UDP.
+    pub fn is_udp(self) -> bool {
+        matches!(self, GrantKind::Udp | GrantKind::UdpBind)
+    }
+
+    /// Whether this kind concerns TCP.
     pub fn is_tcp(self) -> bool {
         matches!(
             self,
@@ -115,8 +129,9 @@ impl fmt::Display for GrantError {
         write!(
             f,
             "invalid grant {:?}: {} (valid form: KIND://HOST:PORT with KIND one of \
-             tcp-connect, tcp-listen, tcp-accept, udp, udp-bind; e.g. udp://127.0.0.1:123, \
-             tcp-connect://[::1]:7007, tcp-accept://127.0.0.0/8:*)",
+             tcp-connect, tcp-listen, tcp-accept, udp, udp-bind, or icmp://HOST with no port; \
+             e.g. udp://127.0.0.1:123, tcp-connect://[::1]:7007, tcp-accept://127.0.0.0/8:*, \
+             icmp://127.0.0.1)",
             self.input, self.reason
         )
     }
@@ -139,6 +154,13 @@ impl FromStr for Grant {
             .into_iter()
             .find(|k| k.scheme() == scheme)
             .ok_or_else(|| err(&format!("unknown kind {scheme:?}")))?;
+        if !kind.has_ports() {
+            return icmp_host(rest).map_err(|r| err(&r)).map(|host| Grant {
+                kind,
+                host,
+                ports: PortRange::any(),
+            });
+        }
         let (host, port) = rest
             .rsplit_once(':')
             .ok_or_else(|| err("it has no ':PORT' (use '*' for any port)"))?;
@@ -193,6 +215,20 @@ fn parse_host(text: &str) -> Result<HostPattern, String> {
     }
 }
 
+/// The host of an `icmp://` grant: ICMP has no ports, so none may be written.
+fn icmp_host(text: &str) -> Result<HostPattern, String> {
+    if text.is_empty() {
+        return Err("the host is empty".into());
+    }
+    let bracketed_v6 = text.starts_with('[') && text.ends_with(']');
+    if !bracketed_v6 && text.contains(':') {
+        return Err(format!(
+            "icmp:// grants take no port: write icmp://HOST (e.g. icmp://127.0.0.1, icmp://[::1]), not {text:?}"
+        ));
+    }
+    parse_host(text)
+}
+
 fn parse_ports(text: &str) -> Result<PortRange, String> {
     if text == "*" {
         return Ok(PortRange::any());
@@ -219,6 +255,9 @@ impl fmt::Display for Grant {
         match &self.host {
             HostPattern::Net(net) => write_net(f, net)?,
             HostPattern::Name(name) => f.write_str(name)?,
+        }
+        if !self.kind.has_ports() {
+            return Ok(());
         }
         write!(f, ":{}", self.ports)
     }

@@ -9,6 +9,7 @@
 //! | `tcp-accept`  | accept clients whose address is in HOST:PORT                |
 //! | `udp`         | send datagrams to and receive them from HOST:PORT (and make the implicit wildcard bind) |
 //! | `udp-bind`    | bind a UDP socket on HOST:PORT                              |
+//! | `icmp`        | send ICMP echo requests to HOST (written `icmp://HOST`, no port) |
 //!
 //! HOST is an IP (`127.0.0.1`, `[::1]`), a CIDR (`127.0.0.0/8`, `[::1/128]`) or a
 //! name (resolved by the host before the guest starts). PORT is a number, a range

@@ -50,13 +50,19 @@ impl NetGrant {
 impl fmt::Display for NetGrant {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}://", self.kind.scheme())?;
+        let ports = self.kind.has_ports();
         if let Some(name) = &self.name {
-            write!(f, "{name}:{} (", self.ports)?;
+            f.write_str(name)?;
+            if ports {
+                write!(f, ":{}", self.ports)?;
+            }
+            f.write_str(" (")?;
         }
         write_net(f, &self.net)?;
         match &self.name {
             Some(_) => f.write_str(")"),
-            None => write!(f, ":{}", self.ports),
+            None if ports => write!(f, ":{}", self.ports),
+            None => Ok(()),
         }
     }
 }
@@ -170,6 +176,13 @@ impl ResolvedPolicy {
         }
     }
 
+    /// The `icmp://` grant that allows echo requests to `ip`, or `None`: denied.
+    pub fn check_icmp(&self, ip: IpAddr) -> Option<&NetGrant> {
+        self.grants
+            .iter()
+            .find(|g| g.kind == GrantKind::Icmp && g.net.contains(&ip))
+    }
+
     /// Whether any grant concerns TCP; if none does, TCP stays switched off.
     pub fn uses_tcp(&self) -> bool {
         self.grants.iter().any(|g| g.kind.is_tcp())
@@ -177,6 +190,6 @@ impl ResolvedPolicy {
 
     /// Whether any grant concerns UDP; if none does, UDP stays switched off.
     pub fn uses_udp(&self) -> bool {
-        self.grants.iter().any(|g| !g.kind.is_tcp())
+        self.grants.iter().any(|g| g.kind.is_udp())
     }
 }

@@ -29,6 +29,8 @@ pub enum Kind {
     Http,
     /// A TLS handshake and the certificate chain; the target is `HOST:PORT`.
     Tls,
+    /// ICMP echo (blackbox_exporter's icmp prober); the target is a host, no port.
+    Icmp,
     /// Any `wasi:cli/run` component: success is exit code 0.
     Component,
 }
@@ -44,6 +46,7 @@ impl Kind {
             Kind::Echo => "echo",
             Kind::Http => "http",
             Kind::Tls => "tls",
+            Kind::Icmp => "icmp",
             Kind::Component => "component",
         }
     }
@@ -111,6 +114,13 @@ struct RawProbe {
     ip_protocol_fallback: Option<bool>,
     basic_auth: Option<RawBasicAuth>,
     authorization: Option<RawAuthorization>,
+    // The icmp kind: blackbox's names, and packets / packet_interval.
+    packets: Option<i64>,
+    packet_interval: Option<String>,
+    payload_size: Option<i64>,
+    ttl: Option<i64>,
+    dont_fragment: Option<bool>,
+    source_ip_address: Option<String>,
 }
 
 /// One probe, checked.
@@ -155,6 +165,8 @@ pub struct ProbeConfig {
     pub http: Option<HttpSettings>,
     /// The http and tls kinds' TLS settings (`tls_config`).
     pub tls: Option<TlsSettings>,
+    /// The icmp kind's settings.
+    pub icmp: Option<super::icmp_probe::IcmpSettings>,
     /// blackbox's `preferred_ip_protocol` (`ip4`, `ip6`): the family a name resolves to first.
     pub preferred_ip_protocol: Option<crate::target::Family>,
     /// blackbox's `ip_protocol_fallback` (default true): any family when the preferred has no address.
@@ -186,13 +198,9 @@ impl ProbeConfig {
             .flatten()
     }
 
-    /// A target as this kind writes it: a URL for http, `HOST:PORT` otherwise.
+    /// A target as this kind writes it: a URL for http, a host for icmp, `HOST:PORT` otherwise.
     pub fn parse_target(&self, text: &str) -> Result<Target, String> {
-        if self.kind == Kind::Http {
-            Target::parse_url(text)
-        } else {
-            Target::parse(text)
-        }
+        parse_target(self.kind, text)
     }
 
     /// The grants of a component run against `target`.
@@ -219,6 +227,15 @@ impl ProbeConfig {
                 None => a.clone(),
             })
             .collect()
+    }
+}
+
+/// A target as `kind` writes it.
+fn parse_target(kind: Kind, text: &str) -> Result<Target, String> {
+    match kind {
+        Kind::Http => Target::parse_url(text),
+        Kind::Icmp => Target::parse_host(text),
+        _ => Target::parse(text),
     }
 }
 
@@ -327,24 +344,18 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         let timeout = duration(&p.timeout, "timeout")?
             .unwrap_or_else(|| interval.min(Duration::from_secs(5)));
         let target = match (&p.target, p.kind) {
-            (Some(t), Kind::Http) => {
-                if let Err(e) = Target::parse_url(t.get_ref()) {
-                    return Err(at(t.span(), format!("target: {e}")));
-                }
-                t.get_ref().clone()
-            }
-            (Some(t), _) => {
-                if let Err(e) = Target::parse(t.get_ref()) {
+            (Some(t), kind) => {
+                if let Err(e) = parse_target(kind, t.get_ref()) {
                     return Err(at(t.span(), format!("target: {e}")));
                 }
                 t.get_ref().clone()
             }
             (None, Kind::Component) => String::new(),
             (None, kind) => {
-                let form = if kind == Kind::Http {
-                    "URL"
-                } else {
-                    "HOST:PORT"
+                let form = match kind {
+                    Kind::Http => "URL",
+                    Kind::Icmp => "HOST",
+                    _ => "HOST:PORT",
                 };
                 return Err(at(
                     whole,
@@ -357,10 +368,12 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         };
         let mut allow_targets = Vec::new();
         for t in &p.allow_targets {
-            allow_targets.push(
+            let pattern = if p.kind == Kind::Icmp {
+                TargetPattern::parse_host(t.get_ref())
+            } else {
                 TargetPattern::parse(t.get_ref())
-                    .map_err(|e| at(t.span(), format!("allow_targets: {e}")))?,
-            );
+            };
+            allow_targets.push(pattern.map_err(|e| at(t.span(), format!("allow_targets: {e}")))?);
         }
         let query = match (&p.query, p.kind) {
             (Some(q), _) => q.get_ref().clone(),
@@ -439,7 +452,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             }
             (None, _) => None,
         };
-        let own = Target::parse(&target).ok();
+        let own = parse_target(p.kind, &target).ok();
         let placeholders = |v: &[String]| v.iter().any(|a| has_placeholder(a));
         let allow_text: Vec<String> = p.allow.iter().map(|g| g.get_ref().clone()).collect();
         for g in &p.allow {
@@ -546,6 +559,23 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         } else {
             None
         };
+        let raw_icmp = super::icmp_probe::RawIcmp {
+            packets: p.packets,
+            packet_interval: p.packet_interval,
+            payload_size: p.payload_size,
+            ttl: p.ttl,
+            dont_fragment: p.dont_fragment,
+            source_ip_address: p.source_ip_address,
+        };
+        let icmp = match p.kind {
+            Kind::Icmp => Some(super::icmp_probe::settings(&raw_icmp, timeout).map_err(web_err)?),
+            _ if raw_icmp.any() => {
+                return Err(web_err(
+                    "packets, packet_interval, payload_size, ttl, dont_fragment and source_ip_address are only for kind = \"icmp\"".into(),
+                ));
+            }
+            _ => None,
+        };
         let preferred_ip_protocol = match &p.preferred_ip_protocol {
             None => None,
             Some(v) => Some(match v.get_ref().as_str() {
@@ -562,6 +592,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         probes.push(ProbeConfig {
             http,
             tls,
+            icmp,
             preferred_ip_protocol,
             ip_protocol_fallback: p.ip_protocol_fallback.unwrap_or(true),
             name,

@@ -1,6 +1,7 @@
 //! The metrics `netkit watch` exposes, blackbox_exporter-style, and their text.
 
 use super::config::ProbeConfig;
+use super::icmp_probe::{RTT_BUCKETS, RTT_HISTOGRAM};
 use super::run::{LABELED, RunResult, VALUES};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -77,6 +78,8 @@ pub struct Metrics {
     compiled: Gauge,
     rejected: Family<WhyLabel, Counter>,
     lag: Histogram,
+    /// Round trips of scheduled icmp runs, accumulated (as smokeping_prober's).
+    rtts: Family<ProbeLabels, Histogram, fn() -> Histogram>,
     /// The failure reasons and denied operations seen per probe (to remove its series).
     seen: Mutex<HashMap<String, Seen>>,
 }
@@ -160,8 +163,12 @@ impl Metrics {
             "How late scheduled runs started after their due time (waiting for a slot included)",
             lag.clone(),
         );
+        let rtts: Family<ProbeLabels, Histogram, fn() -> Histogram> =
+            Family::new_with_constructor(rtt_histogram);
+        registry.register(RTT_HISTOGRAM.0, RTT_HISTOGRAM.1, rtts.clone());
         Self {
             lag,
+            rtts,
             reloads,
             last_reload_ok,
             compiled,
@@ -202,6 +209,9 @@ impl Metrics {
             }
         }
         self.record_labeled(config, &l, r);
+        for (_, v) in &r.observations {
+            self.rtts.get_or_create(&l).observe(*v);
+        }
         let probe = config.name.clone();
         self.runs
             .get_or_create(&NameLabel {
@@ -304,6 +314,7 @@ impl Metrics {
         let l = Self::labels(config);
         self.success.remove(&l);
         self.duration.remove(&l);
+        self.rtts.remove(&l);
         for f in self.values.values() {
             f.remove(&l);
         }
@@ -350,6 +361,11 @@ impl Metrics {
     }
 }
 
+/// An empty round-trip histogram with smokeping_prober's buckets.
+fn rtt_histogram() -> Histogram {
+    Histogram::new(RTT_BUCKETS)
+}
+
 /// One run's metrics, unlabelled, as blackbox_exporter's `/probe` returns them
 /// (Prometheus adds the target's labels when it scrapes).
 pub fn single_run_text(r: &RunResult) -> String {
@@ -386,6 +402,13 @@ pub fn single_run_text(r: &RunResult) -> String {
             f.get_or_create(set).set(*v);
         }
         registry.register(*name, *help, f);
+    }
+    if !r.observations.is_empty() {
+        let h = rtt_histogram();
+        for (_, v) in &r.observations {
+            h.observe(*v);
+        }
+        registry.register(RTT_HISTOGRAM.0, RTT_HISTOGRAM.1, h);
     }
     let denied: u64 = r.denied.values().sum();
     registry.register(

@@ -4,6 +4,7 @@
 //! plugin host can embed.
 
 pub mod config;
+pub mod icmp_probe;
 pub mod limits;
 pub mod metrics;
 pub mod reload;

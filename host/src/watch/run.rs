@@ -43,6 +43,8 @@ pub struct RunResult {
     /// The sandbox's audit table (what the probe tried, allowed and denied),
     /// for `/probe?debug=true` only.
     pub audit_table: Option<String>,
+    /// Samples for histograms (`probe_icmp_rtt_seconds`): metric, value.
+    pub observations: Vec<(&'static str, f64)>,
 }
 
 impl RunResult {
@@ -56,6 +58,7 @@ impl RunResult {
             denied: BTreeMap::new(),
             labeled: Vec::new(),
             audit_table: None,
+            observations: Vec::new(),
         }
     }
 
@@ -69,6 +72,7 @@ impl RunResult {
             denied: BTreeMap::new(),
             labeled: Vec::new(),
             audit_table: None,
+            observations: Vec::new(),
         }
     }
 }
@@ -163,6 +167,18 @@ pub const VALUES: &[(&str, &str)] = &[
         "How long the TLS handshake took",
     ),
     (
+        "probe_icmp_packets_sent",
+        "ICMP echo requests sent in the run",
+    ),
+    (
+        "probe_icmp_packets_received",
+        "ICMP echo requests answered in the run (duplicates not counted)",
+    ),
+    (
+        "probe_icmp_reply_hop_limit",
+        "Replied packet hop limit (TTL for IPv4)",
+    ),
+    (
         "probe_component_exit_code",
         "Exit code of the custom component (124 deadline, 125 memory, 134 trap)",
     ),
@@ -180,6 +196,10 @@ pub const LABELED: &[(&str, &str)] = &[
     ),
     ("probe_tls_version_info", "The TLS version negotiated"),
     ("probe_tls_cipher_info", "The TLS cipher suite negotiated"),
+    (
+        "probe_icmp_duration_seconds",
+        "Duration of the ICMP probe by phase (rtt: the mean round trip of the run's replies)",
+    ),
     (
         "probe_tls_verify_error",
         "Why the chain did not verify (1), or reason=\"\" with 0 when it did",
@@ -217,6 +237,8 @@ pub enum Runner {
     Http(crate::http::HttpProber),
     /// The TLS probe.
     Tls(crate::tls::TlsProber),
+    /// The ping component.
+    Ping(crate::ping::Pinger),
 }
 
 /// A probe ready to run any number of times.
@@ -307,6 +329,7 @@ impl Runners {
             Kind::Echo => Runner::Echo(host.builtin(crate::components::Builtin::EchoClient)?),
             Kind::Http => Runner::Http(crate::http::HttpProber::new(host)?),
             Kind::Tls => Runner::Tls(crate::tls::TlsProber::new(host)?),
+            Kind::Icmp => Runner::Ping(crate::ping::Pinger::new(host)?),
             Kind::Component => {
                 Runner::Component(host.compile(&bytes.unwrap_or_default()).with_context(|| {
                     format!(
@@ -626,6 +649,10 @@ impl Probe {
             Runner::Tls(prober) => {
                 let s = sandbox(crate::tls::client_policy(addr));
                 super::web_run::tls(prober, &s, c, &target, addr, lookup.elapsed()).await?
+            }
+            Runner::Ping(pinger) => {
+                let s = sandbox(crate::ping::client_policy(addr.ip()));
+                super::icmp_probe::run(pinger, &s, c, addr, lookup.elapsed()).await?
             }
             Runner::Component(_) => unreachable!("handled above"),
         })

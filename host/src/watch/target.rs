@@ -75,6 +75,24 @@ impl Target {
         })
     }
 
+    /// A host with no port (the icmp kind): an IP, `[IPv6]` or a name.
+    pub fn parse_host(text: &str) -> Result<Self, String> {
+        let host = match ip_literal(text) {
+            Some(ip) => TargetHost::Ip(ip),
+            None if text.contains(':') => {
+                return Err(format!(
+                    "{text:?}: an ICMP target is a host with no port (e.g. 127.0.0.1, ::1, example.net)"
+                ));
+            }
+            None => TargetHost::Name(host_name(text).map_err(|e| e.message(text))?),
+        };
+        Ok(Self {
+            host,
+            port: 0,
+            url: None,
+        })
+    }
+
     /// The host as a grant or a command line writes it (`[::1]` for IPv6).
     pub fn host_text(&self) -> String {
         match &self.host {
@@ -133,6 +151,22 @@ impl TargetPattern {
                     "{text:?} is not NETWORK:PORTS or NAME:PORTS (e.g. 127.0.0.0/8:*, db.example:5432): {e}"
                 )
             })?;
+        Ok(Self {
+            hosts: grant.host,
+            ports: grant.ports,
+            text: text.to_string(),
+        })
+    }
+
+    /// Hosts with no ports (the icmp kind's allow_targets): `127.0.0.0/8`, `[::1]`, a name.
+    pub fn parse_host(text: &str) -> Result<Self, String> {
+        let grant: crate::policy::Grant = format!("icmp://{text}").parse().map_err(
+            |e: crate::policy::GrantError| {
+                format!(
+                    "{text:?} is not a NETWORK or NAME with no port (e.g. 127.0.0.0/8, [::1]): {e}"
+                )
+            },
+        )?;
         Ok(Self {
             hosts: grant.host,
             ports: grant.ports,

@@ -20,7 +20,8 @@ pub fn header(target: &str, address: &str, v6: bool, payload: u32) -> String {
 /// A time in ms as iputils prints a reply's: 3 decimals under 1 ms, 2 under
 /// 10, 1 under 100, none above.
 pub fn reply_time(rtt_ns: u64) -> String {
-    let us = (rtt_ns + 500) / 1000;
+    // Whole microseconds, as iputils' timeval arithmetic has them.
+    let us = rtt_ns / 1000;
     if us >= 100_000 - 50 {
         format!("{}", (us + 500) / 1000)
     } else if us >= 10_000 - 5 {

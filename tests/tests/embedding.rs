@@ -141,3 +141,78 @@ fn a_spinning_guest_shares_a_current_thread_runtime() {
         server.stop().await.unwrap().unwrap();
     });
 }
+
+/// A plugin host pings through the typed export: a whole run, a session whose
+/// events come one by one and that `stop` ends, and a destination its grant
+/// does not cover (a typed `denied`, nothing sent).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_ping_component_through_its_typed_export() {
+    use netkit::ping::{IpFamily, PingError, PingEvent, PingOptions, PingStep, Pinger};
+    use netkit::runtime::Sandbox;
+    require_ping_group();
+    let host = netkit::runtime::Host::new().unwrap();
+    let pinger = Pinger::new(&host).unwrap();
+    let options = PingOptions {
+        count: Some(3),
+        interval_ms: 50,
+        timeout_ms: 2000,
+        deadline_ms: None,
+        payload_size: 56,
+        hop_limit: None,
+        dont_fragment: false,
+        family: IpFamily::Any,
+    };
+    let report = pinger
+        .ping("127.0.0.1".parse().unwrap(), &options)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (report.statistics.transmitted, report.statistics.received),
+        (3, 3)
+    );
+    assert!(
+        report
+            .events
+            .iter()
+            .all(|e| matches!(e, PingEvent::Reply(r) if r.hop_limit == Some(64)))
+    );
+
+    let sandbox = Sandbox::new("ping", netkit::ping::client_policy("::1".parse().unwrap()));
+    let endless = PingOptions {
+        count: None,
+        ..options.clone()
+    };
+    let mut session = pinger
+        .start(&sandbox, "::1", &endless)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(session.address().await.unwrap(), "::1");
+    let mut replies = 0;
+    while replies < 2 {
+        match session.next(1000).await.unwrap() {
+            PingStep::Event(PingEvent::Reply(_)) => replies += 1,
+            PingStep::Done => panic!("an endless run ended"),
+            _ => {}
+        }
+    }
+    session.stop().await.unwrap();
+    while !matches!(session.next(1000).await.unwrap(), PingStep::Done) {}
+    let stats = session.statistics().await.unwrap();
+    assert!(stats.transmitted >= 2 && stats.received >= 2, "{stats:?}");
+
+    let elsewhere = Sandbox::new(
+        "ping",
+        netkit::ping::client_policy("127.0.0.2".parse().unwrap()),
+    );
+    match pinger
+        .ping_in(&elsewhere, "127.0.0.1", &options)
+        .await
+        .unwrap()
+    {
+        Err(PingError::Denied(why)) => assert!(why.contains("127.0.0.1"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(elsewhere.audit().denied(), 1);
+}

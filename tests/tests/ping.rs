@@ -251,3 +251,32 @@ fn the_stock_wasmtime_cli_cannot_give_the_component_its_icmp_import() {
     assert_ne!(out.status.code(), Some(0), "{e}");
     assert!(e.contains("netkit:icmp/echo@0.1.0"), "{e}");
 }
+
+#[test]
+fn ctrl_c_ends_an_endless_run_with_the_statistics() {
+    require_ping_group();
+    let peer = Peer::start(
+        "netkit ping",
+        Command::new(netkit()).args(["ping", "-i", "0.2", "127.0.0.1"]),
+    );
+    let start = std::time::Instant::now();
+    while replies(&peer.stdout_so_far()).len() < 3 {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(10),
+            "{}",
+            peer.stdout_so_far()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = Command::new("kill")
+        .args(["-INT", &peer.pid().to_string()])
+        .status();
+    let done = peer.wait(std::time::Duration::from_secs(10));
+    let out = done.stdout.clone();
+    // As iputils: the statistics block, and exit 0 since replies came.
+    assert_eq!(done.code, Some(0), "{out}");
+    assert!(out.contains("--- 127.0.0.1 ping statistics ---"), "{out}");
+    let (sent, got) = counts(&out);
+    assert!(sent >= 3 && got >= 3 && sent - got <= 1, "{out}");
+    assert!(out.contains("rtt min/avg/max/mdev = "), "{out}");
+}

@@ -98,7 +98,7 @@ impl Pinger {
             Ok(self
                 .export
                 .load(&mut store, &instance)?
-                .call_ping(&mut store, target, options.clone())
+                .call_ping(&mut store, target, *options)
                 .await?)
         })
         .await
@@ -117,7 +117,7 @@ impl Pinger {
             let guest = self.export.load(&mut store, &instance)?;
             let started = guest
                 .session()
-                .call_start(&mut store, target, options.clone())
+                .call_start(&mut store, target, *options)
                 .await?;
             Ok(started.map(|session| PingSession {
                 store,

@@ -181,7 +181,7 @@ async fn the_ping_component_through_its_typed_export() {
     let sandbox = Sandbox::new("ping", netkit::ping::client_policy("::1".parse().unwrap()));
     let endless = PingOptions {
         count: None,
-        ..options.clone()
+        ..options
     };
     let mut session = pinger
         .start(&sandbox, "::1", &endless)

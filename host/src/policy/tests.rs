@@ -351,3 +351,48 @@ fn random_host_names_never_panic() {
         }
     }
 }
+
+#[test]
+fn icmp_grants_name_a_host_and_no_port() {
+    for text in [
+        "icmp://127.0.0.1",
+        "icmp://[::1]",
+        "icmp://127.0.0.0/8",
+        "icmp://[fd00::/8]",
+        "icmp://localhost",
+    ] {
+        let g = grant(text);
+        assert_eq!(g.kind, GrantKind::Icmp);
+        assert_eq!(g.to_string(), text, "shown as written");
+    }
+    for (bad, why) in [
+        ("icmp://127.0.0.1:80", "take no port"),
+        ("icmp://[::1]:7", "take no port"),
+        ("icmp://", "empty"),
+        ("icmp://::1", "take no port"),
+    ] {
+        let e = bad.parse::<Grant>().unwrap_err().to_string();
+        assert!(e.contains(why) && e.contains("icmp://HOST"), "{bad}: {e}");
+    }
+    let p = policy(&["icmp://localhost", "icmp://127.0.0.8/30"]);
+    assert!(p.check_icmp("127.0.0.1".parse().unwrap()).is_some());
+    assert!(p.check_icmp("::1".parse().unwrap()).is_some());
+    assert!(p.check_icmp("127.0.0.10".parse().unwrap()).is_some());
+    assert!(p.check_icmp("127.0.0.12".parse().unwrap()).is_none());
+    // An icmp grant allows no socket, and a socket grant no echo.
+    assert!(
+        p.check(addr("127.0.0.1:0"), SocketAddrUse::UdpSend)
+            .is_none()
+    );
+    assert!(!p.uses_udp() && !p.uses_tcp());
+    assert!(
+        policy(&["udp://127.0.0.1:1"])
+            .check_icmp("127.0.0.1".parse().unwrap())
+            .is_none()
+    );
+    assert_eq!(
+        p.grants()[0].to_string(),
+        "icmp://localhost (127.0.0.1)",
+        "a resolved name is shown with its address and no port"
+    );
+}

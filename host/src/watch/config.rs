@@ -708,6 +708,37 @@ expect = "^HTTP/1\\.[01] "
     }
 
     #[test]
+    fn icmp_targets_have_no_port_and_icmp_keys_stay_with_their_kind() {
+        let p = Path::new("w.toml");
+        let icmp = "[[probe]]\nname = \"g\"\nkind = \"icmp\"\ntarget = \"::1\"\ntimeout = \"3s\"\n";
+        let c = parse(&format!("{icmp}packets = 3\npacket_interval = \"100ms\"\nallow_targets = [\"127.0.0.0/8\"]\n"), p).unwrap();
+        let g = &c.probes[0];
+        assert_eq!(g.icmp.as_ref().map(|s| s.packets), Some(3));
+        let t = g.parse_target("127.0.0.9").unwrap();
+        assert!(g.allow_targets[0].covers(&t));
+        assert!(!g.allow_targets[0].covers(&g.parse_target("10.0.0.1").unwrap()));
+        assert!(g.parse_target("127.0.0.1:80").is_err());
+        let e = parse(&format!("{icmp}allow_targets = [\"127.0.0.0/8:*\"]\n"), p).unwrap_err();
+        assert!(e.0.contains("no port"), "{e}");
+        let e = parse(
+            "[[probe]]\nname = \"g\"\nkind = \"icmp\"\ntarget = \"127.0.0.1:1\"\n",
+            p,
+        )
+        .unwrap_err();
+        assert!(e.0.contains("a host with no port"), "{e}");
+        let e = parse(
+            "[[probe]]\nname = \"t\"\nkind = \"tcp\"\ntarget = \"h:1\"\npackets = 2\n",
+            p,
+        )
+        .unwrap_err();
+        assert!(e.0.contains("only for kind = \"icmp\""), "{e}");
+        let e = parse(&format!("{icmp}packets = 50\n"), p).unwrap_err();
+        assert!(e.0.contains("raise timeout"), "{e}");
+        let e = parse("[[probe]]\nname = \"g\"\nkind = \"icmp\"\n", p).unwrap_err();
+        assert!(e.0.contains("needs a target = \"HOST\""), "{e}");
+    }
+
+    #[test]
     fn http_keys_are_checked_and_kept_to_their_kind() {
         let p = Path::new("w.toml");
         let http =

@@ -1,8 +1,9 @@
 //! `netkit watch`'s icmp kind beside blackbox_exporter's icmp module on
 //! loopback: they agree on success and the reply's hop limit; netkit adds what
 //! blackbox refused (several packets per run, sent and received counts, the
-//! round trips as a histogram with smokeping_prober's buckets), and /probe
-//! keeps allow_targets.
+//! round trips as a histogram with smokeping_prober's buckets), /probe
+//! keeps allow_targets, and a hostile component flooding the ICMP capability
+//! beside them leaves the other probes and the exporter answering.
 
 use netkit_tests::*;
 use std::time::{Duration, Instant};
@@ -33,7 +34,17 @@ timeout = "3s"
 packets = 5
 packet_interval = "100ms"
 ttl = 9
-"#,
+
+[[probe]]
+name = "hostile"
+kind = "component"
+component = "HOSTILE"
+args = ["icmp-flood", "127.0.0.1"]
+allow = ["icmp://127.0.0.1"]
+interval = "1s"
+timeout = "3s"
+"#
+        .replace("HOSTILE", &hostile_wasm().display().to_string()),
     )
     .unwrap();
     let bb_config = dir.join("blackbox.yml");
@@ -114,7 +125,20 @@ ttl = 9
         let (_, metrics) = http("GET", watch, "/metrics");
         let sent = metric_sample(&metrics, "probe_icmp_packets_sent", "probe=\"lo5\"");
         let count = metric_sample(&metrics, "probe_icmp_rtt_seconds_count", "probe=\"lo5\"");
-        if sent == Some(5.0) && count.is_some_and(|c| c >= 10.0) {
+        let floods = metric_sample(&metrics, "netkit_probe_runs_total", "probe=\"hostile\"");
+        if sent == Some(5.0) && count.is_some_and(|c| c >= 10.0) && floods.is_some_and(|n| n >= 2.0)
+        {
+            // The flood ran into its caps (exit 1: BLOCKED) while the others kept succeeding.
+            assert!(
+                metric_sample(&metrics, "netkit_probe_failures_total", "reason=\"exit-1\"")
+                    .is_some(),
+                "{metrics}"
+            );
+            assert_eq!(
+                metric_sample(&metrics, "probe_success", "probe=\"lo\""),
+                Some(1.0),
+                "{metrics}"
+            );
             assert_eq!(
                 metric_sample(&metrics, "probe_icmp_packets_received", "probe=\"lo5\""),
                 Some(5.0),

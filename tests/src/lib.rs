@@ -862,3 +862,15 @@ pub fn icmp_out_echos() -> u64 {
         .and_then(|(_, v)| v.parse().ok())
         .expect("OutEchos in /proc/net/snmp")
 }
+
+/// `GET /probe?module=MODULE&target=TARGET` on an exporter at `at`: the metrics
+/// text (panics unless it answers 200).
+pub fn probe_metrics(at: SocketAddr, module: &str, target: &str) -> String {
+    let (status, body) = http(
+        "GET",
+        at,
+        &format!("/probe?module={module}&target={}", url_encode(target)),
+    );
+    assert_eq!(status, 200, "{module} {target}: {body}");
+    body
+}

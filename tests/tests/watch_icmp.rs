@@ -55,22 +55,13 @@ timeout = "3s"
     .unwrap();
     let (_bb, bb) = start_blackbox_exporter(&bb_config);
     let (_watch, watch) = start_netkit_watch(&config);
-    let probe = |at, module: &str, target: &str| {
-        let (status, body) = http(
-            "GET",
-            at,
-            &format!("/probe?module={module}&target={}", url_encode(target)),
-        );
-        assert_eq!(status, 200, "{module} {target}: {body}");
-        body
-    };
     for (ours_module, theirs_module, target) in [
         ("lo", "icmp", "127.0.0.1"),
         ("lo", "icmp6", "::1"),
         ("lo", "icmp", "127.0.0.2"),
     ] {
-        let ours = probe(watch, ours_module, target);
-        let theirs = probe(bb, theirs_module, target);
+        let ours = probe_metrics(watch, ours_module, target);
+        let theirs = probe_metrics(bb, theirs_module, target);
         for metric in [
             "probe_success",
             "probe_icmp_reply_hop_limit",

@@ -5,7 +5,9 @@
 
 use netkit_tests::nginx::{Site, start_nginx};
 use netkit_tests::pki::Pki;
-use netkit_tests::{http, metric_sample, start_blackbox_exporter, start_netkit_watch, url_encode};
+use netkit_tests::{
+    http, metric_sample, probe_metrics, start_blackbox_exporter, start_netkit_watch, url_encode,
+};
 use std::time::{Duration, Instant};
 
 const BODY: &str = "    location = / { return 200 \"hello from nginx\\n\"; }\n    location = /meta { return 302 http://169.254.169.254/latest/; }\n";
@@ -88,18 +90,9 @@ tls_config = {{ ca_file = "{ca}" }}
     .unwrap();
     let (_bb, bb) = start_blackbox_exporter(&bb_config);
     let (_watch, watch) = start_netkit_watch(&config);
-    let probe = |at, module: &str, target: &str| {
-        let (status, body) = http(
-            "GET",
-            at,
-            &format!("/probe?module={module}&target={}", url_encode(target)),
-        );
-        assert_eq!(status, 200, "{module} {target}: {body}");
-        body
-    };
     let url = format!("https://localhost:{}/", good_addr.port());
-    let ours = probe(watch, "web", &url);
-    let theirs = probe(bb, "http_2xx", &url);
+    let ours = probe_metrics(watch, "web", &url);
+    let theirs = probe_metrics(bb, "http_2xx", &url);
     for (metric, labels) in [
         ("probe_success", ""),
         ("probe_http_status_code", ""),
@@ -128,8 +121,8 @@ tls_config = {{ ca_file = "{ca}" }}
         );
     }
     let target = format!("localhost:{}", good_addr.port());
-    let ours = probe(watch, "cert", &target);
-    let theirs = probe(bb, "tls_connect", &target);
+    let ours = probe_metrics(watch, "cert", &target);
+    let theirs = probe_metrics(bb, "tls_connect", &target);
     for (metric, labels) in [
         ("probe_success", ""),
         ("probe_ssl_earliest_cert_expiry", ""),
@@ -144,8 +137,8 @@ tls_config = {{ ca_file = "{ca}" }}
     }
     // Expired: both fail; blackbox says nothing about TLS, netkit says everything.
     let url = format!("https://localhost:{}/", expired_addr.port());
-    let ours = probe(watch, "web_expired", &url);
-    let theirs = probe(bb, "http_2xx", &url);
+    let ours = probe_metrics(watch, "web_expired", &url);
+    let theirs = probe_metrics(bb, "http_2xx", &url);
     assert_eq!(metric_sample(&ours, "probe_success", ""), Some(0.0));
     assert_eq!(metric_sample(&theirs, "probe_success", ""), Some(0.0));
     assert!(

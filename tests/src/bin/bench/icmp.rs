@@ -55,32 +55,5 @@ pub fn section(rows: &mut Vec<Row>) {
     let ours = super::watch::load(watch_addr, "/probe?module=lo", watch.pid());
     let theirs = super::watch::load(bb_addr, "/probe?module=icmp&target=127.0.0.1", bb.pid());
     let group = "watch icmp /probe, 4 clients";
-    rows.push(Row {
-        group,
-        what: "blackbox_exporter icmp: probes per CPU-second".into(),
-        value: theirs.0,
-        unit: "probes/cpu-s",
-        ratio: "1.00x".into(),
-    });
-    rows.push(Row {
-        group,
-        what: "netkit watch icmp: probes per CPU-second".into(),
-        value: ours.0,
-        unit: "probes/cpu-s",
-        ratio: format!("{:.2}x blackbox (goal >= 1x)", ours.0 / theirs.0),
-    });
-    rows.push(Row {
-        group,
-        what: "blackbox_exporter: p99 latency".into(),
-        value: theirs.1,
-        unit: "ms",
-        ratio: "1.00x".into(),
-    });
-    rows.push(Row {
-        group,
-        what: "netkit watch: p99 latency".into(),
-        value: ours.1,
-        unit: "ms",
-        ratio: format!("{:.2}x blackbox", ours.1 / theirs.1),
-    });
+    super::watch::versus_blackbox(rows, group, ("icmp", "icmp"), ours, theirs);
 }

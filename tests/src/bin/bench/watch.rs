@@ -25,7 +25,7 @@ pub(crate) fn cpu_seconds(pid: u32) -> f64 {
 }
 
 /// One load's result: successful probes per CPU-second, p99 latency (ms), count.
-type Load = (f64, f64, u64);
+pub(crate) type Load = (f64, f64, u64);
 
 /// `CLIENTS` threads requesting `path` from `addr` for `LOAD_SECONDS`: probes
 /// that succeeded, per CPU-second of `pid`, and the p99 latency (ms).
@@ -168,5 +168,44 @@ pub fn section(rows: &mut Vec<Row>) {
                 "not met"
             }
         ),
+    });
+}
+
+/// The four rows of a `/probe` load beside blackbox_exporter: probes per
+/// CPU-second and p99 latency of each, as ratios to blackbox.
+pub(crate) fn versus_blackbox(
+    rows: &mut Vec<Row>,
+    group: &'static str,
+    (module, kind): (&str, &str),
+    ours: Load,
+    theirs: Load,
+) {
+    rows.push(Row {
+        group,
+        what: format!("blackbox_exporter {module}: probes per CPU-second"),
+        value: theirs.0,
+        unit: "probes/cpu-s",
+        ratio: "1.00x".into(),
+    });
+    rows.push(Row {
+        group,
+        what: format!("netkit watch {kind}: probes per CPU-second"),
+        value: ours.0,
+        unit: "probes/cpu-s",
+        ratio: format!("{:.2}x blackbox (goal >= 1x)", ours.0 / theirs.0),
+    });
+    rows.push(Row {
+        group,
+        what: "blackbox_exporter: p99 latency".into(),
+        value: theirs.1,
+        unit: "ms",
+        ratio: "1.00x".into(),
+    });
+    rows.push(Row {
+        group,
+        what: "netkit watch: p99 latency".into(),
+        value: ours.1,
+        unit: "ms",
+        ratio: format!("{:.2}x blackbox", ours.1 / theirs.1),
     });
 }

@@ -247,32 +247,5 @@ pub fn section(rows: &mut Vec<Row>) {
         bb.pid(),
     );
     let group = "watch https /probe, 4 clients";
-    rows.push(Row {
-        group,
-        what: "blackbox_exporter http_2xx: probes per CPU-second".into(),
-        value: theirs.0,
-        unit: "probes/cpu-s",
-        ratio: "1.00x".into(),
-    });
-    rows.push(Row {
-        group,
-        what: "netkit watch http: probes per CPU-second".into(),
-        value: ours.0,
-        unit: "probes/cpu-s",
-        ratio: format!("{:.2}x blackbox (goal >= 1x)", ours.0 / theirs.0),
-    });
-    rows.push(Row {
-        group,
-        what: "blackbox_exporter: p99 latency".into(),
-        value: theirs.1,
-        unit: "ms",
-        ratio: "1.00x".into(),
-    });
-    rows.push(Row {
-        group,
-        what: "netkit watch: p99 latency".into(),
-        value: ours.1,
-        unit: "ms",
-        ratio: format!("{:.2}x blackbox", ours.1 / theirs.1),
-    });
+    super::watch::versus_blackbox(rows, group, ("http_2xx", "http"), ours, theirs);
 }

@@ -13,6 +13,17 @@ fn main() -> ExitCode {
         println!("netkit: arguments ok");
         return ExitCode::SUCCESS;
     }
+    if args.one_shot() {
+        // A one-shot command piped into `head` ends as other Unix tools do, on
+        // SIGPIPE, silently: Rust ignores the signal, and the next println!
+        // would panic with a backtrace. (Servers keep ignoring it: their
+        // sockets never raise it, and a closed log must not kill them.)
+        // SAFETY: setting a signal's disposition to its default, before any
+        // thread is started, is always sound.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     let mut builder = if args.one_shot() {
         tokio::runtime::Builder::new_current_thread()
     } else {

@@ -280,3 +280,34 @@ fn ctrl_c_ends_an_endless_run_with_the_statistics() {
     assert!(sent >= 3 && got >= 3 && sent - got <= 1, "{out}");
     assert!(out.contains("rtt min/avg/max/mdev = "), "{out}");
 }
+
+#[test]
+fn a_closed_stdout_ends_netkit_quietly_as_it_ends_ping() {
+    use std::io::BufRead;
+    require_ping_group();
+    let mut child = Command::new(netkit())
+        .args(["ping", "-i", "0.2", "-c", "20", "127.0.0.1"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // `| head -1`: read the first line, then close the pipe.
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.starts_with("PING 127.0.0.1"), "{first}");
+    let out = child.wait_with_output().unwrap();
+    let err = text(&out.stderr);
+    assert!(
+        !err.contains("panicked") && !err.contains("backtrace"),
+        "{err}"
+    );
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(
+        out.status.signal(),
+        Some(libc::SIGPIPE),
+        "{:?} {err}",
+        out.status
+    );
+}

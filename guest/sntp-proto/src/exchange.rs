@@ -52,15 +52,16 @@ impl ExchangeConfig {
     }
 }
 
-/// What the caller should do next.
+/// What the caller should do next (generic so that a wrapper such as NTS's
+/// can end with its own outcome and error).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Action {
+pub enum Action<T = Outcome, E = ExchangeError> {
     /// Send a request now: call [`Exchange::request`] and send what it returns.
     Send,
     /// Wait for a datagram until this monotonic instant (ns), then call `next` again.
     WaitUntil(u64),
     /// Finished.
-    Done(Result<Outcome, ExchangeError>),
+    Done(Result<T, E>),
 }
 
 /// A successful exchange.

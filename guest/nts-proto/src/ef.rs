@@ -70,7 +70,7 @@ pub fn parse(bytes: &[u8], offset: usize) -> Result<Vec<Field<'_>>, EfError> {
         };
         let kind = u16::from_be_bytes([head[0], head[1]]);
         let length = usize::from(u16::from_be_bytes([head[2], head[3]]));
-        if length < 4 || length % 4 != 0 || at + length > bytes.len() {
+        if length < 4 || !length.is_multiple_of(4) || at + length > bytes.len() {
             return Err(EfError::BadLength { at, length });
         }
         fields.push(Field {

@@ -323,7 +323,7 @@ impl Response {
 }
 
 fn u16s(body: &[u8], what: &str) -> Result<Vec<u16>, KeError> {
-    if body.len() % 2 != 0 {
+    if !body.len().is_multiple_of(2) {
         return Err(KeError::Protocol(format!(
             "{what} has an odd body length {}",
             body.len()

@@ -54,8 +54,23 @@ pub struct EchoClientFlags {
 /// Flags of the SNTP client.
 #[derive(Args, Debug, Clone)]
 pub struct SntpFlags {
-    /// Server: HOST, HOST:PORT, IP or [IPv6]:PORT (default port 123).
+    /// Server: HOST, HOST:PORT, IP or [IPv6]:PORT (default port 123; with --nts
+    /// the NTS-KE server, default port 4460).
     pub server: String,
+    /// Authenticate the time with NTS (RFC 8915): key exchange over TLS 1.3
+    /// with SERVER, then NTS-protected NTP with the server it names (by
+    /// default the same host, port 123).
+    #[arg(long)]
+    pub nts: bool,
+    /// With --nts: trust these CA certificates (a PEM bundle) for the key
+    /// exchange instead of the system's (/etc/ssl/certs/ca-certificates.crt).
+    #[arg(long, value_name = "FILE", requires = "nts")]
+    pub ca: Option<std::path::PathBuf>,
+    /// With --nts: let the key exchange name this NTP server on another host
+    /// (HOST[:PORT], default port 123; repeatable). Without it only the KE
+    /// host is queried, at whatever port it names.
+    #[arg(long, value_name = "HOST[:PORT]", requires = "nts")]
+    pub allow_ntp_server: Vec<String>,
     /// How long to wait for a valid reply, per sample (e.g. 500ms, 2s; a plain number is seconds).
     #[arg(long, short, default_value = "5s", value_parser = positive_secs)]
     pub timeout: Duration,

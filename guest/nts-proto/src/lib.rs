@@ -19,6 +19,7 @@ mod exchange;
 pub mod ke;
 pub mod protect;
 pub mod server;
+pub mod text;
 
 pub use aead::{AEAD_AES_SIV_CMAC_256, Aead, KEY_LEN, aead_name};
 pub use exchange::{CookieJar, MAX_COOKIES, NtsError, NtsExchange, NtsOutcome};

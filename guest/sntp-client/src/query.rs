@@ -1,6 +1,7 @@
-//! One query: resolve, then perform what the sans-IO [`Exchange`] asks for over
+//! One query: resolve, then perform what the sans-IO exchange asks for over
 //! one connected UDP socket. The policy (tries, spacing, best sample, when to
-//! stop) is all in `sntp_proto::exchange`.
+//! stop) is all in `sntp_proto::exchange`; NTS wraps it (`nts.rs`) and is
+//! driven by the same loop.
 
 use netio::UdpStream;
 use netio::wasip2::clocks::{monotonic_clock, wall_clock};
@@ -15,16 +16,61 @@ fn now() -> (NtpTimestamp, u64) {
     (NtpTimestamp::from_unix(t.seconds, t.nanoseconds), t.seconds)
 }
 
-/// Query `server` on `port` as `options` say.
-pub fn query(server: &str, port: u16, options: &QueryOptions) -> Result<Report, SntpError> {
-    let mut exchange = Exchange::new(ExchangeConfig {
+/// An exchange the loop below can drive: sntp-proto's, or NTS's around it.
+pub trait Drive {
+    /// The success.
+    type Done;
+    /// The failure.
+    type Error;
+    /// What to do at monotonic `now`.
+    fn next(&mut self, now: u64) -> Action<Self::Done, Self::Error>;
+    /// The datagram to send now.
+    fn request(&mut self, nonce: NtpTimestamp, t1: NtpTimestamp, now: u64) -> Vec<u8>;
+    /// A datagram arrived.
+    fn receive(&mut self, bytes: &[u8], from_server: bool, t4: NtpTimestamp, secs: u64, now: u64);
+}
+
+impl Drive for Exchange {
+    type Done = sntp_proto::Outcome;
+    type Error = ExchangeError;
+    fn next(&mut self, now: u64) -> Action {
+        Exchange::next(self, now)
+    }
+    fn request(&mut self, nonce: NtpTimestamp, t1: NtpTimestamp, now: u64) -> Vec<u8> {
+        Exchange::request(self, nonce, t1, now).to_vec()
+    }
+    fn receive(&mut self, bytes: &[u8], from_server: bool, t4: NtpTimestamp, secs: u64, now: u64) {
+        Exchange::receive(self, bytes, from_server, t4, secs, now)
+    }
+}
+
+/// The exchange's configuration from the typed options.
+pub fn config(options: &QueryOptions) -> Result<Exchange, SntpError> {
+    Exchange::new(ExchangeConfig {
         timeout_ns: options.timeout_ms.saturating_mul(1_000_000),
         tries: options.tries,
         samples: options.samples,
         burst: options.burst,
     })
-    .map_err(SntpError::InvalidRequest)?;
+    .map_err(SntpError::InvalidRequest)
+}
+
+/// Query `server` on `port` as `options` say.
+pub fn query(server: &str, port: u16, options: &QueryOptions) -> Result<Report, SntpError> {
+    let mut exchange = config(options)?;
     let addr = SocketAddr::new(resolve(server, options.family)?, port);
+    match drive(&mut exchange, addr)? {
+        Ok(outcome) => Ok(report(addr, &outcome)),
+        Err(e) => Err(exchange_error(addr, e)),
+    }
+}
+
+/// Run `exchange` against `addr` over one connected UDP socket to its end;
+/// the outer error is the network's.
+pub fn drive<X: Drive>(
+    exchange: &mut X,
+    addr: SocketAddr,
+) -> Result<Result<X::Done, X::Error>, SntpError> {
     let socket = UdpStream::connect(addr).map_err(sntp_types::from_net)?;
     let mut mono = monotonic_clock::now();
     loop {
@@ -32,9 +78,7 @@ pub fn query(server: &str, port: u16, options: &QueryOptions) -> Result<Report, 
             Action::Send => {
                 let nonce = NtpTimestamp(get_random_u64());
                 let request = exchange.request(nonce, now().0, mono);
-                socket
-                    .send(request.to_vec())
-                    .map_err(sntp_types::from_net)?;
+                socket.send(request).map_err(sntp_types::from_net)?;
                 // No clock read: the next step is a wait whose deadline lies ahead.
                 continue;
             }
@@ -47,14 +91,17 @@ pub fn query(server: &str, port: u16, options: &QueryOptions) -> Result<Report, 
                     continue;
                 }
             }
-            Action::Done(Ok(outcome)) => return Ok(report(addr, &outcome)),
-            Action::Done(Err(e)) => return Err(exchange_error(addr, e)),
+            Action::Done(done) => return Ok(done),
         }
         mono = monotonic_clock::now();
     }
 }
 
-fn resolve(server: &str, family: Family) -> Result<IpAddr, SntpError> {
+/// The first address of `server` (an IP or a name) in `family`.
+pub fn resolve(server: &str, family: Family) -> Result<IpAddr, SntpError> {
+    if let Ok(ip) = server.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
+        return Ok(ip);
+    }
     let all = wstd::runtime::block_on(netio::resolve(server)).map_err(SntpError::NameNotFound)?;
     all.iter()
         .copied()
@@ -75,7 +122,8 @@ fn resolve(server: &str, family: Family) -> Result<IpAddr, SntpError> {
         })
 }
 
-fn exchange_error(addr: SocketAddr, e: ExchangeError) -> SntpError {
+/// The typed error for an exchange's failure at `addr`.
+pub fn exchange_error(addr: SocketAddr, e: ExchangeError) -> SntpError {
     let text = e.message(&addr.to_string());
     match e {
         ExchangeError::Timeout { .. } => SntpError::Timeout(text),
@@ -85,7 +133,8 @@ fn exchange_error(addr: SocketAddr, e: ExchangeError) -> SntpError {
     }
 }
 
-fn report(addr: SocketAddr, o: &sntp_proto::Outcome) -> Report {
+/// The report of a successful exchange with `addr` (not NTS: `nts` is none).
+pub fn report(addr: SocketAddr, o: &sntp_proto::Outcome) -> Report {
     let s = &o.best;
     let p = &s.packet;
     Report {
@@ -102,5 +151,6 @@ fn report(addr: SocketAddr, o: &sntp_proto::Outcome) -> Report {
         offset_ns: s.offset_ns,
         delay_ns: s.delay_ns,
         samples: o.good,
+        nts: None,
     }
 }

@@ -18,7 +18,8 @@ macro_rules! sntp_error_text {
             | $ty::Denied(s)
             | $ty::Unreachable(s)
             | $ty::NameNotFound(s)
-            | $ty::Network(s) => s.clone(),
+            | $ty::Network(s)
+            | $ty::KeyExchange(s) => s.clone(),
         }
     };
 }
@@ -37,6 +38,7 @@ macro_rules! sntp_error_kind {
             $ty::Unreachable(_) => "unreachable",
             $ty::NameNotFound(_) => "name-not-found",
             $ty::Network(_) => "network",
+            $ty::KeyExchange(_) => "key-exchange",
         }
     };
 }

@@ -133,26 +133,6 @@ struct Args {
     f: cli_args::flags::TlsFlags,
 }
 
-/// Where a component run by `wasmtime run` finds trust roots (give `--dir /etc/ssl/certs`).
-const SYSTEM_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
-
-fn roots(ca: Option<&std::path::Path>) -> Result<Vec<Vec<u8>>, String> {
-    let path = ca
-        .map(|p| p.to_path_buf())
-        .unwrap_or_else(|| SYSTEM_BUNDLE.into());
-    match std::fs::read(&path) {
-        Ok(pem) => {
-            tls_proto::pem::certificates(&pem).map_err(|e| format!("{}: {e}", path.display()))
-        }
-        // No bundle and none asked for: verification will say so ("no trust roots").
-        Err(_) if ca.is_none() => Ok(Vec::new()),
-        Err(e) => Err(format!(
-            "cannot read {}: {e} (under wasmtime run, give its directory: --dir DIR)",
-            path.display()
-        )),
-    }
-}
-
 impl exports::wasi::cli::run::Guest for Component {
     fn run() -> Result<(), ()> {
         let Args { f } = Args::try_parse().unwrap_or_else(|e| e.exit());
@@ -161,7 +141,7 @@ impl exports::wasi::cli::run::Guest for Component {
             Ok(t) => t,
             Err(e) => return fail("invalid-request", e),
         };
-        let roots = match roots(f.tls.ca.as_deref()) {
+        let roots = match tls_proto::pem::read_roots(f.tls.ca.as_deref()) {
             Ok(r) => r,
             Err(e) => return fail("invalid-request", e),
         };

@@ -17,3 +17,22 @@ pub fn certificates(pem: &[u8]) -> Result<Vec<Vec<u8>>, String> {
     }
     Ok(out)
 }
+
+/// Where a component run by `wasmtime run` finds the system's trust roots (give `--dir /etc/ssl/certs`).
+pub const SYSTEM_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
+
+/// Trust roots read by a component itself (under `wasmtime run`): `ca`, or the
+/// system bundle. No bundle and none asked for: no roots (verification then says so).
+pub fn read_roots(ca: Option<&std::path::Path>) -> Result<Vec<Vec<u8>>, String> {
+    let path = ca
+        .map(|p| p.to_path_buf())
+        .unwrap_or_else(|| SYSTEM_BUNDLE.into());
+    match std::fs::read(&path) {
+        Ok(pem) => certificates(&pem).map_err(|e| format!("{}: {e}", path.display())),
+        Err(_) if ca.is_none() => Ok(Vec::new()),
+        Err(e) => Err(format!(
+            "cannot read {}: {e} (under wasmtime run, give its directory: --dir DIR)",
+            path.display()
+        )),
+    }
+}

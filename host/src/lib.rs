@@ -19,6 +19,7 @@ pub mod dns_probe;
 pub mod echo;
 pub mod http;
 pub mod net;
+pub mod nts;
 pub mod ping;
 pub mod policy;
 pub mod probe;

@@ -36,7 +36,8 @@ pub mod server {
 }
 
 pub use client::netkit::diag::sntp_types::{
-    Family, Leap, QueryOptions, Report, ServerConfig, ServerSummary, SntpError,
+    Family, Leap, NtsInfo, NtsOptions, NtsQueryResult, NtsSession, QueryOptions, Report,
+    ServerConfig, ServerSummary, SntpError,
 };
 
 /// Grants for a query of exactly `server`: datagrams to and from it (and the
@@ -84,6 +85,8 @@ pub struct SntpClient {
     /// Where the `netkit:diag/sntp-client` export lives; looked up once, and
     /// only that interface (the world's `wasi:cli/run` is never needed here).
     query: client::exports::netkit::diag::sntp_client::GuestIndices,
+    /// `netkit:diag/nts-client`, when the component exports it.
+    nts: Option<client::exports::netkit::diag::nts_client::GuestIndices>,
 }
 
 impl SntpClient {
@@ -100,10 +103,12 @@ impl SntpClient {
             .map_err(anyhow::Error::from)?;
         let query = client::exports::netkit::diag::sntp_client::GuestIndices::new(&pre)
             .map_err(anyhow::Error::from)?;
+        let nts = client::exports::netkit::diag::nts_client::GuestIndices::new(&pre).ok();
         Ok(Self {
             host: host.clone(),
             pre,
             query,
+            nts,
         })
     }
 
@@ -144,6 +149,56 @@ impl SntpClient {
                     server.port(),
                     *options,
                 )
+                .await?)
+        })
+        .await
+    }
+}
+
+impl SntpClient {
+    fn nts_export(&self) -> Result<&client::exports::netkit::diag::nts_client::GuestIndices> {
+        self.nts.as_ref().ok_or_else(|| {
+            anyhow::anyhow!("the component does not export netkit:diag/nts-client (NTS)")
+        })
+    }
+
+    /// An NTS key exchange with `name` at `addr` in a fresh instance under
+    /// `sandbox` (which should grant exactly `tcp-connect://addr`).
+    pub async fn key_exchange_in(
+        &self,
+        sandbox: &Sandbox,
+        name: &str,
+        addr: SocketAddr,
+        options: &NtsOptions,
+    ) -> Result<Result<NtsSession, SntpError>> {
+        let export = self.nts_export()?;
+        let (mut store, _) = self.host.store(sandbox);
+        let ip = addr.ip().to_string();
+        unconstrained(async {
+            let instance = self.pre.instantiate_async(&mut store).await?;
+            Ok(export
+                .load(&mut store, &instance)?
+                .call_key_exchange(&mut store, name, addr.port(), Some(&ip), options)
+                .await?)
+        })
+        .await
+    }
+
+    /// An NTS-authenticated query with `session` in a fresh instance under
+    /// `sandbox` (which should grant exactly the session's NTP server).
+    pub async fn nts_query_in(
+        &self,
+        sandbox: &Sandbox,
+        session: &NtsSession,
+        options: &QueryOptions,
+    ) -> Result<NtsQueryResult> {
+        let export = self.nts_export()?;
+        let (mut store, _) = self.host.store(sandbox);
+        unconstrained(async {
+            let instance = self.pre.instantiate_async(&mut store).await?;
+            Ok(export
+                .load(&mut store, &instance)?
+                .call_query(&mut store, session, *options)
                 .await?)
         })
         .await

@@ -21,9 +21,18 @@ mod tests {
     #[test]
     fn summary_reads() {
         assert_eq!(
-            super::summary("127.0.0.1:4460", "127.0.0.1:123", "AEAD_AES_SIV_CMAC_256", 8, 3_200_000),
+            super::summary(
+                "127.0.0.1:4460",
+                "127.0.0.1:123",
+                "AEAD_AES_SIV_CMAC_256",
+                8,
+                3_200_000
+            ),
             "authenticated (NTS): key exchange with 127.0.0.1:4460 in 3.2 ms, time from 127.0.0.1:123, AEAD_AES_SIV_CMAC_256, 8 cookies left"
         );
-        assert!(super::summary("k", "n", "a", 1, 0).contains("cookies kept from a key exchange with k, time from n, a, 1 cookie left"));
+        assert!(
+            super::summary("k", "n", "a", 1, 0)
+                .contains("cookies kept from a key exchange with k, time from n, a, 1 cookie left")
+        );
     }
 }

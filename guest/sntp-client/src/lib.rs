@@ -122,7 +122,8 @@ fn nts_run(
         .map(|a| nts_proto::server::Allowed::parse(a))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| ("invalid-request", format!("--allow-ntp-server {e}")))?;
-    let roots = tls_proto::pem::read_roots(args.ca.as_deref()).map_err(|e| ("invalid-request", e))?;
+    let roots =
+        tls_proto::pem::read_roots(args.ca.as_deref()).map_err(|e| ("invalid-request", e))?;
     let nts_options = NtsOptions {
         server_name: None,
         roots,
@@ -147,7 +148,13 @@ fn to_text(r: &Report) -> String {
 }
 
 fn nts_text(n: &sntp_types::NtsInfo) -> String {
-    nts_proto::text::summary(&n.ke_server, &n.ntp_server, &n.aead, n.cookies_left, n.ke_ns)
+    nts_proto::text::summary(
+        &n.ke_server,
+        &n.ntp_server,
+        &n.aead,
+        n.cookies_left,
+        n.ke_ns,
+    )
 }
 
 fn to_json(r: &Report) -> String {

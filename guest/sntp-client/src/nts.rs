@@ -10,7 +10,9 @@ use netio::wasip2::random::random::get_random_bytes;
 use nts_proto::ke::{self, Response};
 use nts_proto::{Aead, CookieJar, NtsError, NtsExchange, NtsOutcome, ef};
 use sntp_proto::{Action, NtpTimestamp};
-use sntp_types::{Family, NtsInfo, NtsOptions, NtsQueryResult, NtsSession, QueryOptions, SntpError};
+use sntp_types::{
+    Family, NtsInfo, NtsOptions, NtsQueryResult, NtsSession, QueryOptions, SntpError,
+};
 use std::net::{IpAddr, SocketAddr};
 use tls_proto::{NetioTransport, Recv, TlsError, TlsOptions, TlsStream, TlsVersion};
 
@@ -55,7 +57,10 @@ pub fn key_exchange(
     };
     let addr = SocketAddr::new(ip, port);
     let name = o.server_name.clone().unwrap_or_else(|| {
-        server.trim_start_matches('[').trim_end_matches(']').to_string()
+        server
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string()
     });
     let timeout = || {
         SntpError::Timeout(format!(
@@ -63,7 +68,8 @@ pub fn key_exchange(
             o.timeout_ms
         ))
     };
-    let ke_error = |why: String| SntpError::KeyExchange(format!("NTS key exchange with {addr}: {why}"));
+    let ke_error =
+        |why: String| SntpError::KeyExchange(format!("NTS key exchange with {addr}: {why}"));
     let tcp = match TcpStream::connect_until(addr, deadline) {
         Ok(Some(s)) => s,
         Ok(None) => return Err(timeout()),
@@ -96,12 +102,18 @@ pub fn key_exchange(
             ke::ALPN
         )));
     }
-    if !tls.send(&ke::request(), deadline).map_err(|e| ke_error(e.to_string()))? {
+    if !tls
+        .send(&ke::request(), deadline)
+        .map_err(|e| ke_error(e.to_string()))?
+    {
         return Err(timeout());
     }
     let mut response = Response::new();
     let negotiated = loop {
-        match tls.recv(16 * 1024, deadline).map_err(|e| ke_error(e.to_string()))? {
+        match tls
+            .recv(16 * 1024, deadline)
+            .map_err(|e| ke_error(e.to_string()))?
+        {
             Recv::Data(d) => {
                 if let Some(done) = response.feed(&d) {
                     break done;

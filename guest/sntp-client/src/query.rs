@@ -99,7 +99,11 @@ pub fn drive<X: Drive>(
 
 /// The first address of `server` (an IP or a name) in `family`.
 pub fn resolve(server: &str, family: Family) -> Result<IpAddr, SntpError> {
-    if let Ok(ip) = server.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
+    if let Ok(ip) = server
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<IpAddr>()
+    {
         return Ok(ip);
     }
     let all = wstd::runtime::block_on(netio::resolve(server)).map_err(SntpError::NameNotFound)?;

@@ -37,6 +37,8 @@ pub struct Job {
     label: String,
     sandbox: Sandbox,
     format: Format,
+    /// Grants of the job's later instances (NTS's query after its key exchange).
+    more: Vec<String>,
 }
 
 impl Job {
@@ -50,7 +52,18 @@ impl Job {
             label: label.to_string(),
             sandbox: Sandbox::new(label, policy),
             format,
+            more: Vec::new(),
         }
+    }
+
+    /// A later instance of this job was granted `policy`: shown like the first
+    /// grants (stderr in text mode, `grants` in JSON).
+    pub fn also_granted(&mut self, policy: &ResolvedPolicy) {
+        if !self.format.json {
+            eprintln!("netkit: {} granted: {}", self.label, policy.summary());
+        }
+        self.more
+            .extend(policy.grants().iter().map(|g| g.to_string()));
     }
 
     /// The sandbox to run the component in.
@@ -80,6 +93,7 @@ impl Job {
                 .grants()
                 .iter()
                 .map(|g| g.to_string())
+                .chain(self.more.iter().cloned())
                 .collect();
             let mut body = outcome.json(grants, json!(log.events()));
             // Exact even when the audit kept only the first events.

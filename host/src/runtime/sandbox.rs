@@ -163,6 +163,15 @@ impl Sandbox {
         &self.policy
     }
 
+    /// The same sandbox (label, audit, limits) under other grants: a second
+    /// instance of one job that needs different access (NTS's query after its
+    /// key exchange).
+    pub fn with_policy(&self, policy: ResolvedPolicy) -> Sandbox {
+        let mut s = self.clone();
+        s.policy = Arc::new(policy);
+        s
+    }
+
     pub(super) fn policy_arc(&self) -> &Arc<ResolvedPolicy> {
         &self.policy
     }

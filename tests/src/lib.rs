@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 /// The `netkit` binary built next to this test executable.
 pub mod nginx;
+pub mod nts_server;
 pub mod pki;
 
 pub fn netkit() -> PathBuf {
@@ -361,10 +362,29 @@ impl Chrony {
 /// Start chronyd as an NTP server on `port` of 127.0.0.1 and ::1 (`local stratum 10`,
 /// never touching the clock), with `extra` config lines; waits until it answers.
 pub fn start_chrony(port: u16, extra: &str) -> Chrony {
+    start_chrony_on(
+        &["127.0.0.1".parse().unwrap(), "::1".parse().unwrap()],
+        port,
+        extra,
+    )
+}
+
+/// chronyd as [`start_chrony`] does, bound to `binds` (loopback addresses;
+/// the first is the one polled until it answers). Its NTS-KE server, when
+/// `extra` configures one, binds to the same addresses.
+pub fn start_chrony_on(binds: &[std::net::IpAddr], port: u16, extra: &str) -> Chrony {
+    assert!(
+        binds.iter().all(|ip| ip.is_loopback()),
+        "tests use loopback only"
+    );
     let dir = std::env::temp_dir().join(format!("netkit-chrony-{}-{port}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("chrony dir");
+    let bind: String = binds
+        .iter()
+        .map(|ip| format!("bindaddress {ip}\n"))
+        .collect();
     let conf = format!(
-        "port {port}\nbindaddress 127.0.0.1\nbindaddress ::1\nallow 127.0.0.1\nallow ::1\n\
+        "port {port}\n{bind}allow 127.0.0.0/8\nallow ::1\n\
          local stratum 10\ncmdport 0\nbindcmdaddress /\npidfile {dir}/chronyd.pid\n\
          driftfile {dir}/drift\n{extra}\n",
         dir = dir.display()
@@ -388,7 +408,7 @@ pub fn start_chrony(port: u16, extra: &str) -> Chrony {
     // chronyd answers once its local reference is selected; poll until it does.
     let start = Instant::now();
     loop {
-        if ntp_probe(([127, 0, 0, 1], port).into()) {
+        if ntp_probe((binds[0], port).into()) {
             break;
         }
         assert!(
@@ -440,6 +460,29 @@ pub fn chronyd_q_offset(server: &str, port: u16) -> f64 {
         .lines()
         .find(|l| l.contains("System clock wrong by"))
         .unwrap_or_else(|| panic!("chronyd -Q printed no offset: {all}"));
+    line.split("wrong by ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("cannot read the offset in {line:?}"))
+}
+
+/// Offset in seconds that `chronyd -Q` measures with NTS against the KE
+/// server `server:ke_port` (NTP at `port`), trusting `ca`.
+pub fn chronyd_q_nts_offset(server: &str, port: u16, ke_port: u16, ca: &Path) -> f64 {
+    let out = Command::new(chronyd())
+        .args(["-Q", "-f", "/dev/null"])
+        .arg(format!(
+            "server {server} port {port} iburst nts ntsport {ke_port} maxsamples 1"
+        ))
+        .arg(format!("ntstrustedcerts {}", ca.display()))
+        .output()
+        .expect("run chronyd -Q");
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    let line = all
+        .lines()
+        .find(|l| l.contains("System clock wrong by"))
+        .unwrap_or_else(|| panic!("chronyd -Q (NTS) printed no offset: {all}"));
     line.split("wrong by ")
         .nth(1)
         .and_then(|r| r.split_whitespace().next())

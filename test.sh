@@ -11,7 +11,7 @@ echo "test.sh: wasmtime CLI: $("$WASMTIME" --version)"
 
 cargo fmt --all -- --check
 cargo clippy --locked --all-targets -- -D warnings
-cargo clippy --locked --target wasm32-wasip2 -p echo-server -p echo-client -p sntp-client -p sntp-server -p hostile -p netio -p echo-types -p sntp-types -p probe-types -p tcp-probe -p udp-probe -p dns-probe -p tls-proto -p tls-probe -p http-proto -p http-probe -p ping-proto -p ping -- -D warnings
+cargo clippy --locked --target wasm32-wasip2 -p echo-server -p echo-client -p sntp-client -p sntp-server -p hostile -p netio -p echo-types -p sntp-types -p probe-types -p tcp-probe -p udp-probe -p dns-probe -p tls-proto -p tls-probe -p http-proto -p http-probe -p ping-proto -p ping -p nts-proto -- -D warnings
 # The host library's modules in layer order (no cycles).
 .ci/check-layers
 cargo build --locked -p netkit

@@ -3,7 +3,8 @@
 //! Layers, from pure to effectful; a module uses only those before it:
 //! [`policy`] (grants, resolved policies) → [`audit`] → [`net`] (the guest's
 //! network view, socket caps) → [`dns`] (system resolver, scoped lookup) → [`cache`] → [`runtime`] (host, sandbox, store) → drivers
-//! ([`echo`], [`sntp`], [`command`]); [`components`] holds the embedded guests.
+//! ([`echo`], [`sntp`], [`command`]) → [`nts`] (key exchange, then query, over the
+//! SNTP driver) → `watch`; [`components`] holds the embedded guests.
 //! A component runs in a [`runtime::Sandbox`] whose [`policy::ResolvedPolicy`]
 //! grants network access only to the addresses asked for; every attempt is
 //! recorded in an [`audit::Audit`].

@@ -31,6 +31,9 @@ pub struct NtsRequest {
     pub allowed: Vec<Allowed>,
     /// The query.
     pub query: QueryOptions,
+    /// The whole run's time (watch's `timeout`): a query after a key exchange
+    /// gets what is left of it. `None`: each step has its own timeout.
+    pub budget: Option<std::time::Duration>,
 }
 
 /// What one run did.
@@ -59,6 +62,7 @@ pub async fn run(
     request: &NtsRequest,
     kept: Option<NtsSession>,
 ) -> Result<NtsRun> {
+    let start = std::time::Instant::now();
     let mut run = NtsRun {
         outcome: Err(SntpError::KeyExchange("not run".into())),
         session: None,
@@ -119,7 +123,12 @@ pub async fn run(
             }
         }
     }
-    query(client, base, request, session, &mut run).await?;
+    let mut request = request.clone();
+    if let Some(budget) = request.budget {
+        let left = budget.saturating_sub(start.elapsed()).as_millis().max(1) as u64;
+        request.query.timeout_ms = request.query.timeout_ms.min(left);
+    }
+    query(client, base, &request, session, &mut run).await?;
     Ok(run)
 }
 

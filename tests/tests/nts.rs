@@ -441,6 +441,7 @@ async fn a_plugin_host_keeps_the_session_and_queries_without_a_new_key_exchange(
             burst: true,
             family: Family::Any,
         },
+        budget: None,
     };
     let base = netkit::runtime::Sandbox::new("nts", netkit::policy::ResolvedPolicy::new(vec![]));
     let first = run(&client, &base, &request, None).await.unwrap();
@@ -475,4 +476,194 @@ async fn a_plugin_host_keeps_the_session_and_queries_without_a_new_key_exchange(
     assert_eq!(again.key_exchanges, 1, "{:?}", again.outcome);
     assert!(again.outcome.is_err());
     assert_eq!(naks.key_exchanges(), 1);
+}
+
+#[test]
+fn watch_keeps_cookies_between_runs_and_chronyd_sees_one_key_exchange() {
+    let _serial = serial();
+    let dir = scratch("watch");
+    let pki = Pki::new(&dir.join("pki"));
+    let leaf = pki.leaf("ntp", &["127.0.0.1"], -1, 30);
+    // chronyc talks to chronyd over a socket in a directory only we may enter.
+    let cmd = dir.join("cmd");
+    std::fs::create_dir_all(&cmd).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&cmd, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let sock = cmd.join("chronyd.sock");
+    let (chrony, ke) = nts_chrony(
+        &["127.0.0.1"],
+        &leaf,
+        &format!("bindcmdaddress {}", sock.display()),
+    );
+    let (elsewhere, elsewhere_ca) = hostile(Ke::Names("127.0.0.3".into(), 123), Ntp::Good);
+    let before = serverstats(&sock);
+    let config = dir.join("watch.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[[probe]]
+name = "nts"
+kind = "sntp"
+target = "127.0.0.1:{ke}"
+nts = true
+tls_config = {{ ca_file = "{ca}" }}
+interval = "300ms"
+timeout = "2s"
+
+[[probe]]
+name = "led-elsewhere"
+kind = "sntp"
+target = "{elsewhere}"
+nts = true
+tls_config = {{ ca_file = "{elsewhere_ca}" }}
+interval = "300ms"
+timeout = "2s"
+
+"#,
+            ca = pki.ca.display(),
+            elsewhere = elsewhere.ke,
+            elsewhere_ca = elsewhere_ca.display(),
+        ),
+    )
+    .unwrap();
+    let (_watch, listen) = start_netkit_watch(&config);
+    let start = std::time::Instant::now();
+    let metrics = loop {
+        let m = http("GET", listen, "/metrics").1;
+        if metric_sample(&m, "netkit_probe_runs_total", "probe=\"nts\"").unwrap_or(0.0) >= 8.0 {
+            break m;
+        }
+        assert!(
+            start.elapsed().as_secs() < 30,
+            "8 runs never happened:\n{m}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    let get = |metric: &str, probe: &str| {
+        metric_sample(&metrics, metric, &format!("probe=\"{probe}\""))
+            .unwrap_or_else(|| panic!("no {metric} for {probe}:\n{metrics}"))
+    };
+    assert_eq!(get("probe_success", "nts"), 1.0, "{metrics}");
+    assert_eq!(get("probe_nts_authenticated", "nts"), 1.0, "{metrics}");
+    assert_eq!(get("probe_nts_key_exchanges", "nts"), 1.0, "{metrics}");
+    assert_eq!(
+        get("probe_nts_key_exchange_seconds", "nts"),
+        0.0,
+        "{metrics}"
+    );
+    assert_eq!(get("probe_nts_cookies", "nts"), 8.0, "{metrics}");
+    assert_eq!(get("probe_sntp_stratum", "nts"), 10.0, "{metrics}");
+    // chronyd agrees: one key exchange (beyond the readiness check's
+    // connection), every NTP packet of ours authenticated.
+    let after = serverstats(&sock);
+    assert_eq!(
+        after.0 - before.0,
+        1,
+        "NTS-KE connections accepted: {before:?} then {after:?}"
+    );
+    assert!(
+        after.1 - before.1 >= 8,
+        "authenticated NTP packets: {before:?} then {after:?}"
+    );
+    // Led to an ungranted server: every run fails as denied, at no cost to the other.
+    assert_eq!(get("probe_success", "led-elsewhere"), 0.0, "{metrics}");
+    assert_eq!(
+        get("probe_nts_authenticated", "led-elsewhere"),
+        0.0,
+        "{metrics}"
+    );
+    assert!(
+        get("netkit_sandbox_denied_total", "led-elsewhere") >= 1.0,
+        "{metrics}"
+    );
+    let (status, body) = http("GET", listen, "/probe?module=led-elsewhere&debug=true");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("allow_ntp_servers"), "{body}");
+    drop(chrony);
+}
+
+#[test]
+fn watch_refuses_nts_settings_that_cannot_hold() {
+    let dir = scratch("watch-bad");
+    let base = "[[probe]]\nname = \"n\"\nkind = \"sntp\"\ntarget = \"127.0.0.1:4460\"\n";
+    for (extra, expect) in [
+        (
+            "nts = true\ntls_config = { insecure_skip_verify = true }\n",
+            "authenticates nothing",
+        ),
+        (
+            "nts = true\ntls_config = { min_version = \"TLS12\" }\n",
+            "TLS 1.3 only",
+        ),
+        (
+            "allow_ntp_servers = [\"127.0.0.1\"]\n",
+            "only for kind = \"sntp\" with nts = true",
+        ),
+        (
+            "nts = true\nallow_ntp_servers = [\"h:x\"]\n",
+            "allow_ntp_servers",
+        ),
+        (
+            "tls_config = { ca_file = \"x\" }\n",
+            "tls_config is only for",
+        ),
+    ] {
+        let config = dir.join("bad.toml");
+        std::fs::write(&config, format!("{base}{extra}")).unwrap();
+        let out = Command::new(netkit())
+            .args(["watch", "--config"])
+            .arg(&config)
+            .args(["--listen", &format!("127.0.0.1:{}", free_port())])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{extra}");
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains(expect), "{extra}: {stderr}");
+    }
+    let config = dir.join("bad.toml");
+    std::fs::write(
+        &config,
+        "[[probe]]\nname = \"n\"\nkind = \"tcp\"\ntarget = \"127.0.0.1:1\"\nnts = true\n",
+    )
+    .unwrap();
+    let out = Command::new(netkit())
+        .args(["watch", "--config"])
+        .arg(&config)
+        .args(["--listen", &format!("127.0.0.1:{}", free_port())])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("nts = is only for kind = \"sntp\""),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+/// chronyd's (NTS-KE connections accepted, authenticated NTP packets), from `chronyc serverstats`.
+fn serverstats(sock: &Path) -> (u64, u64) {
+    let out = Command::new("chronyc")
+        .arg("-h")
+        .arg(sock)
+        .arg("serverstats")
+        .output()
+        .expect("chronyc (apt-get install -y chrony)");
+    let stats = text(&out.stdout);
+    let stat = |name: &str| -> u64 {
+        stats
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.rsplit(' ').next()?.trim().parse().ok())
+            .unwrap_or_else(|| {
+                panic!(
+                    "no {name:?} in chronyc serverstats: {stats} {}",
+                    text(&out.stderr)
+                )
+            })
+    };
+    (
+        stat("NTS-KE connections accepted"),
+        stat("Authenticated NTP packets"),
+    )
 }

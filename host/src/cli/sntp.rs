@@ -87,6 +87,7 @@ pub async fn main(Args { f: a, c }: Args, audit: bool) -> Result<ExitCode> {
                 },
                 allowed,
                 query: options,
+                budget: None,
             };
             let run = nts::run(&client, job.sandbox(), &request, None).await?;
             for policy in run.granted.iter().skip(1) {

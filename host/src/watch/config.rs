@@ -121,6 +121,21 @@ struct RawProbe {
     ttl: Option<i64>,
     dont_fragment: Option<bool>,
     source_ip_address: Option<String>,
+    // The sntp kind: NTS.
+    nts: Option<bool>,
+    #[serde(default)]
+    allow_ntp_servers: Vec<Spanned<String>>,
+}
+
+/// The sntp kind's NTS settings (`nts = true`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NtsSettings {
+    /// Trust roots for the key exchange (`tls_config.ca_file`, or the system's).
+    pub roots: std::sync::Arc<Vec<Vec<u8>>>,
+    /// `tls_config.server_name`: the name to verify instead of the target's host.
+    pub server_name: Option<String>,
+    /// `allow_ntp_servers`: NTP servers on other hosts the key exchange may name.
+    pub allowed: Vec<nts_proto::server::Allowed>,
 }
 
 /// One probe, checked.
@@ -167,6 +182,8 @@ pub struct ProbeConfig {
     pub tls: Option<TlsSettings>,
     /// The icmp kind's settings.
     pub icmp: Option<super::icmp_probe::IcmpSettings>,
+    /// The sntp kind's NTS settings (`nts = true`).
+    pub nts: Option<NtsSettings>,
     /// blackbox's `preferred_ip_protocol` (`ip4`, `ip6`): the family a name resolves to first.
     pub preferred_ip_protocol: Option<crate::target::Family>,
     /// blackbox's `ip_protocol_fallback` (default true): any family when the preferred has no address.
@@ -540,9 +557,50 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
                 "valid_status_codes, method, headers, body, fail_if_* and the other HTTP keys are only for kind = \"http\"".into(),
             ));
         }
-        if !matches!(p.kind, Kind::Http | Kind::Tls) && raw_web.tls_config.is_some() {
+        let nts_on = p.nts == Some(true);
+        if p.nts.is_some() && p.kind != Kind::Sntp {
+            return Err(web_err("nts = is only for kind = \"sntp\"".into()));
+        }
+        if let Some(a) = p.allow_ntp_servers.first()
+            && !nts_on
+        {
+            return Err(at(
+                a.span(),
+                "allow_ntp_servers = is only for kind = \"sntp\" with nts = true".into(),
+            ));
+        }
+        let nts = if nts_on {
+            let tls = super::web_probe::tls_settings(raw_web.tls_config.as_ref(), base)
+                .map_err(web_err)?;
+            if tls.insecure {
+                return Err(web_err(
+                    "tls_config.insecure_skip_verify: NTS without a verified key exchange authenticates nothing; give tls_config.ca_file instead".into(),
+                ));
+            }
+            if tls.min_version.is_some() || tls.max_version.is_some() {
+                return Err(web_err(
+                    "tls_config.min_version / max_version: NTS-KE is TLS 1.3 only (RFC 8915), nothing to choose".into(),
+                ));
+            }
+            let mut allowed = Vec::new();
+            for a in &p.allow_ntp_servers {
+                allowed.push(
+                    nts_proto::server::Allowed::parse(a.get_ref())
+                        .map_err(|e| at(a.span(), format!("allow_ntp_servers: {e}")))?,
+                );
+            }
+            Some(NtsSettings {
+                roots: tls.roots,
+                server_name: tls.server_name,
+                allowed,
+            })
+        } else {
+            None
+        };
+        if !matches!(p.kind, Kind::Http | Kind::Tls) && !nts_on && raw_web.tls_config.is_some() {
             return Err(web_err(
-                "tls_config is only for kind = \"http\" or \"tls\"".into(),
+                "tls_config is only for kind = \"http\" or \"tls\", or \"sntp\" with nts = true"
+                    .into(),
             ));
         }
         let http = match p.kind {
@@ -593,6 +651,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             http,
             tls,
             icmp,
+            nts,
             preferred_ip_protocol,
             ip_protocol_fallback: p.ip_protocol_fallback.unwrap_or(true),
             name,

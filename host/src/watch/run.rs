@@ -90,6 +90,19 @@ pub const VALUES: &[(&str, &str)] = &[
     ),
     ("probe_sntp_stratum", "Stratum the SNTP server announced"),
     (
+        "probe_nts_authenticated",
+        "Whether the SNTP answer was authenticated by NTS (1) or the run failed (0)",
+    ),
+    (
+        "probe_nts_key_exchange_seconds",
+        "Duration of this run's NTS key exchange (0: cookies kept from an earlier run served)",
+    ),
+    (
+        "probe_nts_key_exchanges",
+        "NTS key exchanges this probe has made since it was loaded",
+    ),
+    ("probe_nts_cookies", "NTS cookies kept for the next run"),
+    (
         "probe_dns_rcode",
         "Response code of the DNS answer (0 NOERROR, 2 SERVFAIL, 3 NXDOMAIN, 5 REFUSED, ...)",
     ),
@@ -249,7 +262,13 @@ pub struct Probe {
     /// `/probe` runs of this module at once.
     once: Arc<tokio::sync::Semaphore>,
     once_limit: usize,
+    /// NTS sessions kept between runs, by target (bounded: `/probe` may name many).
+    nts: std::sync::Mutex<std::collections::HashMap<String, crate::sntp::NtsSession>>,
+    key_exchanges: std::sync::atomic::AtomicU64,
 }
+
+/// NTS sessions one probe keeps (one per target it ran against).
+const MAX_NTS_SESSIONS: usize = 256;
 
 /// The largest component file a probe may name; checked before it is read.
 pub const MAX_COMPONENT_FILE: u64 = 64 << 20;
@@ -382,6 +401,8 @@ impl Probe {
             runner,
             once: Arc::new(tokio::sync::Semaphore::new(once_limit)),
             once_limit,
+            nts: Default::default(),
+            key_exchanges: Default::default(),
         }
     }
 
@@ -452,6 +473,101 @@ impl Probe {
         r
     }
 
+    /// An NTS run: the session kept from the last run against `target` (if
+    /// it has cookies) makes it one UDP exchange; else a key exchange first.
+    async fn run_nts(
+        &self,
+        client: &SntpClient,
+        base: &Sandbox,
+        settings: &super::config::NtsSettings,
+        target: &Target,
+        addr: std::net::SocketAddr,
+        timeout_ms: u64,
+    ) -> Result<RunResult> {
+        use std::sync::atomic::Ordering;
+        let key = target.to_string();
+        let kept = self.nts_sessions().remove(&key);
+        let request = crate::nts::NtsRequest {
+            ke_name: target.bare_host(),
+            ke_addr: addr,
+            options: crate::sntp::NtsOptions {
+                server_name: settings.server_name.clone(),
+                roots: settings.roots.to_vec(),
+                timeout_ms,
+            },
+            allowed: settings.allowed.clone(),
+            query: QueryOptions {
+                timeout_ms,
+                tries: 2,
+                samples: 1,
+                burst: true,
+                family: Family::Any,
+            },
+            budget: Some(Duration::from_millis(timeout_ms)),
+        };
+        let run = crate::nts::run(client, base, &request, kept).await?;
+        let exchanges = self
+            .key_exchanges
+            .fetch_add(u64::from(run.key_exchanges), Ordering::Relaxed)
+            + u64::from(run.key_exchanges);
+        let cookies = run.session.as_ref().map_or(0, |s| s.cookies.len());
+        if let Some(session) = run.session {
+            let mut sessions = self.nts_sessions();
+            if sessions.len() >= MAX_NTS_SESSIONS {
+                // Full: forget one; it costs that target a key exchange.
+                if let Some(k) = sessions.keys().next().cloned() {
+                    sessions.remove(&k);
+                }
+            }
+            sessions.insert(key, session);
+        }
+        let counts = |authenticated: f64, ke: f64| {
+            vec![
+                ("probe_nts_authenticated", authenticated),
+                ("probe_nts_key_exchange_seconds", ke),
+                ("probe_nts_key_exchanges", exchanges as f64),
+                ("probe_nts_cookies", cookies as f64),
+            ]
+        };
+        Ok(match run.outcome {
+            Ok(r) => {
+                let ke_ns = r.nts.as_ref().map_or(0, |n| n.ke_ns);
+                let mut values = vec![
+                    ("probe_sntp_offset_seconds", r.offset_ns as f64 / 1e9),
+                    ("probe_sntp_delay_seconds", r.delay_ns as f64 / 1e9),
+                    ("probe_sntp_stratum", f64::from(r.stratum)),
+                ];
+                values.extend(counts(
+                    if r.nts.is_some() { 1.0 } else { 0.0 },
+                    ke_ns as f64 / 1e9,
+                ));
+                RunResult::ok(
+                    format!(
+                        "offset {} ns, stratum {}, NTS-authenticated{}",
+                        r.offset_ns,
+                        r.stratum,
+                        if run.key_exchanges == 0 {
+                            " (cookies kept)"
+                        } else {
+                            ""
+                        }
+                    ),
+                    values,
+                )
+            }
+            Err(e) => RunResult {
+                values: counts(0.0, 0.0),
+                ..RunResult::failed(crate::sntp::error_kind(&e), crate::sntp::describe(&e))
+            },
+        })
+    }
+
+    fn nts_sessions(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, crate::sntp::NtsSession>> {
+        self.nts.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     async fn run_inner(&self, target: Option<Target>, audit: &Arc<Audit>) -> Result<RunResult> {
         let c = &self.config;
         let timeout_ms = c.timeout.as_millis().max(1) as u64;
@@ -509,6 +625,18 @@ impl Probe {
             }
         };
         Ok(match &*self.runner {
+            Runner::Sntp(client) if c.nts.is_some() => {
+                let settings = c.nts.as_ref().context("nts settings")?;
+                self.run_nts(
+                    client,
+                    &sandbox(ResolvedPolicy::new(vec![])),
+                    settings,
+                    &target,
+                    addr,
+                    timeout_ms,
+                )
+                .await?
+            }
             Runner::Sntp(client) => {
                 let s = sandbox(crate::sntp::client_policy(addr));
                 let options = QueryOptions {

@@ -425,6 +425,29 @@ pub fn start_chrony_on(binds: &[std::net::IpAddr], port: u16, extra: &str) -> Ch
     }
 }
 
+/// chronyd as an NTS server (RFC 8915) at `binds`: NTP on the returned
+/// Chrony's port, NTS-KE on the returned port, with the certificate `chain`
+/// and its `key` (PEM files); `extra` adds config lines.
+pub fn start_nts_chrony(binds: &[&str], key: &Path, chain: &Path, extra: &str) -> (Chrony, u16) {
+    let ke = free_port();
+    let ntp = free_udp_port();
+    let binds: Vec<std::net::IpAddr> = binds.iter().map(|b| b.parse().unwrap()).collect();
+    let dump = std::env::temp_dir().join(format!("netkit-nts-dump-{}-{ke}", std::process::id()));
+    std::fs::create_dir_all(&dump).unwrap();
+    let chrony = start_chrony_on(
+        &binds,
+        ntp,
+        &format!(
+            "ntsport {ke}\nntsserverkey {}\nntsservercert {}\nntsdumpdir {}\n{extra}",
+            key.display(),
+            chain.display(),
+            dump.display()
+        ),
+    );
+    wait_for_tcp((binds[0], ke).into(), Duration::from_secs(10));
+    (chrony, ke)
+}
+
 /// Whether an SNTP request to `addr` gets a synchronised server reply within 500 ms.
 pub fn ntp_probe(addr: SocketAddr) -> bool {
     let bind = if addr.is_ipv4() {

@@ -8,7 +8,6 @@ use netkit_tests::nts_server::{self, HostileNts, Ke, Ntp};
 use netkit_tests::pki::{Leaf, Pki};
 use netkit_tests::*;
 use serde_json::Value;
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -25,24 +24,8 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-/// chronyd serving NTP on `ntp` and NTS-KE on `ke` at `binds`, with `leaf`.
 fn nts_chrony(binds: &[&str], leaf: &Leaf, extra: &str) -> (Chrony, u16) {
-    let ke = free_port();
-    let ntp = free_udp_port();
-    let binds: Vec<IpAddr> = binds.iter().map(|b| b.parse().unwrap()).collect();
-    let dump = scratch(&format!("dump-{ke}"));
-    let chrony = start_chrony_on(
-        &binds,
-        ntp,
-        &format!(
-            "ntsport {ke}\nntsserverkey {}\nntsservercert {}\nntsdumpdir {}\n{extra}",
-            leaf.key.display(),
-            leaf.chain.display(),
-            dump.display()
-        ),
-    );
-    wait_for_tcp((binds[0], ke).into(), std::time::Duration::from_secs(10));
-    (chrony, ke)
+    start_nts_chrony(binds, &leaf.key, &leaf.chain, extra)
 }
 
 fn sntp_nts(server: &str, ca: &Path, extra: &[&str]) -> (i32, Value, String) {

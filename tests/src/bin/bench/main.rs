@@ -2,7 +2,7 @@
 //!
 //! `cargo run -p netkit-tests --bin bench` (after `cargo build -p netkit`).
 //! Arguments pick sections (default: all but `soak` and `watch-load`): `sntp`, `rss`, `embedded`,
-//! `probes`, `web`, `icmp`, `watch`, `echo`, `held`, `soak`, `watch-load`; `--conns 1000` limits the echo section to that many
+//! `probes`, `web`, `icmp`, `nts`, `watch`, `echo`, `held`, `soak`, `watch-load`; `--conns 1000` limits the echo section to that many
 //! connections; `--soak-seconds 600` sets how long `soak` runs (10 minutes by default);
 //! `--load-seconds 60` how long `watch-load` floods netkit watch.
 //! Starts its own peers on loopback: chronyd, netkit and `wasmtime run` servers,
@@ -19,6 +19,7 @@ mod echo;
 mod embedded;
 mod held;
 mod icmp;
+mod nts;
 mod probes;
 mod process;
 mod soak;
@@ -46,8 +47,9 @@ pub(crate) struct Only {
 
 impl Only {
     fn parse() -> Self {
-        const SECTIONS: [&str; 11] = [
+        const SECTIONS: [&str; 12] = [
             "web",
+            "nts",
             "icmp",
             "sntp",
             "rss",
@@ -136,6 +138,9 @@ fn main() {
     }
     if only.wants("icmp") {
         icmp::section(&mut rows);
+    }
+    if only.wants("nts") {
+        nts::section(&mut rows);
     }
     if only.wants("watch") {
         watch::section(&mut rows);

@@ -18,13 +18,13 @@ const RUNS: usize = 40;
 const WARMUP: usize = 3;
 
 /// A command to time: a name for the table and how to build it.
-struct Subject {
-    name: String,
+pub(crate) struct Subject {
+    pub(crate) name: String,
     build: Box<dyn Fn() -> Command>,
 }
 
 impl Subject {
-    fn new(name: impl Into<String>, build: impl Fn() -> Command + 'static) -> Self {
+    pub(crate) fn new(name: impl Into<String>, build: impl Fn() -> Command + 'static) -> Self {
         Self {
             name: name.into(),
             build: Box::new(build),
@@ -84,7 +84,7 @@ fn run_once(name: &str, mut cmd: Command) -> f64 {
 }
 
 /// Median wall time (ms) of every subject, measured in turns.
-fn time_subjects(subjects: &[Subject], runs: usize) -> Vec<f64> {
+pub(crate) fn time_subjects(subjects: &[Subject], runs: usize) -> Vec<f64> {
     for s in subjects {
         for _ in 0..WARMUP {
             run_once(&s.name, (s.build)());

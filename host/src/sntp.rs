@@ -198,7 +198,7 @@ impl SntpClient {
             let instance = self.pre.instantiate_async(&mut store).await?;
             Ok(export
                 .load(&mut store, &instance)?
-                .call_query(&mut store, session, *options)
+                .call_authenticated_query(&mut store, session, *options)
                 .await?)
         })
         .await

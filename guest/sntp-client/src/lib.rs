@@ -38,7 +38,7 @@ impl NtsClient for Component {
         nts::key_exchange(&server, port, connect_to.as_deref(), &options, Family::Any)
     }
 
-    fn query(session: NtsSession, options: QueryOptions) -> NtsQueryResult {
+    fn authenticated_query(session: NtsSession, options: QueryOptions) -> NtsQueryResult {
         nts::query(&session, &options)
     }
 }

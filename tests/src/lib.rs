@@ -473,16 +473,21 @@ pub fn ntp_probe(addr: SocketAddr) -> bool {
 
 /// Offset in seconds that `chronyd -Q` measures against `server:port`.
 pub fn chronyd_q_offset(server: &str, port: u16) -> f64 {
+    chronyd_q(&[format!("server {server} port {port} iburst maxsamples 1")])
+}
+
+/// The offset `chronyd -Q -f /dev/null LINES…` prints, in seconds.
+fn chronyd_q(lines: &[String]) -> f64 {
     let out = Command::new(chronyd())
         .args(["-Q", "-f", "/dev/null"])
-        .arg(format!("server {server} port {port} iburst maxsamples 1"))
+        .args(lines)
         .output()
         .expect("run chronyd -Q");
     let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
     let line = all
         .lines()
         .find(|l| l.contains("System clock wrong by"))
-        .unwrap_or_else(|| panic!("chronyd -Q printed no offset: {all}"));
+        .unwrap_or_else(|| panic!("chronyd -Q {lines:?} printed no offset: {all}"));
     line.split("wrong by ")
         .nth(1)
         .and_then(|r| r.split_whitespace().next())
@@ -493,24 +498,10 @@ pub fn chronyd_q_offset(server: &str, port: u16) -> f64 {
 /// Offset in seconds that `chronyd -Q` measures with NTS against the KE
 /// server `server:ke_port` (NTP at `port`), trusting `ca`.
 pub fn chronyd_q_nts_offset(server: &str, port: u16, ke_port: u16, ca: &Path) -> f64 {
-    let out = Command::new(chronyd())
-        .args(["-Q", "-f", "/dev/null"])
-        .arg(format!(
-            "server {server} port {port} iburst nts ntsport {ke_port} maxsamples 1"
-        ))
-        .arg(format!("ntstrustedcerts {}", ca.display()))
-        .output()
-        .expect("run chronyd -Q");
-    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
-    let line = all
-        .lines()
-        .find(|l| l.contains("System clock wrong by"))
-        .unwrap_or_else(|| panic!("chronyd -Q (NTS) printed no offset: {all}"));
-    line.split("wrong by ")
-        .nth(1)
-        .and_then(|r| r.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("cannot read the offset in {line:?}"))
+    chronyd_q(&[
+        format!("server {server} port {port} iburst nts ntsport {ke_port} maxsamples 1"),
+        format!("ntstrustedcerts {}", ca.display()),
+    ])
 }
 
 /// Offset in seconds that `ntpdig` measures against `server` (port 123 only).

@@ -345,13 +345,11 @@ fn a_key_exchange_leading_elsewhere_is_not_followed() {
 #[test]
 fn the_stock_wasmtime_cli_runs_nts_unmodified() {
     let (server, ca) = hostile(Ke::Good, Ntp::Good);
-    let dir = ca.parent().unwrap();
-    let wasm = components_dir().join("sntp-client.wasm");
-    let run = |extra: &[&str]| {
+    let run = |server: &HostileNts, ca: &Path| {
         let out = Command::new(wasmtime())
             .args(["run", "-S", "inherit-network", "--dir"])
-            .arg(format!("{}::/pki", dir.display()))
-            .arg(&wasm)
+            .arg(format!("{}::/pki", ca.parent().unwrap().display()))
+            .arg(components_dir().join("sntp-client.wasm"))
             .args([
                 "--nts",
                 &server.ke.to_string(),
@@ -359,14 +357,13 @@ fn the_stock_wasmtime_cli_runs_nts_unmodified() {
                 "/pki/ca.pem",
                 "--json",
             ])
-            .args(extra)
             .output()
             .unwrap();
         let v: Value = serde_json::from_slice(&out.stdout)
             .unwrap_or_else(|e| panic!("{e}: {} {}", text(&out.stdout), text(&out.stderr)));
         (out.status.success(), v)
     };
-    let (ok, v) = run(&[]);
+    let (ok, v) = run(&server, &ca);
     assert!(ok, "{v}");
     assert_eq!(v["report"]["authenticated"], true, "{v}");
     assert_eq!(
@@ -376,21 +373,8 @@ fn the_stock_wasmtime_cli_runs_nts_unmodified() {
     );
     // The component refuses to be led elsewhere on its own, too.
     let (elsewhere, ca2) = hostile(Ke::Names("127.0.0.3".into(), 123), Ntp::Good);
-    let out = Command::new(wasmtime())
-        .args(["run", "-S", "inherit-network", "--dir"])
-        .arg(format!("{}::/pki", ca2.parent().unwrap().display()))
-        .arg(&wasm)
-        .args([
-            "--nts",
-            &elsewhere.ke.to_string(),
-            "--ca",
-            "/pki/ca.pem",
-            "--json",
-        ])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (ok, v) = run(&elsewhere, &ca2);
+    assert!(!ok, "{v}");
     assert_eq!(v["error"]["kind"], "denied", "{v}");
     assert!(
         v["error"]["message"]

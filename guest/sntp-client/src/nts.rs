@@ -83,12 +83,14 @@ pub fn key_exchange(
         max_version: Some(TlsVersion::Tls13),
         alpn: vec![ke::ALPN.to_string()],
     };
-    let (mut tls, handshake) = match TlsStream::connect(NetioTransport(tcp), &options, deadline) {
-        Ok(t) => t,
-        Err(TlsError::Invalid(why)) => return Err(SntpError::InvalidRequest(why)),
-        Err(TlsError::Timeout(_)) => return Err(timeout()),
-        Err(e) => return Err(ke_error(tls_failure(&e, &name))),
-    };
+    // The request goes out with the client's Finished (no wait on a delayed ACK).
+    let (mut tls, handshake) =
+        match TlsStream::connect_sending(NetioTransport(tcp), &options, deadline, &ke::request()) {
+            Ok(t) => t,
+            Err(TlsError::Invalid(why)) => return Err(SntpError::InvalidRequest(why)),
+            Err(TlsError::Timeout(_)) => return Err(timeout()),
+            Err(e) => return Err(ke_error(tls_failure(&e, &name))),
+        };
     if !handshake.verification.verified() {
         // The verifier records rather than refuses (tls-proto): NTS has no insecure mode.
         return Err(ke_error(format!(
@@ -101,12 +103,6 @@ pub fn key_exchange(
             "the server did not agree to ALPN {} (RFC 8915 §4)",
             ke::ALPN
         )));
-    }
-    if !tls
-        .send(&ke::request(), deadline)
-        .map_err(|e| ke_error(e.to_string()))?
-    {
-        return Err(timeout());
     }
     let mut response = Response::new();
     let negotiated = loop {

@@ -131,6 +131,22 @@ impl<T: Transport> TlsStream<T> {
         options: &TlsOptions,
         deadline_ns: u64,
     ) -> Result<(TlsStream<T>, Handshake), TlsError> {
+        Self::connect_sending(transport, options, deadline_ns, &[])
+    }
+
+    /// [`TlsStream::connect`], with `first` (application data) sent in the
+    /// same write as the client's Finished rather than after it: a request
+    /// written after the handshake waits for the server's ACK of Finished
+    /// under Nagle's algorithm (40 ms of delayed ACK on Linux when the server
+    /// has nothing to send first, as chronyd's NTS-KE server does), and
+    /// wasi:sockets has no TCP_NODELAY. Only sent once the server is
+    /// authenticated as far as the handshake goes (never as 0-RTT data).
+    pub fn connect_sending(
+        transport: T,
+        options: &TlsOptions,
+        deadline_ns: u64,
+        first: &[u8],
+    ) -> Result<(TlsStream<T>, Handshake), TlsError> {
         let name = ServerName::try_from(options.server_name.clone()).map_err(|e| {
             TlsError::Invalid(format!(
                 "{:?} is not a server name: {e}",
@@ -138,8 +154,14 @@ impl<T: Transport> TlsStream<T> {
             ))
         })?;
         let (config, seen) = client_config(options)?;
-        let conn = ClientConnection::new(config, name)
+        let mut conn = ClientConnection::new(config, name)
             .map_err(|e| TlsError::Invalid(format!("TLS: {e}")))?;
+        if !first.is_empty() {
+            // Buffered by rustls until the handshake is done, then queued behind Finished.
+            conn.writer()
+                .write_all(first)
+                .map_err(|e| TlsError::Invalid(format!("TLS: {e}")))?;
+        }
         let start = transport.now_ns();
         let mut stream = TlsStream {
             transport,

@@ -13,7 +13,9 @@
 
 use crate::policy::{GrantKind, NetGrant, ResolvedPolicy};
 use crate::runtime::Sandbox;
-use crate::sntp::{Family, NtsOptions, NtsSession, QueryOptions, Report, SntpClient, SntpError};
+use crate::sntp::{
+    Family, NtsInfo, NtsOptions, NtsSession, QueryOptions, Report, SntpClient, SntpError,
+};
 use anyhow::Result;
 use nts_proto::server::Allowed;
 use std::net::{IpAddr, SocketAddr};
@@ -41,6 +43,8 @@ pub struct NtsRequest {
 pub struct NtsRun {
     /// The authenticated report, or why there is none.
     pub outcome: Result<Report, SntpError>,
+    /// How the report was authenticated (with every report).
+    pub nts: Option<NtsInfo>,
     /// The session to hand to the next run (none when no cookie is left).
     pub session: Option<NtsSession>,
     /// Key exchanges this run made (0: cookies kept from an earlier run served).
@@ -65,6 +69,7 @@ pub async fn run(
     let start = std::time::Instant::now();
     let mut run = NtsRun {
         outcome: Err(SntpError::KeyExchange("not run".into())),
+        nts: None,
         session: None,
         key_exchanges: 0,
         granted: Vec::new(),
@@ -149,6 +154,7 @@ async fn query(
         .nts_query_in(&base.with_policy(policy), &session, &request.query)
         .await?;
     run.outcome = result.outcome;
+    run.nts = result.nts;
     session.cookies = result.cookies;
     // The next query with this session makes no key exchange.
     session.ke_ns = 0;

@@ -85,13 +85,13 @@ impl Run for Component {
                 Err((kind, m)) => return fail(kind, m),
             }
         } else {
-            query::query(&host, port, &options)
+            query::query(&host, port, &options).map(|r| (r, None))
         };
         match result {
-            Ok(r) if args.json => println!("{}", to_json(&r)),
-            Ok(r) => {
+            Ok((r, nts)) if args.json => println!("{}", to_json(&r, nts.as_ref())),
+            Ok((r, nts)) => {
                 println!("{}", to_text(&r));
-                if let Some(n) = &r.nts {
+                if let Some(n) = &nts {
                     println!("{}", nts_text(n));
                 }
             }
@@ -115,7 +115,7 @@ fn nts_run(
     host: &str,
     port: u16,
     options: &QueryOptions,
-) -> Result<Result<Report, SntpError>, (&'static str, String)> {
+) -> Result<Result<(Report, Option<sntp_types::NtsInfo>), SntpError>, (&'static str, String)> {
     let allowed = args
         .allow_ntp_server
         .iter()
@@ -140,7 +140,8 @@ fn nts_run(
         .map_err(|e| ("invalid-request", e.to_string()))?;
     nts_proto::server::check(host, ke_ip, &session.ntp_server, session.ntp_port, &allowed)
         .map_err(|e| ("denied", e))?;
-    Ok(nts::query(&session, options).outcome)
+    let result = nts::query(&session, options);
+    Ok(result.outcome.map(|r| (r, result.nts)))
 }
 
 fn to_text(r: &Report) -> String {
@@ -157,8 +158,8 @@ fn nts_text(n: &sntp_types::NtsInfo) -> String {
     )
 }
 
-fn to_json(r: &Report) -> String {
-    let nts = match &r.nts {
+fn to_json(r: &Report, nts: Option<&sntp_types::NtsInfo>) -> String {
+    let nts = match nts {
         Some(n) => format!(
             ",\"authenticated\":true,\"nts\":{{\"ke_server\":\"{}\",\"ntp_server\":\"{}\",\"aead\":\"{}\",\"cookies_left\":{},\"ke_ns\":{}}}",
             n.ke_server, n.ntp_server, n.aead, n.cookies_left, n.ke_ns

@@ -158,9 +158,13 @@ fn tls_failure(e: &TlsError, name: &str) -> String {
 /// An authenticated query with `session`; the cookies left come back either way.
 pub fn query(session: &NtsSession, options: &QueryOptions) -> NtsQueryResult {
     let mut jar = CookieJar::new(session.cookies.clone());
-    let outcome = authenticated(session, options, &mut jar);
+    let (outcome, nts) = match authenticated(session, options, &mut jar) {
+        Ok((report, info)) => (Ok(report), Some(info)),
+        Err(e) => (Err(e), None),
+    };
     NtsQueryResult {
         outcome,
+        nts,
         cookies: jar.to_vec(),
     }
 }
@@ -169,7 +173,7 @@ fn authenticated(
     session: &NtsSession,
     options: &QueryOptions,
     jar: &mut CookieJar,
-) -> Result<sntp_types::Report, SntpError> {
+) -> Result<(sntp_types::Report, NtsInfo), SntpError> {
     if session.aead != nts_proto::AEAD_AES_SIV_CMAC_256 {
         return Err(SntpError::InvalidRequest(format!(
             "the session's AEAD {} is not AEAD_AES_SIV_CMAC_256",
@@ -184,17 +188,16 @@ fn authenticated(
     let done = query::drive(&mut exchange, addr);
     *jar = exchange.cookies().clone();
     match done? {
-        Ok(o) => {
-            let mut report = query::report(addr, &o.outcome);
-            report.nts = Some(NtsInfo {
+        Ok(o) => Ok((
+            query::report(addr, &o.outcome),
+            NtsInfo {
                 ke_server: session.ke_server.clone(),
                 ntp_server: addr.to_string(),
                 aead: nts_proto::aead_name(session.aead),
                 cookies_left: jar.len() as u32,
                 ke_ns: session.ke_ns,
-            });
-            Ok(report)
-        }
+            },
+        )),
         Err(NtsError::Exchange(e)) => Err(query::exchange_error(addr, e)),
         Err(e @ NtsError::Rejected(_)) => Err(SntpError::BadReply(e.message(&addr.to_string()))),
         Err(e @ NtsError::NoCookies) => Err(SntpError::KeyExchange(e.message(&addr.to_string()))),

@@ -137,7 +137,7 @@ pub fn exchange_error(addr: SocketAddr, e: ExchangeError) -> SntpError {
     }
 }
 
-/// The report of a successful exchange with `addr` (not NTS: `nts` is none).
+/// The report of a successful exchange with `addr`.
 pub fn report(addr: SocketAddr, o: &sntp_proto::Outcome) -> Report {
     let s = &o.best;
     let p = &s.packet;
@@ -155,6 +155,5 @@ pub fn report(addr: SocketAddr, o: &sntp_proto::Outcome) -> Report {
         offset_ns: s.offset_ns,
         delay_ns: s.delay_ns,
         samples: o.good,
-        nts: None,
     }
 }

@@ -10,7 +10,7 @@ use anyhow::Result;
 use cli_args::flags::SntpFlags;
 use netkit::components::Builtin;
 use netkit::nts::{self, NtsRequest};
-use netkit::sntp::{self, NtsOptions, QueryOptions, Report, SntpClient, SntpError};
+use netkit::sntp::{self, NtsInfo, NtsOptions, QueryOptions, Report, SntpClient, SntpError};
 use serde_json::json;
 use std::process::ExitCode;
 
@@ -74,7 +74,9 @@ pub async fn main(Args { f: a, c }: Args, audit: bool) -> Result<ExitCode> {
         },
     )?;
     let result = match nts_setup {
-        None => sntp::query(&host, &component, job.sandbox(), target.addr, &options).await?,
+        None => sntp::query(&host, &component, job.sandbox(), target.addr, &options)
+            .await?
+            .map(|r| (r, None)),
         Some((allowed, roots)) => {
             let client = SntpClient::from_component(&host, &component)?;
             let request = NtsRequest {
@@ -93,26 +95,26 @@ pub async fn main(Args { f: a, c }: Args, audit: bool) -> Result<ExitCode> {
             for policy in run.granted.iter().skip(1) {
                 job.also_granted(policy);
             }
-            run.outcome
+            let nts = run.nts;
+            run.outcome.map(|r| (r, nts))
         }
     };
     Ok(job.finish(outcome(result)))
 }
 
 /// The report (with its NTS part) or the failure, as every format shows it.
-fn outcome(result: Result<Report, SntpError>) -> Outcome {
+fn outcome(result: Result<(Report, Option<NtsInfo>), SntpError>) -> Outcome {
     match result {
-        Ok(r) => {
+        Ok((r, nts)) => {
             let line = sntp::report_line(&r);
             let mut text = line.text();
             let mut value = json!(r);
             value["leap"] = json!(line.leap.wit_name());
             value["error_ns"] = json!(line.error_ns());
-            value["authenticated"] = json!(r.nts.is_some());
-            if let Some(n) = &r.nts {
+            value["authenticated"] = json!(nts.is_some());
+            if let Some(n) = &nts {
                 text = format!("{text}\n{}", nts::summary(n));
-            } else {
-                value.as_object_mut().map(|o| o.remove("nts"));
+                value["nts"] = json!(n);
             }
             Outcome::success("report", value, Some(text))
         }

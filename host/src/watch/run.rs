@@ -531,14 +531,14 @@ impl Probe {
         };
         Ok(match run.outcome {
             Ok(r) => {
-                let ke_ns = r.nts.as_ref().map_or(0, |n| n.ke_ns);
+                let ke_ns = run.nts.as_ref().map_or(0, |n| n.ke_ns);
                 let mut values = vec![
                     ("probe_sntp_offset_seconds", r.offset_ns as f64 / 1e9),
                     ("probe_sntp_delay_seconds", r.delay_ns as f64 / 1e9),
                     ("probe_sntp_stratum", f64::from(r.stratum)),
                 ];
                 values.extend(counts(
-                    if r.nts.is_some() { 1.0 } else { 0.0 },
+                    if run.nts.is_some() { 1.0 } else { 0.0 },
                     ke_ns as f64 / 1e9,
                 ));
                 RunResult::ok(

@@ -108,6 +108,9 @@ impl Run for Component {
     }
 }
 
+/// A report and, with NTS, how it was authenticated; or the typed failure.
+type Answer = Result<(Report, Option<sntp_types::NtsInfo>), SntpError>;
+
 /// `--nts`: key exchange, the negotiated server checked against
 /// `--allow-ntp-server`, then the authenticated query.
 fn nts_run(
@@ -115,7 +118,7 @@ fn nts_run(
     host: &str,
     port: u16,
     options: &QueryOptions,
-) -> Result<Result<(Report, Option<sntp_types::NtsInfo>), SntpError>, (&'static str, String)> {
+) -> Result<Answer, (&'static str, String)> {
     let allowed = args
         .allow_ntp_server
         .iter()

@@ -325,9 +325,18 @@ impl Audit {
 
     /// A table of the events, one line each, for `--audit`.
     pub fn table(&self) -> String {
+        self.table_titled(None)
+    }
+
+    /// [`Audit::table`] with what ran named in its title (`audit of dns (oci://…@sha256:…):`).
+    pub fn table_titled(&self, subject: Option<&str>) -> String {
+        let title = match subject {
+            Some(s) => format!("{} ({s})", self.label),
+            None => self.label.clone(),
+        };
         let mut out = format!(
-            "audit of {}:\n{:>8}  {:<12} {:<44} {:<8} grant\n",
-            self.label, "ms", "operation", "address", "result"
+            "audit of {title}:\n{:>8}  {:<12} {:<44} {:<8} grant\n",
+            "ms", "operation", "address", "result"
         );
         for e in self.events() {
             out.push_str(&format!(

@@ -232,6 +232,22 @@ impl CompileCache {
         Ok((load_artifact(engine, &artifact)?, Origin::Compiled))
     }
 
+    /// `name` inside the cache directory, made owner-only if missing, after the
+    /// same checks the compile cache makes of its own directory (owned by this
+    /// user, writable by nobody else): where pulled components are kept.
+    pub fn subdir(&self, name: &str) -> Result<PathBuf> {
+        self.open_dir()?;
+        let sub = self.dir.join(name);
+        if !sub.exists() {
+            std::fs::DirBuilder::new()
+                .mode(0o700)
+                .create(&sub)
+                .with_context(|| format!("cannot create {}", sub.display()))?;
+        }
+        check_owned_dir(&sub)?;
+        Ok(sub)
+    }
+
     /// Make or check the directory, and return the MAC key kept in it.
     fn open_dir(&self) -> Result<[u8; 32]> {
         let dir = &self.dir;
@@ -242,32 +258,38 @@ impl CompileCache {
                 .create(dir)
                 .with_context(|| format!("cannot create {}", dir.display()))?;
         }
-        let meta = std::fs::symlink_metadata(dir)
-            .with_context(|| format!("cannot read {}", dir.display()))?;
-        if !meta.is_dir() {
-            bail!(
-                "{} is not a directory (remove it, or set NETKIT_CACHE_DIR)",
-                dir.display()
-            );
-        }
-        // SAFETY: geteuid has no preconditions and cannot fail.
-        let me = unsafe { libc::geteuid() };
-        if meta.uid() != me {
-            bail!(
-                "{} belongs to user {}, not to you (remove it, or set NETKIT_CACHE_DIR)",
-                dir.display(),
-                meta.uid()
-            );
-        }
-        if meta.permissions().mode() & 0o022 != 0 {
-            bail!(
-                "{} is writable by others, who could plant code there (fix: chmod 700 {})",
-                dir.display(),
-                dir.display()
-            );
-        }
+        check_owned_dir(dir)?;
         key(dir)
     }
+}
+
+/// `dir` is a directory (not a link) owned by this user and writable by no one else.
+fn check_owned_dir(dir: &Path) -> Result<()> {
+    let meta =
+        std::fs::symlink_metadata(dir).with_context(|| format!("cannot read {}", dir.display()))?;
+    if !meta.is_dir() {
+        bail!(
+            "{} is not a directory (remove it, or set NETKIT_CACHE_DIR)",
+            dir.display()
+        );
+    }
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    if meta.uid() != me {
+        bail!(
+            "{} belongs to user {}, not to you (remove it, or set NETKIT_CACHE_DIR)",
+            dir.display(),
+            meta.uid()
+        );
+    }
+    if meta.permissions().mode() & 0o022 != 0 {
+        bail!(
+            "{} is writable by others, who could plant code there (fix: chmod 700 {})",
+            dir.display(),
+            dir.display()
+        );
+    }
+    Ok(())
 }
 
 /// The MAC key in `dir/key`, made once (32 bytes from /dev/urandom, 0600).
@@ -310,7 +332,7 @@ fn open_regular(path: &Path, max: u64) -> Option<(File, std::fs::Metadata)> {
 }
 
 /// A regular file's bytes (see [`open_regular`]).
-fn read_regular(path: &Path, max: u64) -> Option<Vec<u8>> {
+pub(crate) fn read_regular(path: &Path, max: u64) -> Option<Vec<u8>> {
     let (mut f, meta) = open_regular(path, max)?;
     let mut data = Vec::with_capacity(meta.len() as usize);
     f.read_to_end(&mut data).ok()?;
@@ -430,7 +452,7 @@ fn read_entry(engine: &Engine, path: &Path, key: &[u8; 32], digest: &[u8]) -> Op
 }
 
 /// Write `bytes` to `path` through a new temporary file in `dir` and a rename.
-fn replace_file(dir: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn replace_file(dir: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = temp_path(dir)?;
     let mut f = create_exclusive(&tmp)?;
     f.write_all(bytes)?;

@@ -56,6 +56,28 @@ impl Builtin {
         }
     }
 
+    /// One line on what it does (the `description` annotation of a push).
+    pub fn description(self) -> &'static str {
+        match self {
+            Builtin::EchoServer => "netkit's TCP and UDP echo server as a WASI 0.2 component",
+            Builtin::EchoClient => "netkit's echo client: verified TCP and UDP echo round trips",
+            Builtin::SntpClient => {
+                "netkit's SNTP client (and NTS, RFC 8915): validated time queries"
+            }
+            Builtin::SntpServer => "netkit's SNTP server: answers from the wall clock",
+            Builtin::TcpProbe => {
+                "netkit's TCP probe: connect latency, optional request and expected reply"
+            }
+            Builtin::UdpProbe => "netkit's UDP probe: a datagram out, its reply and round trip",
+            Builtin::DnsProbe => "netkit's DNS client: rcode, flags and every section, like dig",
+            Builtin::TlsProbe => {
+                "netkit's TLS probe: version, cipher, the chain as sent, why it does not verify"
+            }
+            Builtin::HttpProbe => "netkit's HTTP(S) prober, in the manner of blackbox_exporter's",
+            Builtin::Ping => "netkit's ping: ICMP echo through netkit's netkit:icmp capability",
+        }
+    }
+
     /// The component's SHA-256 (see [`crate::cache::digest`]), computed when netkit was built.
     pub fn digest(self) -> &'static crate::cache::ComponentDigest {
         match self {

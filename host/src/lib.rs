@@ -2,7 +2,8 @@
 //!
 //! Layers, from pure to effectful; a module uses only those before it:
 //! [`policy`] (grants, resolved policies) → [`audit`] → [`net`] (the guest's
-//! network view, socket caps) → [`dns`] (system resolver, scoped lookup) → [`cache`] → [`runtime`] (host, sandbox, store) → drivers
+//! network view, socket caps) → [`dns`] (system resolver, scoped lookup) → [`cache`] → [`oci`] (components from
+//! registries, kept by digest) → [`runtime`] (host, sandbox, store) → drivers
 //! ([`echo`], [`sntp`], [`command`]) → [`nts`] (key exchange, then query, over the
 //! SNTP driver) → `watch`; [`components`] holds the embedded guests.
 //! A component runs in a [`runtime::Sandbox`] whose [`policy::ResolvedPolicy`]
@@ -19,8 +20,10 @@ pub mod dns;
 pub mod dns_probe;
 pub mod echo;
 pub mod http;
+pub mod inspect;
 pub mod net;
 pub mod nts;
+pub mod oci;
 pub mod ping;
 pub mod policy;
 pub mod probe;

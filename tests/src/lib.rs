@@ -11,9 +11,11 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// The `netkit` binary built next to this test executable.
+pub mod jco;
 pub mod nginx;
 pub mod nts_server;
 pub mod pki;
+pub mod registry;
 
 pub fn netkit() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");

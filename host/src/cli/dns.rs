@@ -38,10 +38,11 @@ pub async fn main(Args { f: a, c }: Args, audit: bool) -> Result<ExitCode> {
         "dns",
         netkit::components::Builtin::DnsProbe,
         Target { addr, name: None },
-        c.component.as_deref(),
+        &c,
         Format::new(a.json, audit),
         dns_probe::client_policy,
-    )?;
+    )
+    .await?;
     let client = DnsClient::from_component(&host, &component)?;
     let query = DnsQuery {
         name,

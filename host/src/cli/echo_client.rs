@@ -43,10 +43,11 @@ pub async fn main(Args { f: a, c }: Args, audit: bool) -> Result<ExitCode> {
         "echo-client",
         Builtin::EchoClient,
         resolve::target(&a.host, a.port, Family::of(a.family))?,
-        c.component.as_deref(),
+        &c,
         Format::new(a.json, audit),
         |addr| echo::client_policy(addr, transport),
-    )?;
+    )
+    .await?;
     // One socket per exchange in flight, and a few to spare.
     job.sandbox_mut()
         .set_max_sockets(a.concurrency as usize + 16);

@@ -34,10 +34,11 @@ pub async fn main(Args { f: a, x, c }: Args, audit: bool) -> Result<ExitCode> {
         "echo-server",
         Builtin::EchoServer,
         resolve::target(&a.host, a.port, Family::of(x.family))?,
-        c.component.as_deref(),
+        &c,
         Format::new(x.json, audit),
         |addr| echo::server_policy(addr, transport, &x.allow_from),
-    )?;
+    )
+    .await?;
     // The listener and every client served, plus room for those turned away.
     job.sandbox_mut()
         .set_max_sockets(a.max_connections as usize + 16);

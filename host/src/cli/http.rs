@@ -163,14 +163,15 @@ pub async fn main(Args { f, c }: Args, audit: bool) -> Result<ExitCode> {
         "http",
         netkit::components::Builtin::HttpProbe,
         main_target,
-        c.component.as_deref(),
+        &c,
         Format::new(f.json, audit),
         |addr| {
             let mut all = vec![addr];
             all.extend(extra.iter().copied().filter(|a| *a != addr));
             http::client_policy(&all)
         },
-    )?;
+    )
+    .await?;
     if f.verbose && !f.json {
         let shown = http_proto::request::Request {
             method,

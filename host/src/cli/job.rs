@@ -1,6 +1,8 @@
 //! The path every command shares: show the grants, build the sandbox, and after
 //! the call print the result (text or JSON), the audit once, and exit.
 
+use super::args::ComponentFlag;
+use super::load::Provenance;
 use super::output::Outcome;
 use super::resolve::Target;
 use anyhow::Result;
@@ -11,7 +13,6 @@ use netkit::runtime::Host;
 use netkit::runtime::Sandbox;
 use serde_json::json;
 use std::net::SocketAddr;
-use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 use wasmtime::component::Component;
@@ -39,6 +40,8 @@ pub struct Job {
     format: Format,
     /// Grants of the job's later instances (NTS's query after its key exchange).
     more: Vec<String>,
+    /// Where the component came from, when a registry.
+    provenance: Option<Provenance>,
 }
 
 impl Job {
@@ -53,7 +56,19 @@ impl Job {
             sandbox: Sandbox::new(label, policy),
             format,
             more: Vec::new(),
+            provenance: None,
         }
+    }
+
+    /// The component came from a registry: say which digest (stderr in text mode;
+    /// `component` in JSON; the audit's title).
+    pub fn set_provenance(&mut self, p: Option<Provenance>) {
+        if let Some(p) = &p
+            && !self.format.json
+        {
+            eprintln!("netkit: {}: {}", self.label, p.line());
+        }
+        self.provenance = p;
     }
 
     /// A later instance of this job was granted `policy`: shown like the first
@@ -99,13 +114,17 @@ impl Job {
             // Exact even when the audit kept only the first events.
             body["attempts"] = json!(log.total());
             body["denied"] = json!(log.denied());
+            if let Some(p) = &self.provenance {
+                body["component"] = p.json();
+            }
             println!("{body}");
         } else {
             if let Some(text) = &outcome.stdout {
                 println!("{text}");
             }
             if self.format.audit {
-                eprint!("{}", log.table());
+                let title = self.provenance.as_ref().map(|p| p.pinned.as_str());
+                eprint!("{}", log.table_titled(title));
             }
         }
         // The summary or error line goes to stderr in both formats: it never mixes
@@ -131,19 +150,21 @@ pub struct Setup {
 
 /// The shared beginning of every diagnostic command: load the component, build
 /// the grants for `target` (shown by name if it was given as one), show them.
-pub fn setup(
+pub async fn setup(
     label: &str,
     builtin: Builtin,
     target: Target,
-    path: Option<&Path>,
+    flag: &ComponentFlag,
     format: Format,
     policy: impl FnOnce(SocketAddr) -> ResolvedPolicy,
 ) -> Result<Setup> {
     let host = Host::new()?;
-    let component = super::load::component(&host, builtin, path)?;
+    let loaded = super::load::component(&host, builtin, flag).await?;
+    let component = loaded.component;
     super::keep::until_exit(&host, &component);
     let policy = policy(target.addr).naming(target.name.as_deref(), target.addr.ip());
-    let job = Job::new(label, policy, format);
+    let mut job = Job::new(label, policy, format);
+    job.set_provenance(loaded.provenance);
     Ok(Setup {
         target,
         host,

@@ -9,6 +9,7 @@ mod dns;
 mod echo_client;
 mod echo_server;
 mod http;
+mod inspect;
 mod job;
 mod keep;
 mod lazy;
@@ -78,8 +79,10 @@ enum Command {
     Watch(Lazy<watch::Args>),
     /// Run any wasi:cli/run component under exactly the grants given (default: no network).
     Run(Lazy<run::Args>),
-    /// Write the embedded components out as .wasm files, for `wasmtime run` or other hosts.
+    /// Write the embedded components out as .wasm files (or push them to a registry), for other hosts.
     Components(Lazy<components::Args>),
+    /// Show what a component is before it runs: digest, world, imports, exports, metadata, what --allow grants would give it.
+    Inspect(Lazy<inspect::Args>),
     /// Print a shell completion script: `netkit completions bash > /etc/bash_completion.d/netkit`.
     Completions(Lazy<completions::Args>),
 }
@@ -113,7 +116,8 @@ pub async fn main(cli: Cli) -> ExitCode {
         Command::Ping(Lazy(a)) => ping::main(a, audit).await,
         Command::Watch(Lazy(a)) => watch::main(a).await,
         Command::Run(Lazy(a)) => run::main(a, audit).await,
-        Command::Components(Lazy(a)) => components::main(a),
+        Command::Components(Lazy(a)) => components::main(a).await,
+        Command::Inspect(Lazy(a)) => inspect::main(a).await,
         Command::Completions(Lazy(a)) => completions::main(a),
     };
     outcome.unwrap_or_else(|e| {

@@ -57,10 +57,11 @@ pub async fn main(Args { f, c }: Args, audit: bool) -> Result<ExitCode> {
         "ping",
         netkit::components::Builtin::Ping,
         target,
-        c.component.as_deref(),
+        &c,
         Format::new(f.json, audit),
         |addr| ping::client_policy(addr.ip()),
-    )?;
+    )
+    .await?;
     let ip = target.addr.ip();
     let pinger = Pinger::from_component(&host, &component)?;
     let ms = |ns: u64| ns.div_ceil(1_000_000);

@@ -62,10 +62,11 @@ async fn main(kind: Kind, a: ProbeFlags, c: ComponentFlag, audit: bool) -> Resul
         kind.label(),
         kind.builtin(),
         resolve::target(&host_name, port, Family::of(a.family))?,
-        c.component.as_deref(),
+        &c,
         Format::new(a.json, audit),
         |addr| probe::client_policy(kind, addr),
-    )?;
+    )
+    .await?;
     let prober = Prober::from_component(&host, kind, &component)?;
     let one = ProbeOptions {
         count: 1,

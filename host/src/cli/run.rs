@@ -5,9 +5,9 @@ use super::output::Outcome;
 use anyhow::Result;
 use netkit::command::{self, Exit};
 use netkit::dns::SystemResolver;
+use netkit::oci::Source;
 use netkit::policy::{Grant, Policy};
 use netkit::runtime::Host;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -40,8 +40,12 @@ pub struct Args {
     /// stdout then goes to stderr, so nothing it prints can be taken for netkit's object.
     #[arg(long)]
     json: bool,
-    /// The component (.wasm) to run.
-    component: PathBuf,
+    #[command(flatten)]
+    registries: super::args::RegistryFlags,
+    /// The component to run: a .wasm file, or oci://REGISTRY/REPO:TAG (or
+    /// @sha256:DIGEST) from a registry.
+    #[arg(value_name = "COMPONENT")]
+    component: Source,
     /// Arguments for the component (after --).
     #[arg(last = true)]
     args: Vec<String>,
@@ -57,14 +61,23 @@ fn max_memory(text: &str) -> Result<u64, String> {
 
 /// Run the component.
 pub async fn main(a: Args, audit: bool) -> Result<ExitCode> {
-    let name = a
-        .component
-        .file_name()
-        .map_or_else(|| "component".into(), |n| n.to_string_lossy().into_owned());
+    let name = match &a.component {
+        Source::File(p) => p
+            .file_name()
+            .map_or_else(|| "component".into(), |n| n.to_string_lossy().into_owned()),
+        Source::Oci(r) => r
+            .repository
+            .rsplit('/')
+            .next()
+            .unwrap_or("component")
+            .to_string(),
+    };
     let policy = Policy::new(a.allow).resolve(&SystemResolver)?;
     let host = Host::new()?;
-    let component = super::load::file(&host, &a.component)?;
+    let loaded = super::load::source(&host, &a.component, &a.registries).await?;
+    let component = loaded.component;
     let mut job = Job::new(&name, policy, Format::new(a.json, audit));
+    job.set_provenance(loaded.provenance);
     if a.quiet {
         job.quiet();
     }

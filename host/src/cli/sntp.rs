@@ -65,14 +65,15 @@ pub async fn main(Args { f: a, c }: Args, audit: bool) -> Result<ExitCode> {
         "sntp",
         Builtin::SntpClient,
         resolve::target(&host_name, port, Family::of(a.family))?,
-        c.component.as_deref(),
+        &c,
         Format::new(a.json, audit),
         if a.nts {
             nts::ke_policy
         } else {
             sntp::client_policy
         },
-    )?;
+    )
+    .await?;
     let result = match nts_setup {
         None => sntp::query(&host, &component, job.sandbox(), target.addr, &options)
             .await?

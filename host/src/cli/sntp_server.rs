@@ -33,10 +33,11 @@ pub async fn main(Args { f: a, x, c }: Args, audit: bool) -> Result<ExitCode> {
         "sntp-server",
         Builtin::SntpServer,
         resolve::target(&a.host, a.port, Family::of(x.family))?,
-        c.component.as_deref(),
+        &c,
         Format::new(x.json, audit),
         |addr| sntp::server_policy(addr, &x.allow_from),
-    )?;
+    )
+    .await?;
     if a.quiet {
         job.quiet();
     }

@@ -35,10 +35,11 @@ pub async fn main(Args { f, c }: Args, audit: bool) -> Result<ExitCode> {
         "tls",
         netkit::components::Builtin::TlsProbe,
         resolve::target(&host_name, port, Family::of(f.family))?,
-        c.component.as_deref(),
+        &c,
         Format::new(f.json, audit),
         tls::client_policy,
-    )?;
+    )
+    .await?;
     let prober = TlsProber::from_component(&host, &component)?;
     let options = TlsProbeOptions {
         tls: TlsOptions {

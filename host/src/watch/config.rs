@@ -7,7 +7,7 @@ use super::web_probe::{
 };
 use crate::policy::Grant;
 use serde::Deserialize;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 use toml::Spanned;
 
@@ -56,6 +56,9 @@ impl Kind {
 #[serde(deny_unknown_fields)]
 struct File {
     probe_concurrency: Option<Spanned<i64>>,
+    /// Registries spoken to over plain HTTP (`HOST` or `HOST:PORT`).
+    #[serde(default)]
+    insecure_registries: Vec<Spanned<String>>,
     #[serde(default)]
     probe: Vec<Spanned<RawProbe>>,
 }
@@ -165,8 +168,10 @@ pub struct ProbeConfig {
     pub expect_bytes: Option<Vec<u8>>,
     /// Echo: the message.
     pub message: String,
-    /// Component: the file (relative to the config file's directory).
-    pub component: Option<PathBuf>,
+    /// Component: the file (relative to the config file's directory) or `oci://…`.
+    pub component: Option<crate::oci::Source>,
+    /// Component: its registry is in `insecure_registries` (plain HTTP).
+    pub insecure_registry: bool,
     /// Component: its arguments.
     pub args: Vec<String>,
     /// Component: its grants as written (`{target}`, `{host}`, `{port}` are
@@ -197,6 +202,11 @@ pub const MAX_COMPONENT_MEMORY: usize = 256 << 20;
 pub const DEFAULT_COMPONENT_MEMORY: usize = 64 << 20;
 
 impl ProbeConfig {
+    /// Whether it runs a registry component named by tag (asked again at each reload).
+    pub fn follows_tag(&self) -> bool {
+        matches!(&self.component, Some(crate::oci::Source::Oci(r)) if r.digest().is_none())
+    }
+
     /// The sandbox deadline of a run: the timeout plus headroom for the
     /// built-in kinds, whose guests keep the timeout themselves (the guest's
     /// own timeout must end the run and be reported as `timeout`, not be cut
@@ -323,6 +333,24 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         }
     })?;
     let base = path.parent().unwrap_or(Path::new("."));
+    let mut insecure: Vec<String> = Vec::new();
+    for r in &file.insecure_registries {
+        let text = r.get_ref().trim();
+        let ok = !text.is_empty()
+            && !text.contains('/')
+            && format!("oci://{text}/x")
+                .parse::<crate::oci::OciRef>()
+                .is_ok();
+        if !ok {
+            return Err(at(
+                r.span(),
+                format!(
+                    "insecure_registries: {text:?} is not HOST or HOST:PORT (e.g. \"127.0.0.1:5000\")"
+                ),
+            ));
+        }
+        insecure.push(text.to_string());
+    }
     let mut probes: Vec<ProbeConfig> = Vec::new();
     let mut names = std::collections::HashSet::new();
     for p in file.probe {
@@ -445,6 +473,13 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             ));
         }
         let component = match (&p.component, p.kind) {
+            (Some(c), Kind::Component) if crate::oci::OciRef::is_reference(c.get_ref()) => {
+                let r: crate::oci::OciRef = c
+                    .get_ref()
+                    .parse()
+                    .map_err(|e: String| at(c.span(), format!("component = {e}")))?;
+                Some(crate::oci::Source::Oci(r))
+            }
             (Some(c), Kind::Component) => {
                 let path = base.join(c.get_ref());
                 if !path.is_file() {
@@ -453,12 +488,14 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
                         format!("component {}: no such file", path.display()),
                     ));
                 }
-                Some(path)
+                Some(crate::oci::Source::File(path))
             }
             (None, Kind::Component) => {
                 return Err(at(
                     whole,
-                    format!("component probe {name:?} needs component = \"PATH.wasm\""),
+                    format!(
+                        "component probe {name:?} needs component = \"PATH.wasm\" (or \"oci://REGISTRY/REPO:TAG\")"
+                    ),
                 ));
             }
             (Some(c), _) => {
@@ -668,6 +705,8 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             message: p
                 .message
                 .unwrap_or_else(|| echo_proto::DEFAULT_MESSAGE.into()),
+            insecure_registry: matches!(&component, Some(crate::oci::Source::Oci(r))
+                if insecure.iter().any(|i| i == &r.registry || i == r.host())),
             component,
             args: p.args,
             allow: allow_text,

@@ -136,7 +136,24 @@ impl Watcher {
         let mut ready: Vec<(Arc<Probe>, bool)> = Vec::new();
         for c in &config.probes {
             match running.get(&c.name) {
-                Some(p) if p.config() == c => changes.unchanged += 1,
+                Some(p) if p.config() == c && !c.follows_tag() => changes.unchanged += 1,
+                // A tag may have moved: ask the registry again; the same digest
+                // keeps the probe running undisturbed, a failed pull keeps the
+                // component it has.
+                Some(p) if p.config() == c => match self.runners.get(&self.host, c) {
+                    Ok(runner) if Arc::ptr_eq(&runner, p.runner()) => changes.unchanged += 1,
+                    Ok(runner) => {
+                        let probe = Probe::new(&self.host, c.clone(), runner, &self.limits);
+                        ready.push((Arc::new(probe), true));
+                    }
+                    Err(e) => {
+                        tracing::warn!(
+                            probe = %c.name,
+                            "keeping the component it runs: {e:#}"
+                        );
+                        changes.unchanged += 1;
+                    }
+                },
                 existing => {
                     let runner = self
                         .runners

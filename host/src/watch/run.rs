@@ -8,6 +8,7 @@ use crate::command::{self, Exit};
 use crate::dns::SystemResolver;
 use crate::dns_probe::{DnsClient, DnsQuery};
 use crate::echo::{self, ClientRequest, Payload, Transport};
+use crate::oci::Source;
 use crate::policy::{HostPattern, Policy, ResolvedPolicy};
 use crate::probe::{Kind as ProbeKind, ProbeOptions, Prober};
 use crate::runtime::{Host, Sandbox};
@@ -270,6 +271,37 @@ pub struct Probe {
 /// NTS sessions one probe keeps (one per target it ran against).
 const MAX_NTS_SESSIONS: usize = 256;
 
+/// The component `r` names, pulled now (a tag is always asked: it may have moved)
+/// or, for a digest pulled before, from the cache; logged as tag → digest.
+/// Blocking: called where configs are applied, off the async threads.
+fn pull(host: &Host, probe: &str, r: &crate::oci::OciRef, insecure: bool) -> Result<Vec<u8>> {
+    let registries = crate::oci::Registries::new(if insecure {
+        vec![r.registry.clone()]
+    } else {
+        Vec::new()
+    });
+    let store = host
+        .cache()
+        .and_then(|c| crate::oci::store::Store::open(c).ok());
+    let fetch = crate::oci::fetch(r, &registries, store.as_ref());
+    let pulled = match tokio::runtime::Handle::try_current() {
+        Ok(handle) => handle.block_on(fetch),
+        Err(_) => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+            .block_on(fetch),
+    }?;
+    tracing::info!(
+        probe,
+        component = %r,
+        digest = %pulled.digest,
+        from_cache = pulled.offline,
+        "component {r} is {}",
+        pulled.pinned()
+    );
+    Ok(pulled.bytes)
+}
+
 /// The largest component file a probe may name; checked before it is read.
 pub const MAX_COMPONENT_FILE: u64 = 64 << 20;
 
@@ -327,8 +359,10 @@ impl Runners {
     pub fn get(&self, host: &Host, config: &ProbeConfig) -> Result<Arc<Runner>> {
         let (key, bytes) = match config.kind {
             Kind::Component => {
-                let path = config.component.as_ref().context("no component file")?;
-                let bytes = read_component(path)?;
+                let bytes = match config.component.as_ref().context("no component")? {
+                    Source::File(path) => read_component(path)?,
+                    Source::Oci(r) => pull(host, &config.name, r, config.insecure_registry)?,
+                };
                 let digest: String = crate::cache::digest(&bytes)
                     .iter()
                     .map(|b| format!("{b:02x}"))
@@ -355,9 +389,8 @@ impl Runners {
                         "cannot load {}",
                         config
                             .component
-                            .as_deref()
-                            .unwrap_or(std::path::Path::new("?"))
-                            .display()
+                            .as_ref()
+                            .map_or_else(|| "?".to_string(), |c| c.to_string())
                     )
                 })?)
             }
@@ -387,6 +420,11 @@ impl Runners {
 }
 
 impl Probe {
+    /// What it runs (shared by every probe of the same kind or component).
+    pub fn runner(&self) -> &Arc<Runner> {
+        &self.runner
+    }
+
     /// A probe of `config` running `runner` (from [`Runners::get`]).
     pub fn new(
         host: &Host,

@@ -20,6 +20,7 @@ mod embedded;
 mod held;
 mod icmp;
 mod nts;
+mod oci;
 mod probes;
 mod process;
 mod soak;
@@ -47,8 +48,9 @@ pub(crate) struct Only {
 
 impl Only {
     fn parse() -> Self {
-        const SECTIONS: [&str; 12] = [
+        const SECTIONS: [&str; 13] = [
             "web",
+            "oci",
             "nts",
             "icmp",
             "sntp",
@@ -141,6 +143,9 @@ fn main() {
     }
     if only.wants("nts") {
         nts::section(&mut rows);
+    }
+    if only.wants("oci") {
+        oci::section(&mut rows);
     }
     if only.wants("watch") {
         watch::section(&mut rows);

@@ -75,6 +75,15 @@ fn spawn(dir: &Path, addr: SocketAddr) -> Peer {
 
 /// A registry on a free loopback port with a new storage directory.
 pub fn start_registry() -> Registry {
+    start_registry_with(None)
+}
+
+/// The same over HTTPS with the certificate chain and key given.
+pub fn start_tls_registry(chain: &Path, key: &Path) -> Registry {
+    start_registry_with(Some((chain, key)))
+}
+
+fn start_registry_with(tls: Option<(&Path, &Path)>) -> Registry {
     let dir = std::env::temp_dir().join(format!(
         "netkit-registry-{}-{}",
         std::process::id(),
@@ -85,8 +94,13 @@ pub fn start_registry() -> Registry {
     std::fs::write(
         dir.join("config.yml"),
         format!(
-            "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {addr}\n",
-            dir.join("data").display()
+            "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {addr}\n{}",
+            dir.join("data").display(),
+            tls.map_or(String::new(), |(chain, key)| format!(
+                "  tls:\n    certificate: {}\n    key: {}\n",
+                chain.display(),
+                key.display()
+            ))
         ),
     )
     .expect("registry config");

@@ -4,7 +4,7 @@
 //! byte-identical, tampered blobs refused, moved tags followed, every registry
 //! failure one clear line, digest references offline.
 
-use netkit_tests::registry::{Registry, oras, start_registry};
+use netkit_tests::registry::{Registry, oras, start_registry, start_tls_registry};
 use netkit_tests::*;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -640,11 +640,67 @@ fn watch_follows_a_moved_tag_on_reload_and_keeps_its_component_when_the_pull_fai
     let start = std::time::Instant::now();
     loop {
         let m = http("GET", listen, "/metrics").1;
-        if metric_sample(&m, "netkit_probe_runs_total", "probe=\"custom\"").is_some_and(|n| n >= 1.0) {
+        if metric_sample(&m, "netkit_probe_runs_total", "probe=\"custom\"")
+            .is_some_and(|n| n >= 1.0)
+        {
             break;
         }
-        assert!(start.elapsed() < Duration::from_secs(20), "the probe stopped running: {m}");
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the probe stopped running: {m}"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn https_is_the_default_and_its_certificate_is_verified() {
+    let dir = std::env::temp_dir().join(format!("netkit-oci-pki-{}", std::process::id()));
+    let pki = netkit_tests::pki::Pki::new(&dir);
+    let leaf = pki.leaf("registry", &["127.0.0.1"], -1, 30);
+    let reg = start_tls_registry(&leaf.chain, &leaf.key);
+    let cache = cache_dir("tls");
+    let prefix = format!("oci://{}/netkit", reg.host());
+    // Trusted through the bundle SSL_CERT_FILE names (rustls-native-certs reads it).
+    let push = Command::new(netkit())
+        .env("NETKIT_CACHE_DIR", &cache)
+        .env("SSL_CERT_FILE", &pki.ca)
+        .args(["components", "push", &prefix, "--tag", "v1", "--json"])
+        .output()
+        .unwrap();
+    assert!(push.status.success(), "{}", text(&push.stderr));
+    let chrony = start_chrony(free_udp_port(), "");
+    let server = format!("127.0.0.1:{}", chrony.port);
+    let run = Command::new(netkit())
+        .env("NETKIT_CACHE_DIR", &cache)
+        .env("SSL_CERT_FILE", &pki.ca)
+        .args([
+            "sntp",
+            "--component",
+            &format!("{prefix}/sntp-client:v1"),
+            &server,
+        ])
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    // Without that CA the certificate does not verify: refused, one line.
+    let out = netkit_in(&cache, &["inspect", &format!("{prefix}/sntp-client:v1")]);
+    one_line_error(
+        &out,
+        &format!("cannot verify registry {}'s certificate", reg.host()),
+    );
+    // And --insecure-registry means plain HTTP, which this registry does not speak.
+    let out = netkit_in(
+        &cache,
+        &[
+            "inspect",
+            "--insecure-registry",
+            &reg.host(),
+            &format!("{prefix}/sntp-client:v1"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&cache);
 }

@@ -7,7 +7,7 @@ use super::args::RegistryFlags;
 use super::load::Provenance;
 use anyhow::{Context, Result};
 use netkit::dns::SystemResolver;
-use netkit::inspect::{Info, inspect};
+use netkit::inspect::{Info, Item, inspect};
 use netkit::oci::Source;
 use netkit::oci::layout::WasmConfig;
 use netkit::policy::{Grant, Policy};
@@ -36,8 +36,8 @@ pub struct Args {
 }
 
 /// What netkit gives an import, by interface (one line).
-fn what_netkit_gives(import: &str, grants: &str, has_grants: bool) -> &'static str {
-    let base = import.split('@').next().unwrap_or(import);
+fn what_netkit_gives(import: &Item, grants: &str, has_grants: bool) -> &'static str {
+    let base = import.name.split('@').next().unwrap_or(&import.name);
     match base {
         "wasi:sockets/tcp"
         | "wasi:sockets/udp"
@@ -47,7 +47,7 @@ fn what_netkit_gives(import: &str, grants: &str, has_grants: bool) -> &'static s
         | "wasi:sockets/network"
         | "wasi:sockets/instance-network" => {
             if has_grants && !grants.is_empty() {
-                "only the granted addresses (below); every other attempt is denied and audited"
+                "only the granted addresses; every other attempt is denied and audited"
             } else {
                 "nothing: no grants, so every connect, bind and lookup is denied and audited"
             }
@@ -56,12 +56,19 @@ fn what_netkit_gives(import: &str, grants: &str, has_grants: bool) -> &'static s
         b if b.starts_with("wasi:filesystem/") => "nothing: no directory is preopened",
         "wasi:cli/environment" => "no environment variables; the arguments netkit run is given",
         "wasi:cli/stdin" => "closed (netkit run --stdin passes netkit's own)",
-        "wasi:cli/stdout" | "wasi:cli/stderr" => "netkit's stderr (stdout too, unless --json)",
+        "wasi:cli/stdout" => "netkit's stdout (its stderr with --json)",
+        "wasi:cli/stderr" => "netkit's stderr",
         "wasi:cli/exit" => "its exit code becomes netkit's",
         b if b.starts_with("wasi:cli/terminal") => "not a terminal",
         b if b.starts_with("wasi:clocks/") => "the host's clocks",
         b if b.starts_with("wasi:random/") => "the host's random bytes",
         b if b.starts_with("wasi:io/") => "streams and polling for the interfaces above",
+        b if !b.starts_with("wasi:")
+            && import.kind == "interface"
+            && import.functions.is_empty() =>
+        {
+            "types only: nothing to call"
+        }
         _ => "not provided by netkit: the component will not instantiate",
     }
 }
@@ -144,7 +151,7 @@ pub async fn main(a: Args) -> Result<ExitCode> {
         let gives: Vec<(String, &str)> = info
             .imports
             .iter()
-            .map(|i| (i.name.clone(), what_netkit_gives(&i.name, &reach, has)))
+            .map(|i| (i.name.clone(), what_netkit_gives(i, &reach, has)))
             .collect();
         Some((reach, uses_network, gives))
     };
@@ -210,7 +217,11 @@ fn print_text(
         }
     }
     for (field, tool, version) in &info.producers {
-        println!("{:<12}{field}: {tool} {version}", "producer");
+        println!(
+            "{:<12}{}",
+            "producer",
+            format!("{field}: {tool} {version}").trim_end()
+        );
     }
     for (title, items) in [("imports", &info.imports), ("exports", &info.exports)] {
         println!("{title} ({}):", items.len());

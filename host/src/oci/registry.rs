@@ -103,6 +103,20 @@ fn explain(
     {
         return anyhow!("{r}: not in the registry (HTTP 404): check the repository and tag");
     }
+    if lower.contains("certificate")
+        || lower.contains("unknownissuer")
+        || lower.contains("invalid peer")
+    {
+        return anyhow!(
+            "cannot verify registry {}'s certificate{} (netkit trusts the system's roots; SSL_CERT_FILE names another bundle)",
+            r.registry,
+            chain
+                .rsplit(": ")
+                .next()
+                .map(|last| format!(": {last}"))
+                .unwrap_or_default()
+        );
+    }
     if lower.contains("connection refused")
         || lower.contains("error sending request")
         || lower.contains("dns error")

@@ -609,6 +609,30 @@ pub const TEST_ZONE: &[&str] = &[
     "example.test. 300 IN CAA 0 issue \"ca.example.net\"",
 ];
 
+/// The records of `section` (`answer`, `authority`, `additional`) in dns-probe's
+/// JSON (netkit's or the component's own), sorted, as [`dig_answer`] gives them.
+pub fn dns_records(
+    v: &serde_json::Value,
+    section: &str,
+) -> Vec<(String, u64, String, String, String)> {
+    let mut rows: Vec<_> = v["answer"][section]
+        .as_array()
+        .unwrap_or_else(|| panic!("no {section} in {v}"))
+        .iter()
+        .map(|r| {
+            (
+                r["name"].as_str().unwrap().to_string(),
+                r["ttl"].as_u64().unwrap(),
+                r["class"].as_str().unwrap().to_string(),
+                r["record_type"].as_str().unwrap().to_string(),
+                r["data"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
 /// A running unbound serving [`TEST_ZONE`] on 127.0.0.1:`port` (UDP and TCP).
 pub struct Unbound {
     /// The server process.

@@ -20,25 +20,6 @@ fn netkit_dns(server: &str, args: &[&str]) -> (Option<i32>, Value, String) {
     (out.status.code(), v, text(&out.stderr))
 }
 
-fn records(v: &Value, section: &str) -> Vec<(String, u64, String, String, String)> {
-    let mut rows: Vec<_> = v["answer"][section]
-        .as_array()
-        .unwrap_or_else(|| panic!("no {section} in {v}"))
-        .iter()
-        .map(|r| {
-            (
-                r["name"].as_str().unwrap().to_string(),
-                r["ttl"].as_u64().unwrap(),
-                r["class"].as_str().unwrap().to_string(),
-                r["record_type"].as_str().unwrap().to_string(),
-                r["data"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
-    rows.sort();
-    rows
-}
-
 #[test]
 fn every_record_type_matches_dig_record_for_record() {
     let u = start_unbound();
@@ -58,7 +39,7 @@ fn every_record_type_matches_dig_record_for_record() {
         let (code, v, stderr) = netkit_dns(&u.server, args);
         assert_eq!(code, Some(0), "{args:?}: {v} {stderr}");
         assert_eq!(v["answer"]["rcode"], "NOERROR", "{args:?}: {v}");
-        let ours = records(&v, "answer");
+        let ours = dns_records(&v, "answer");
         assert!(!ours.is_empty(), "{args:?}: no answer: {v}");
         let dig_args: Vec<&str> = args
             .iter()
@@ -76,7 +57,7 @@ fn a_truncated_answer_is_asked_again_over_tcp() {
     assert_eq!(v["answer"]["retried_over_tcp"], true, "{v}");
     assert_eq!(v["answer"]["transport"], "tcp", "{v}");
     assert!(v["answer"]["size"].as_u64().unwrap() > 1232, "{v}");
-    let ours = records(&v, "answer");
+    let ours = dns_records(&v, "answer");
     assert_eq!(ours.len(), 12);
     assert_eq!(ours, dig_answer(&u.server, &["big.example.test", "TXT"]));
     // The same over TCP from the start; the grants are exactly the two.
@@ -111,7 +92,7 @@ fn error_rcodes_exit_1_and_are_named() {
     }
     // NXDOMAIN comes with the zone's SOA, as dig shows it.
     let (_, v, _) = netkit_dns(&u.server, &["nope.example.test"]);
-    assert_eq!(records(&v, "authority")[0].3, "SOA", "{v}");
+    assert_eq!(dns_records(&v, "authority")[0].3, "SOA", "{v}");
 }
 
 #[test]
@@ -195,7 +176,7 @@ fn malformed_and_spoofed_replies_get_named_errors_or_are_ignored() {
     ]);
     let (code, v, stderr) = netkit_dns(&spoofed, &["real.test"]);
     assert_eq!(code, Some(0), "{v} {stderr}");
-    assert_eq!(records(&v, "answer")[0].4, "192.0.2.77", "{v}");
+    assert_eq!(dns_records(&v, "answer")[0].4, "192.0.2.77", "{v}");
     // Only a spoofed answer: a named bad-reply after the timeout.
     let only_spoofed = fake_server(vec![|q| {
         let mut r = response(q, 0);
@@ -251,7 +232,7 @@ fn runs_under_the_stock_wasmtime_cli() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
-        records(&v, "answer"),
+        dns_records(&v, "answer"),
         dig_answer(&u.server, &["www.example.test"])
     );
     // The same JSON fields as netkit's (netkit adds grants and audit).

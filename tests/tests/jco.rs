@@ -148,21 +148,7 @@ fn dns_under_jco_against_unbound_matches_dig() {
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
-    let mut ours: Vec<_> = v["answer"]["answer"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no answer section in {v}"))
-        .iter()
-        .map(|r| {
-            (
-                r["name"].as_str().unwrap().to_string(),
-                r["ttl"].as_u64().unwrap(),
-                r["class"].as_str().unwrap().to_string(),
-                r["record_type"].as_str().unwrap().to_string(),
-                r["data"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
-    ours.sort();
+    let ours = dns_records(&v, "answer");
     let dig = dig_answer(&u.server, &["www.example.test"]);
     assert!(!dig.is_empty());
     assert_eq!(ours, dig, "{v}");

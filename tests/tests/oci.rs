@@ -28,6 +28,11 @@ fn netkit_in(cache: &Path, args: &[&str]) -> Output {
         .expect("run netkit")
 }
 
+/// The SHA-256 of a built-in component's file.
+fn component_digest(name: &str) -> String {
+    netkit::oci::store::sha256(&std::fs::read(components_dir().join(name)).unwrap())
+}
+
 /// A wasm config for `file` claiming `imports` (oras writes the config as given).
 fn wasm_config(dir: &Path, file: &Path, imports: &[&str]) -> String {
     let bytes = std::fs::read(file).unwrap();
@@ -142,10 +147,7 @@ fn a_component_pushed_by_oras_runs_under_netkit_pinned_to_its_digest() {
     assert_eq!(json["component"]["reference"], tag.as_str(), "{json}");
     assert_eq!(
         json["component"]["component_digest"],
-        netkit::oci::store::sha256(
-            &std::fs::read(components_dir().join("sntp-client.wasm")).unwrap()
-        )
-        .as_str()
+        component_digest("sntp-client.wasm").as_str()
     );
     let _ = std::fs::remove_dir_all(&cache);
 }
@@ -301,12 +303,7 @@ fn a_moved_tag_shows_the_new_digest() {
     assert_ne!(d1, d2);
     let (manifest, component) = inspect_digest();
     assert_eq!(manifest, d2, "the cache answered for a tag");
-    assert_eq!(
-        component,
-        netkit::oci::store::sha256(
-            &std::fs::read(components_dir().join("udp-probe.wasm")).unwrap()
-        )
-    );
+    assert_eq!(component, component_digest("udp-probe.wasm"));
     let _ = std::fs::remove_dir_all(&cache);
 }
 
@@ -481,12 +478,9 @@ fn a_digest_reference_runs_with_the_registry_stopped() {
     let out = run(&format!("oci://{}/probes/sntp-client:v1", reg.host()));
     one_line_error(&out, "cannot reach registry");
     // A cache entry edited on disk is not trusted: it is pulled again (and here fails).
-    let entry = cache.join("oci").join(
-        netkit::oci::store::sha256(
-            &std::fs::read(components_dir().join("sntp-client.wasm")).unwrap(),
-        )
-        .replace(':', "-"),
-    );
+    let entry = cache
+        .join("oci")
+        .join(component_digest("sntp-client.wasm").replace(':', "-"));
     let mut bytes = std::fs::read(&entry).expect("the component in the cache");
     bytes[100] ^= 1;
     std::fs::write(&entry, &bytes).unwrap();

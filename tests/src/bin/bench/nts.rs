@@ -3,7 +3,7 @@
 //! as processes; and, embedded, an NTS query with a kept session (one UDP
 //! exchange) beside a fresh key exchange and a plain query.
 
-use super::process::{Subject, time_subjects};
+use super::process::{Subject, subject_rows, time_subjects};
 use super::*;
 use netkit::nts::{NtsRequest, run};
 use netkit::sntp::{Family, NtsOptions, QueryOptions, SntpClient};
@@ -49,16 +49,9 @@ pub fn section(rows: &mut Vec<Row>) {
         }),
     ];
     let ms = time_subjects(&subjects, 10);
-    let group = "NTS query, process";
-    for (s, v) in subjects.iter().zip(&ms) {
-        rows.push(Row {
-            group,
-            what: s.name.clone(),
-            value: *v,
-            unit: "ms",
-            ratio: format!("{:.2}x plain, {:.3}x chronyd -Q nts", v / ms[0], v / ms[2]),
-        });
-    }
+    subject_rows(rows, "NTS query, process", &subjects, &ms, |v| {
+        format!("{:.2}x plain, {:.3}x chronyd -Q nts", v / ms[0], v / ms[2])
+    });
     note(format!(
         "netkit sntp --nts: {} sntp --nts {nts} --ca {}",
         netkit().display(),

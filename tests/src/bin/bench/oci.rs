@@ -4,7 +4,7 @@
 //! request, the component cached), and a first pull (manifest, config and the
 //! 2.2 MB component; the compile cache warm in every row, so only the pull differs).
 
-use super::process::{Subject, time_subjects};
+use super::process::{Subject, subject_rows, time_subjects};
 use super::*;
 use netkit_tests::registry::{oras, start_registry};
 
@@ -71,16 +71,13 @@ pub fn section(rows: &mut Vec<Row>) {
         }),
     ];
     let ms = time_subjects(&subjects, 20);
-    let group = "component from a registry (netkit run, SNTP query)";
-    for (s, v) in subjects.iter().zip(&ms) {
-        rows.push(Row {
-            group,
-            what: s.name.clone(),
-            value: *v,
-            unit: "ms",
-            ratio: format!("{:.2}x local file", v / ms[0]),
-        });
-    }
+    subject_rows(
+        rows,
+        "component from a registry (netkit run, SNTP query)",
+        &subjects,
+        &ms,
+        |v| format!("{:.2}x local file", v / ms[0]),
+    );
     note(format!(
         "registry: docker-registry (distribution 2.8) on {}, pushed by oras; cache {}",
         reg.host(),

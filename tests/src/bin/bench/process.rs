@@ -99,6 +99,25 @@ pub(crate) fn time_subjects(subjects: &[Subject], runs: usize) -> Vec<f64> {
     times.into_iter().map(median).collect()
 }
 
+/// One row per subject of `group`, in milliseconds, each with `ratio(its median)`.
+pub(crate) fn subject_rows(
+    rows: &mut Vec<Row>,
+    group: &'static str,
+    subjects: &[Subject],
+    ms: &[f64],
+    ratio: impl Fn(f64) -> String,
+) {
+    for (s, v) in subjects.iter().zip(ms) {
+        rows.push(Row {
+            group,
+            what: s.name.clone(),
+            value: *v,
+            unit: "ms",
+            ratio: ratio(*v),
+        });
+    }
+}
+
 /// Median wall time (ms) of `runs` executions of `cmd` (for slow subjects).
 pub(crate) fn time_process(runs: usize, cmd: impl Fn() -> Command + 'static) -> f64 {
     time_subjects(&[Subject::new("command", cmd)], runs)[0]

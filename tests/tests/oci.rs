@@ -698,3 +698,31 @@ fn https_is_the_default_and_its_certificate_is_verified() {
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::remove_dir_all(&cache);
 }
+
+#[test]
+fn an_endless_manifest_is_cut_off_at_its_limit() {
+    let port = free_port();
+    let _hostile = Peer::start(
+        "hostile registry",
+        Command::new("python3")
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("hostile_registry.py"))
+            .arg(port.to_string()),
+    );
+    wait_for_tcp(([127, 0, 0, 1], port).into(), Duration::from_secs(10));
+    let host = format!("127.0.0.1:{port}");
+    let cache = cache_dir("endless");
+    let out = netkit_in(
+        &cache,
+        &[
+            "inspect",
+            "--insecure-registry",
+            &host,
+            &format!("oci://{host}/x/y:v1"),
+        ],
+    );
+    one_line_error(
+        &out,
+        "the registry sent a manifest over the 1 MiB netkit reads",
+    );
+    let _ = std::fs::remove_dir_all(&cache);
+}

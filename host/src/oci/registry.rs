@@ -144,6 +144,40 @@ fn explain(
     anyhow!("{r}: the registry exchange failed{chain}")
 }
 
+/// One line for a registry's HTTP error answer (its OCI error codes if it sent any).
+fn status_error(r: &OciRef, status: u16, body: &[u8]) -> anyhow::Error {
+    #[derive(serde::Deserialize)]
+    struct Envelope {
+        #[serde(default)]
+        errors: Vec<Code>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Code {
+        code: String,
+    }
+    let codes = serde_json::from_slice::<Envelope>(body)
+        .map(|e| {
+            e.errors
+                .into_iter()
+                .map(|c| c.code)
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default();
+    let said = if codes.is_empty() {
+        format!("HTTP {status}")
+    } else {
+        format!("HTTP {status}, {codes}")
+    };
+    match status {
+        404 => anyhow!("{r}: not in the registry ({said}): check the repository and tag"),
+        401 | 403 => anyhow!(
+            "{r}: the registry refused access ({said}): set NETKIT_REGISTRY_USERNAME and NETKIT_REGISTRY_PASSWORD, or log in so ~/.docker/config.json has its auths entry"
+        ),
+        _ => anyhow!("{r}: the registry answered {said}"),
+    }
+}
+
 /// An `AsyncWrite` into memory that fails past `cap` bytes: a blob larger than its
 /// manifest says (or than netkit pulls) is cut off, not buffered.
 struct Capped {
@@ -179,6 +213,8 @@ pub struct Session<'a> {
     reference: &'a OciRef,
     registries: &'a Registries,
     client: Client,
+    /// For the manifest, read with a size limit.
+    http: reqwest::Client,
     auth: RegistryAuth,
 }
 
@@ -189,33 +225,79 @@ impl<'a> Session<'a> {
             reference: r,
             registries,
             client: registries.client(r),
+            http: reqwest::Client::builder()
+                .connect_timeout(Duration::from_secs(10))
+                .read_timeout(Duration::from_secs(30))
+                .user_agent(concat!("netkit/", env!("CARGO_PKG_VERSION")))
+                .redirect(reqwest::redirect::Policy::limited(5))
+                .build()
+                .map_err(|e| anyhow!("cannot set up the registry client: {e}"))?,
             auth: super::auth::for_registry(&r.registry)?,
         })
     }
 
     /// The manifest `r` names now: its bytes, digest (computed here, and equal to
-    /// the pin of a digest reference) and what it leads to.
+    /// the pin of a digest reference) and what it leads to. Read by netkit itself
+    /// (oci-client's reader has no size limit), at most [`layout::MAX_MANIFEST`]
+    /// bytes: a registry sending more is cut off, not buffered.
     pub async fn manifest(&self, max_layer: u64) -> Result<(Vec<u8>, String, WasmArtifact)> {
         let r = self.reference;
-        let (bytes, _) = self
+        let image = r.client_ref();
+        // The token dance (a registry's WWW-Authenticate challenge) is oci-client's.
+        let token = self
             .client
-            .pull_manifest_raw(
-                &r.client_ref(),
-                &self.auth,
-                &[
-                    layout::MANIFEST_MEDIA_TYPE,
-                    "application/vnd.oci.image.index.v1+json",
-                    "application/vnd.docker.distribution.manifest.v2+json",
-                    "application/vnd.docker.distribution.manifest.list.v2+json",
-                ],
-            )
+            .auth(&image, &self.auth, oci_client::RegistryOperation::Pull)
             .await
             .map_err(|e| explain(r, self.registries, e))?;
-        if bytes.len() as u64 > layout::MAX_MANIFEST {
-            bail!(
-                "{r}: its manifest is {} bytes, over the 1 MiB netkit reads",
-                bytes.len()
-            );
+        let scheme = if self.registries.is_insecure(r) {
+            "http"
+        } else {
+            "https"
+        };
+        let pin = match &r.pin {
+            super::reference::Pin::Tag(t) => t.as_str(),
+            super::reference::Pin::Digest(d) => d.as_str(),
+        };
+        let url = format!(
+            "{scheme}://{}/v2/{}/manifests/{pin}",
+            r.registry, r.repository
+        );
+        let mut request = self.http.get(&url).header(
+            "Accept",
+            [
+                layout::MANIFEST_MEDIA_TYPE,
+                "application/vnd.oci.image.index.v1+json",
+                "application/vnd.docker.distribution.manifest.v2+json",
+                "application/vnd.docker.distribution.manifest.list.v2+json",
+            ]
+            .join(", "),
+        );
+        request = match (&token, &self.auth) {
+            (Some(t), _) => request.bearer_auth(t),
+            (None, RegistryAuth::Basic(u, p)) => request.basic_auth(u, Some(p)),
+            (None, RegistryAuth::Bearer(t)) => request.bearer_auth(t),
+            (None, RegistryAuth::Anonymous) => request,
+        };
+        let mut response = request
+            .send()
+            .await
+            .map_err(|e| explain(r, self.registries, e.into()))?;
+        let status = response.status();
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| explain(r, self.registries, e.into()))?
+        {
+            if (bytes.len() + chunk.len()) as u64 > layout::MAX_MANIFEST {
+                bail!(
+                    "{r}: the registry sent a manifest over the 1 MiB netkit reads: refused, nothing was run"
+                );
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        if !status.is_success() {
+            return Err(status_error(r, status.as_u16(), &bytes));
         }
         let digest = sha256(&bytes);
         if let Some(pin) = r.digest()
@@ -227,7 +309,7 @@ impl<'a> Session<'a> {
         }
         let artifact =
             layout::check_manifest(&bytes, max_layer).map_err(|e| anyhow!("{r}: {e}"))?;
-        Ok((bytes.to_vec(), digest, artifact))
+        Ok((bytes, digest, artifact))
     }
 
     /// The blob `d` names, exactly `d.size` bytes hashing to `d.digest`.

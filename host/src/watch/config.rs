@@ -770,6 +770,29 @@ expect = "^HTTP/1\\.[01] "
     }
 
     #[test]
+    fn registry_components_and_insecure_registries() {
+        let p = Path::new("w.toml");
+        let text = "insecure_registries = [\"127.0.0.1:5000\"]\n[[probe]]\nname = \"a\"\nkind = \"component\"\ncomponent = \"oci://127.0.0.1:5000/p/x:v1\"\n[[probe]]\nname = \"b\"\nkind = \"component\"\ncomponent = \"oci://ghcr.io/p/x@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"\n";
+        let c = parse(text, p).unwrap();
+        assert!(c.probes[0].insecure_registry && c.probes[0].follows_tag());
+        assert!(!c.probes[1].insecure_registry && !c.probes[1].follows_tag());
+        let e = parse(
+            &text.replace("oci://127.0.0.1:5000/p/x:v1", "oci://127.0.0.1:5000/P"),
+            p,
+        )
+        .unwrap_err();
+        assert!(
+            e.0.starts_with("w.toml:5:13: component = repository \"P\""),
+            "{e}"
+        );
+        let e = parse(&text.replace("[\"127.0.0.1:5000\"]", "[\"http://x/\"]"), p).unwrap_err();
+        assert!(
+            e.0.contains("w.toml:1:24: insecure_registries: \"http://x/\" is not HOST"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn errors_name_file_line_and_column() {
         let p = Path::new("w.toml");
         let e = parse(

@@ -37,10 +37,12 @@ impl Registries {
             .any(|i| i == &r.registry || i == r.host())
     }
 
-    fn client(&self, r: &OciRef) -> Client {
+    fn client(&self, r: &OciRef) -> Result<Client> {
         // reqwest's rustls needs a process-wide provider: ring, as everywhere in netkit.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        Client::new(ClientConfig {
+        // try_from, not new: new falls back to a default client (HTTPS, no
+        // timeouts) when the configured one cannot be built.
+        Client::try_from(ClientConfig {
             protocol: if self.is_insecure(r) {
                 ClientProtocol::Http
             } else {
@@ -52,6 +54,23 @@ impl Registries {
             user_agent: concat!("netkit/", env!("CARGO_PKG_VERSION")),
             ..Default::default()
         })
+        .map_err(|e| anyhow!("cannot set up the registry client: {e}"))
+    }
+
+    /// The client for the manifest GET. Over plain HTTP it needs no trust roots:
+    /// it loads none (reading the system's takes a few milliseconds).
+    fn manifest_client(&self, r: &OciRef) -> Result<reqwest::Client> {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let mut b = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .read_timeout(Duration::from_secs(30))
+            .user_agent(concat!("netkit/", env!("CARGO_PKG_VERSION")))
+            .redirect(reqwest::redirect::Policy::limited(5));
+        if self.is_insecure(r) {
+            b = b.tls_certs_only(Vec::new());
+        }
+        b.build()
+            .map_err(|e| anyhow!("cannot set up the registry client: {e}"))
     }
 }
 
@@ -224,14 +243,8 @@ impl<'a> Session<'a> {
         Ok(Self {
             reference: r,
             registries,
-            client: registries.client(r),
-            http: reqwest::Client::builder()
-                .connect_timeout(Duration::from_secs(10))
-                .read_timeout(Duration::from_secs(30))
-                .user_agent(concat!("netkit/", env!("CARGO_PKG_VERSION")))
-                .redirect(reqwest::redirect::Policy::limited(5))
-                .build()
-                .map_err(|e| anyhow!("cannot set up the registry client: {e}"))?,
+            client: registries.client(r)?,
+            http: registries.manifest_client(r)?,
             auth: super::auth::for_registry(&r.registry)?,
         })
     }

@@ -38,8 +38,7 @@ impl Registries {
     }
 
     fn client(&self, r: &OciRef) -> Result<Client> {
-        // reqwest's rustls needs a process-wide provider: ring, as everywhere in netkit.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        install_ring();
         // try_from, not new: new falls back to a default client (HTTPS, no
         // timeouts) when the configured one cannot be built.
         Client::try_from(ClientConfig {
@@ -60,7 +59,7 @@ impl Registries {
     /// The client for the manifest GET. Over plain HTTP it needs no trust roots:
     /// it loads none (reading the system's takes a few milliseconds).
     fn manifest_client(&self, r: &OciRef) -> Result<reqwest::Client> {
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        install_ring();
         let mut b = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .read_timeout(Duration::from_secs(30))
@@ -72,6 +71,12 @@ impl Registries {
         b.build()
             .map_err(|e| anyhow!("cannot set up the registry client: {e}"))
     }
+}
+
+/// reqwest's rustls needs a process-wide crypto provider: ring, as everywhere
+/// in netkit (a second call, or one after another part installed it, is a no-op).
+fn install_ring() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 /// The largest component to pull: `NETKIT_OCI_MAX_SIZE` (e.g. `16MiB`), else 64 MiB.

@@ -16,6 +16,7 @@ pub mod nginx;
 pub mod nts_server;
 pub mod pki;
 pub mod registry;
+pub mod slowloris;
 
 pub fn netkit() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");

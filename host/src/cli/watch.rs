@@ -41,9 +41,12 @@ pub struct Args {
     /// Serve POST/PUT /-/reload (SIGHUP always reloads).
     #[arg(long = "web.enable-lifecycle")]
     enable_lifecycle: bool,
-    /// HTTP connections open at once; a new one past it is closed at once.
+    /// HTTP connections open at once; at the cap, the one waiting longest for a request head is closed to make room.
     #[arg(long = "web.max-connections", value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     max_connections: u32,
+    /// HTTP connections open at once from one source address (an IPv6 /64); a new one past it is closed at once.
+    #[arg(long = "web.max-connections-per-source", value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    max_connections_per_source: u32,
     /// Time a client has to send a request's headers (or finish a TLS handshake).
     #[arg(long = "web.header-read-timeout", value_name = "DURATION", default_value = "10s", value_parser = cli_args::units::positive_secs)]
     header_read_timeout: Duration,
@@ -271,8 +274,7 @@ pub async fn main(a: Args) -> Result<ExitCode> {
         .route("/-/healthy", get(|| async { "Healthy\n" }))
         .route("/-/reload", reload_route)
         .with_state(app.clone());
-    let listener = tokio::net::TcpListener::bind(a.listen)
-        .await
+    let listener = netkit::watch::server::listen(a.listen)
         .with_context(|| format!("cannot listen on {} (pick another with --listen)", a.listen))?;
     tracing::info!(
         listen = %a.listen, probes = count, config = %a.config.display(), tls, basic_auth = auth, client_auth,
@@ -298,6 +300,7 @@ pub async fn main(a: Args) -> Result<ExitCode> {
     let mut term = signal(SignalKind::terminate()).context("cannot watch for SIGTERM")?;
     let options = ServerOptions {
         max_connections: lim.connections,
+        max_connections_per_source: a.max_connections_per_source as usize,
         header_read_timeout: a.header_read_timeout,
         request_timeout: a.request_timeout,
         shutdown_timeout: a.shutdown_timeout,
@@ -308,7 +311,15 @@ pub async fn main(a: Args) -> Result<ExitCode> {
             _ = term.recv() => {}
         }
     };
-    netkit::watch::server::serve(listener, router, app.web.clone(), options, stop).await;
+    netkit::watch::server::serve(
+        listener,
+        router,
+        app.web.clone(),
+        options,
+        watcher.metrics_shared(),
+        stop,
+    )
+    .await;
     watcher.stop();
     tracing::info!("netkit watch stopped");
     Ok(ExitCode::SUCCESS)

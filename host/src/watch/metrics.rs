@@ -53,6 +53,11 @@ struct WhyLabel {
     limit: String,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabel {
+    reason: String,
+}
+
 /// A label set of a labelled value: the probe's labels, then the value's own.
 type LabelSet = Vec<(String, String)>;
 
@@ -77,6 +82,7 @@ pub struct Metrics {
     last_reload_ok: Gauge,
     compiled: Gauge,
     rejected: Family<WhyLabel, Counter>,
+    connections_rejected: Family<ReasonLabel, Counter>,
     lag: Histogram,
     /// Round trips of scheduled icmp runs, accumulated (as smokeping_prober's).
     rtts: Family<ProbeLabels, Histogram, fn() -> Histogram>,
@@ -157,6 +163,12 @@ impl Metrics {
             "/probe requests answered 503 at once, by the limit they hit",
             rejected.clone(),
         );
+        let connections_rejected = Family::default();
+        registry.register(
+            "netkit_http_connections_rejected",
+            "HTTP connections closed by the connection policy, by reason: evicted (the one waiting longest for a request head, to make room), max_connections (all busy), per_source",
+            connections_rejected.clone(),
+        );
         let lag = Histogram::new([0.001, 0.01, 0.1, 1.0, 10.0]);
         registry.register(
             "netkit_schedule_lag_seconds",
@@ -173,6 +185,7 @@ impl Metrics {
             last_reload_ok,
             compiled,
             rejected,
+            connections_rejected,
             registry,
             success,
             duration,
@@ -305,6 +318,15 @@ impl Metrics {
         self.rejected
             .get_or_create(&WhyLabel {
                 limit: limit.into(),
+            })
+            .inc();
+    }
+
+    /// Count an HTTP connection closed by the connection policy for `reason`.
+    pub fn connection_rejected(&self, reason: &str) {
+        self.connections_rejected
+            .get_or_create(&ReasonLabel {
+                reason: reason.into(),
             })
             .inc();
     }

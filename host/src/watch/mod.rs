@@ -4,6 +4,7 @@
 //! plugin host can embed.
 
 pub mod config;
+pub mod connections;
 pub mod icmp_probe;
 pub mod limits;
 pub mod metrics;
@@ -100,6 +101,11 @@ impl Watcher {
     /// The metrics.
     pub fn metrics(&self) -> &Metrics {
         &self.metrics
+    }
+
+    /// The metrics, shared (the HTTP server counts its connections there).
+    pub fn metrics_shared(&self) -> Arc<Metrics> {
+        self.metrics.clone()
     }
 
     /// The Prometheus text of every metric, the compiled-components gauge
@@ -336,7 +342,7 @@ async fn schedule(probe: Arc<Probe>, metrics: Arc<Metrics>, slots: Arc<Semaphore
         metrics.record(&c, &r);
         if up != Some(r.success) {
             if r.success {
-                tracing::info!(probe = %c.name, kind = c.kind.name(), target = %c.target, "up: {}", r.detail);
+                tracing::info!(probe = %c.name, kind = c.kind.name(), target = %c.target, "up: {}", probe_proto::escape_controls(&r.detail));
             } else {
                 tracing::warn!(
                     probe = %c.name,
@@ -344,7 +350,7 @@ async fn schedule(probe: Arc<Probe>, metrics: Arc<Metrics>, slots: Arc<Semaphore
                     target = %c.target,
                     reason = r.reason.as_deref().unwrap_or("?"),
                     "down: {}",
-                    r.detail
+                    probe_proto::escape_controls(&r.detail)
                 );
             }
             up = Some(r.success);

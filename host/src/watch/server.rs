@@ -1,10 +1,14 @@
 //! `netkit watch`'s HTTP server, hardened like an exporter people expose:
-//! connections capped (a new one past the cap is closed at once), headers read
+//! connections capped, and at the cap the one that has waited longest for a
+//! request head is closed to make room (`connections.rs`), so a slowloris
+//! cannot keep Prometheus out; a per-source cap beside it; headers read
 //! within a timeout (slowloris connections are closed, idle keep-alives too),
 //! each request answered within a timeout, HTTP/1.1 only (no h2c), TLS and
 //! basic auth from the web config, and a shutdown bounded in time whatever the
 //! clients do.
 
+use super::connections::{Connections, Rejected, Source};
+use super::metrics::Metrics;
 use super::web_config::WebConfig;
 use axum::Router;
 use axum::body::Body;
@@ -24,6 +28,8 @@ use tower::ServiceExt;
 pub struct ServerOptions {
     /// Open connections at most.
     pub max_connections: usize,
+    /// Open connections from one source address (an IPv6 /64) at most.
+    pub max_connections_per_source: usize,
     /// Time a client has to send a request's headers (and a TLS handshake).
     pub header_read_timeout: Duration,
     /// Time to answer one request.
@@ -60,16 +66,35 @@ const AUTH_CACHE: usize = 1024;
 /// bcrypt verifications at once: a flood of wrong passwords costs at most this many cores.
 const AUTH_WORKERS: usize = 2;
 
+/// Pending connections the kernel queues for `accept` (Linux caps it at
+/// `net.core.somaxconn`, 4096 by default): a deep queue lets a prompt client
+/// in while a flood of connects keeps arriving.
+pub const LISTEN_BACKLOG: u32 = 4096;
+
+/// A listener on `addr` with [`LISTEN_BACKLOG`].
+pub fn listen(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
 /// Serve `router` on `listener` until `stop` resolves, then give open
-/// connections `shutdown_timeout` to finish and return.
+/// connections `shutdown_timeout` to finish and return. Connections the
+/// policy closes are counted in `metrics`.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     web: Web,
     options: ServerOptions,
+    metrics: Arc<Metrics>,
     stop: impl Future<Output = ()>,
 ) {
-    let slots = Arc::new(Semaphore::new(options.max_connections));
+    let table = Connections::new(options.max_connections, options.max_connections_per_source);
     let auth = Arc::new(Auth {
         workers: Some(Semaphore::new(AUTH_WORKERS)),
         ..Auth::default()
@@ -78,7 +103,7 @@ pub async fn serve(
     let refused = std::sync::atomic::AtomicU64::new(0);
     tokio::pin!(stop);
     loop {
-        let (stream, _) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             r = listener.accept() => match r {
                 Ok(c) => c,
                 Err(e) => {
@@ -91,56 +116,83 @@ pub async fn serve(
             },
             _ = &mut stop => break,
         };
-        let Ok(slot) = slots.clone().try_acquire_owned() else {
-            let n = refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-            // Logged at the 1st, 2nd, 4th, 8th, ... refusal: a flood cannot flood the log.
-            if n.is_power_of_two() {
-                tracing::warn!(
-                    "{} connections open (--web.max-connections): closed {} new ones so far",
-                    options.max_connections,
-                    n
-                );
+        let admitted = match admit(&table, peer.ip()).await {
+            Ok(a) => a,
+            Err(why) => {
+                metrics.connection_rejected(why.as_str());
+                let n = refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                // Logged at the 1st, 2nd, 4th, 8th, ... refusal: a flood cannot flood the log.
+                if n.is_power_of_two() {
+                    tracing::warn!(
+                        "closed a new connection from {}: {} (--web.max-connections {}, --web.max-connections-per-source {}); {n} so far",
+                        peer.ip(),
+                        match why {
+                            Rejected::PerSource => "its source holds too many",
+                            _ => "every open connection is serving a request",
+                        },
+                        options.max_connections,
+                        options.max_connections_per_source,
+                    );
+                }
+                drop(stream);
+                continue;
             }
-            drop(stream);
-            continue;
         };
+        if admitted.evicted {
+            metrics.connection_rejected(Rejected::Evicted.as_str());
+        }
+        let ticket = Arc::new(admitted.ticket);
         let _ = stream.set_nodelay(true);
         let config = web.current();
         let watcher = graceful.watcher();
         let (router, auth, options) = (router.clone(), auth.clone(), options.clone());
         tokio::spawn(async move {
-            let _slot = slot;
             let tls = config.tls.clone();
             let timeout = options.header_read_timeout;
+            let held = ticket.clone();
+            let request_timeout = options.request_timeout;
             let service = hyper::service::service_fn(move |req| {
-                handle(
-                    req,
-                    router.clone(),
-                    config.clone(),
-                    auth.clone(),
-                    options.request_timeout,
-                )
+                let (router, config, auth, ticket) =
+                    (router.clone(), config.clone(), auth.clone(), held.clone());
+                async move {
+                    ticket.serving();
+                    let r = handle(req, router, config, auth, request_timeout).await;
+                    ticket.answered(std::time::Instant::now());
+                    r
+                }
             });
             let mut http = hyper::server::conn::http1::Builder::new();
             http.timer(TokioTimer::new())
                 .header_read_timeout(timeout)
                 .max_buf_size(MAX_HEAD);
-            match tls {
-                None => {
-                    let conn = http.serve_connection(TokioIo::new(stream), service);
-                    let _ = watcher.watch(conn).await;
+            // Reads that find nothing more tell the table the connection waits.
+            let stream = Watched {
+                inner: stream,
+                ticket: ticket.clone(),
+            };
+            let served = async {
+                match tls {
+                    None => {
+                        let conn = http.serve_connection(TokioIo::new(stream), service);
+                        let _ = watcher.watch(conn).await;
+                    }
+                    Some(tls) => {
+                        let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+                        // The handshake counts against the header-read timeout.
+                        let Ok(Ok(stream)) =
+                            tokio::time::timeout(timeout, acceptor.accept(stream)).await
+                        else {
+                            return;
+                        };
+                        let conn = http.serve_connection(TokioIo::new(stream), service);
+                        let _ = watcher.watch(conn).await;
+                    }
                 }
-                Some(tls) => {
-                    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
-                    // The handshake counts against the header-read timeout.
-                    let Ok(Ok(stream)) =
-                        tokio::time::timeout(timeout, acceptor.accept(stream)).await
-                    else {
-                        return;
-                    };
-                    let conn = http.serve_connection(TokioIo::new(stream), service);
-                    let _ = watcher.watch(conn).await;
-                }
+            };
+            // Closed by the policy to make room: dropping the connection closes it.
+            tokio::select! {
+                _ = served => {}
+                _ = ticket.closed() => {}
             }
         });
     }
@@ -153,6 +205,81 @@ pub async fn serve(
             "connections still open after --shutdown-timeout {:?}: closing them",
             options.shutdown_timeout
         );
+    }
+}
+
+/// How long a new connection waits for room when every open one is new or
+/// busy: the connections accepted just before it are read meanwhile, and
+/// those that sent half a head become ones to close (a burst of accepts must
+/// not get ahead of reading them).
+const ROOM_WAIT: Duration = Duration::from_millis(250);
+
+/// Admit a connection from `ip`, waiting up to [`ROOM_WAIT`] for room.
+async fn admit(
+    table: &Arc<Connections>,
+    ip: std::net::IpAddr,
+) -> Result<super::connections::Admitted, Rejected> {
+    let until = tokio::time::Instant::now() + ROOM_WAIT;
+    loop {
+        match table.admit(Source::of(ip), std::time::Instant::now()) {
+            Err(Rejected::MaxConnections) if tokio::time::Instant::now() < until => {
+                let _ = tokio::time::timeout_at(until, table.room()).await;
+            }
+            r => return r,
+        }
+    }
+}
+
+/// A connection's stream that tells its [`Ticket`] when a read found nothing
+/// more to read (the client has not sent what the server waits for).
+struct Watched {
+    inner: tokio::net::TcpStream,
+    ticket: Arc<super::connections::Ticket>,
+}
+
+impl tokio::io::AsyncRead for Watched {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let r = std::pin::Pin::new(&mut self.inner).poll_read(cx, buf);
+        if r.is_pending() {
+            self.ticket.stalled();
+        }
+        r
+    }
+}
+
+impl tokio::io::AsyncWrite for Watched {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        data: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.inner).poll_write(cx, data)
+    }
+    fn poll_write_vectored(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
 

@@ -313,7 +313,60 @@ pub fn section(rows: &mut Vec<Row>, seconds: u64) {
             bb_after as f64 / 1024.0
         ),
     });
+    drop(bb_peer);
+    slowloris_rows(rows, &file, &bb_config);
     note(format!(
         "watch-load: {seconds} s; {CLIENTS} clients x 1 /probe per s (a slow module, 5 s timeout), {SLOWLORIS} slowloris connections, a reload per second of {PROBES} probes ({BUSY} every second, the rest hourly), a hostile component spinning to its 1 s deadline every 2 s; netkit watch with its default limits"
     ));
+}
+
+/// Scrapes of `/metrics` beside 3,000 and 30,000 renewing slowloris
+/// connections from many source addresses: netkit watch (default limits:
+/// 1,024 connections, the longest-waiting closed to make room) beside
+/// blackbox_exporter (which holds every connection up to its fd limit).
+fn slowloris_rows(
+    rows: &mut Vec<Row>,
+    watch_config: &std::path::Path,
+    bb_config: &std::path::Path,
+) {
+    use netkit_tests::slowloris::{Slowloris, scrape_series};
+    let group = "watch-load: Prometheus scrapes beside renewing slowloris connections";
+    for connections in [3_000usize, 30_000] {
+        for subject in ["netkit watch", "blackbox_exporter"] {
+            let (peer, addr) = if subject == "netkit watch" {
+                start_netkit_watch(watch_config)
+            } else {
+                start_blackbox_exporter(bb_config)
+            };
+            let attack = Slowloris::start(addr, connections);
+            let t = Instant::now();
+            while attack.opened.load(Ordering::Relaxed) < 2_000
+                && t.elapsed() < Duration::from_secs(30)
+            {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            let (ok, took, failed) = scrape_series(
+                addr,
+                40,
+                Duration::from_millis(250),
+                Duration::from_secs(10),
+            );
+            drop(attack);
+            drop(peer);
+            let p99 = percentile(took.iter().map(|d| d.as_secs_f64() * 1e3).collect(), 99.0);
+            rows.push(Row {
+                group,
+                what: format!("{subject}, {connections} slowloris connections: scrapes answered"),
+                value: 100.0 * ok as f64 / 40.0,
+                unit: "%",
+                ratio: format!(
+                    "{ok} of 40 (goal 100 %); p99 of those answered {p99:.1} ms{}",
+                    failed
+                        .first()
+                        .map(|f| format!("; first failure: {f}"))
+                        .unwrap_or_default()
+                ),
+            });
+        }
+    }
 }

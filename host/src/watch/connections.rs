@@ -1,0 +1,392 @@
+//! Which HTTP connections `netkit watch` keeps when too many are open: a
+//! connection that has waited longest for a complete request head (a
+//! slowloris, or an idle keep-alive) is closed to make room for a new one, so
+//! a client that sends its whole head promptly (Prometheus) is always served;
+//! one source address may hold only so many at once. A connection counts as
+//! waiting only once a read of it found nothing more to read (the server
+//! asked, the client had not sent its head): a new connection whose head is
+//! already there is never closed before the server read it, however many
+//! connections arrive meanwhile. blackbox_exporter holds
+//! every connection until the process runs out of file descriptors; a plain
+//! cap turns that into the same denial (issue 31).
+
+use std::collections::{BTreeSet, HashMap};
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+use tokio::sync::Notify;
+
+/// Why a connection was closed by the policy (the `reason` label of
+/// `netkit_http_connections_rejected_total`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rejected {
+    /// The cap was reached: the connection waiting longest for a request head was closed.
+    Evicted,
+    /// The cap was reached and every open connection was busy: the new one was closed.
+    MaxConnections,
+    /// Its source already held `--web.max-connections-per-source`: the new one was closed.
+    PerSource,
+}
+
+impl Rejected {
+    /// The label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rejected::Evicted => "evicted",
+            Rejected::MaxConnections => "max_connections",
+            Rejected::PerSource => "per_source",
+        }
+    }
+}
+
+/// A source as the per-source limit counts it: an IPv4 address, or an IPv6 /64
+/// (one host usually holds a whole /64).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Source(u128);
+
+impl Source {
+    /// The source of `ip` (an IPv4-mapped IPv6 address counts as its IPv4 address).
+    pub fn of(ip: IpAddr) -> Self {
+        match ip {
+            IpAddr::V4(v4) => Source(u128::from(u32::from(v4))),
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => Source(u128::from(u32::from(v4))),
+                None => Source((u128::from(v6) >> 64) | (1 << 127)),
+            },
+        }
+    }
+}
+
+struct Entry {
+    source: Source,
+    /// Since when it has been open or idle after an answer.
+    since: Instant,
+    /// In the `waiting` set: a read found the head incomplete.
+    waiting: bool,
+    close: Arc<Notify>,
+}
+
+#[derive(Default)]
+struct Table {
+    next: u64,
+    open: HashMap<u64, Entry>,
+    per_source: HashMap<Source, usize>,
+    /// Connections waiting for a request head, oldest first.
+    waiting: BTreeSet<(Instant, u64)>,
+}
+
+impl Table {
+    fn remove(&mut self, id: u64) -> Option<Entry> {
+        let e = self.open.remove(&id)?;
+        if e.waiting {
+            self.waiting.remove(&(e.since, id));
+        }
+        if let Some(n) = self.per_source.get_mut(&e.source) {
+            *n -= 1;
+            if *n == 0 {
+                self.per_source.remove(&e.source);
+            }
+        }
+        Some(e)
+    }
+
+    /// Out of the waiting set; with `since`, open (or idle) again since then.
+    fn not_waiting(&mut self, id: u64, since: Option<Instant>) {
+        let Some(e) = self.open.get_mut(&id) else {
+            return;
+        };
+        if e.waiting {
+            self.waiting.remove(&(e.since, id));
+            e.waiting = false;
+        }
+        if let Some(t) = since {
+            e.since = t;
+        }
+    }
+
+    fn stalled(&mut self, id: u64) {
+        let Some(e) = self.open.get_mut(&id) else {
+            return;
+        };
+        if !e.waiting {
+            e.waiting = true;
+            self.waiting.insert((e.since, id));
+        }
+    }
+}
+
+/// The open connections and the limits on them.
+pub struct Connections {
+    max: usize,
+    per_source: usize,
+    table: Mutex<Table>,
+    /// Signalled when a connection ends or begins to wait (room may be made).
+    room: Notify,
+}
+
+/// What admitting a connection did.
+#[derive(Debug)]
+pub struct Admitted {
+    /// The new connection's place in the table (dropping it frees the place).
+    pub ticket: Ticket,
+    /// Whether another connection was closed to make room.
+    pub evicted: bool,
+}
+
+impl Connections {
+    /// At most `max` connections, `per_source` of them from one source.
+    pub fn new(max: usize, per_source: usize) -> Arc<Self> {
+        Arc::new(Self {
+            max: max.max(1),
+            per_source: per_source.max(1),
+            table: Mutex::new(Table::default()),
+            room: Notify::new(),
+        })
+    }
+
+    fn table(&self) -> std::sync::MutexGuard<'_, Table> {
+        self.table.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Resolves when a connection ended or began to wait since the last call:
+    /// an admission refused with [`Rejected::MaxConnections`] may be tried again.
+    pub async fn room(&self) {
+        self.room.notified().await
+    }
+
+    /// Open connections now.
+    pub fn open(&self) -> usize {
+        self.table().open.len()
+    }
+
+    /// Admit a connection from `source` accepted at `now`; at the cap, close
+    /// the one that has waited longest for a request head, or refuse this one
+    /// when none is waiting.
+    pub fn admit(self: &Arc<Self>, source: Source, now: Instant) -> Result<Admitted, Rejected> {
+        let mut t = self.table();
+        if t.per_source.get(&source).copied().unwrap_or(0) >= self.per_source {
+            return Err(Rejected::PerSource);
+        }
+        let mut evicted = false;
+        if t.open.len() >= self.max {
+            let Some(&(_, victim)) = t.waiting.first() else {
+                return Err(Rejected::MaxConnections);
+            };
+            if let Some(e) = t.remove(victim) {
+                // notify_one keeps a permit if the task is not waiting yet.
+                e.close.notify_one();
+            }
+            evicted = true;
+        }
+        let id = t.next;
+        t.next += 1;
+        let close = Arc::new(Notify::new());
+        t.open.insert(
+            id,
+            Entry {
+                source,
+                since: now,
+                waiting: false,
+                close: close.clone(),
+            },
+        );
+        *t.per_source.entry(source).or_insert(0) += 1;
+        Ok(Admitted {
+            ticket: Ticket {
+                id,
+                close,
+                table: self.clone(),
+                fresh: AtomicBool::new(true),
+            },
+            evicted,
+        })
+    }
+}
+
+/// One admitted connection: says when it serves a request and when it waits
+/// again; dropping it (the connection ended) frees its place.
+pub struct Ticket {
+    id: u64,
+    close: Arc<Notify>,
+    table: Arc<Connections>,
+    /// Not serving and not yet found waiting (the lock is taken only then).
+    fresh: AtomicBool,
+}
+
+impl std::fmt::Debug for Ticket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ticket").field("id", &self.id).finish()
+    }
+}
+
+impl Ticket {
+    /// A whole request head arrived: the connection is not evicted while it is served.
+    pub fn serving(&self) {
+        self.fresh.store(false, Ordering::Relaxed);
+        self.table.table().not_waiting(self.id, None);
+    }
+
+    /// The answer was given at `now`: the next head is awaited from then.
+    pub fn answered(&self, now: Instant) {
+        self.table.table().not_waiting(self.id, Some(now));
+        self.fresh.store(true, Ordering::Relaxed);
+    }
+
+    /// A read found nothing more to read: if no request is being served, the
+    /// connection is waiting for a head, and may be closed to make room.
+    pub fn stalled(&self) {
+        if self.fresh.swap(false, Ordering::Relaxed) {
+            self.table.table().stalled(self.id);
+            self.table.room.notify_one();
+        }
+    }
+
+    /// Resolves when the policy closed this connection to make room.
+    pub async fn closed(&self) {
+        self.close.notified().await
+    }
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        self.table.table().remove(self.id);
+        self.table.room.notify_one();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn was_closed(t: &Ticket) -> bool {
+        use std::future::Future;
+        use std::task::{Context, Poll, Waker};
+        let mut f = std::pin::pin!(t.closed());
+        matches!(
+            f.as_mut().poll(&mut Context::from_waker(Waker::noop())),
+            Poll::Ready(())
+        )
+    }
+
+    fn src(n: u8) -> Source {
+        Source::of(IpAddr::from([127, 0, 0, n]))
+    }
+
+    #[test]
+    fn at_the_cap_the_longest_waiting_is_closed() {
+        let c = Connections::new(3, 10);
+        let t0 = Instant::now();
+        let a = c.admit(src(1), t0).unwrap();
+        let b = c.admit(src(2), t0 + Duration::from_secs(1)).unwrap();
+        let d = c.admit(src(3), t0 + Duration::from_secs(2)).unwrap();
+        assert!(!a.evicted && !b.evicted && !d.evicted);
+        for x in [&b, &a, &d] {
+            x.ticket.stalled();
+        }
+        let e = c.admit(src(4), t0 + Duration::from_secs(3)).unwrap();
+        assert!(e.evicted);
+        assert_eq!(c.open(), 3);
+        // a was told to close; b was not.
+        let waker = was_closed(&a.ticket);
+        assert!(waker, "the oldest waiting connection is closed");
+        let b_closed = was_closed(&b.ticket);
+        assert!(!b_closed);
+    }
+
+    #[test]
+    fn a_connection_being_served_is_never_closed() {
+        let c = Connections::new(2, 10);
+        let t0 = Instant::now();
+        let prometheus = c.admit(src(1), t0).unwrap();
+        prometheus.ticket.serving();
+        prometheus.ticket.stalled(); // reading the body, say: still serving
+        let slow = c.admit(src(2), t0 + Duration::from_secs(1)).unwrap();
+        slow.ticket.stalled();
+        let next = c.admit(src(3), t0 + Duration::from_secs(2)).unwrap();
+        assert!(next.evicted);
+        let p = was_closed(&prometheus.ticket);
+        assert!(!p, "the request being served stays");
+        let s = was_closed(&slow.ticket);
+        assert!(s);
+    }
+
+    #[test]
+    fn all_busy_refuses_the_new_one() {
+        let c = Connections::new(1, 10);
+        let a = c.admit(src(1), Instant::now()).unwrap();
+        a.ticket.serving();
+        assert_eq!(
+            c.admit(src(2), Instant::now()).unwrap_err(),
+            Rejected::MaxConnections
+        );
+        // Answered, then idle (keep-alive) with nothing to read: it may be closed to make room.
+        a.ticket.answered(Instant::now());
+        assert_eq!(
+            c.admit(src(2), Instant::now()).unwrap_err(),
+            Rejected::MaxConnections
+        );
+        a.ticket.stalled();
+        assert!(c.admit(src(2), Instant::now()).unwrap().evicted);
+    }
+
+    #[test]
+    fn per_source_limit_refuses_and_frees_on_drop() {
+        let c = Connections::new(100, 2);
+        let a = c.admit(src(1), Instant::now()).unwrap();
+        let _b = c.admit(src(1), Instant::now()).unwrap();
+        assert_eq!(
+            c.admit(src(1), Instant::now()).unwrap_err(),
+            Rejected::PerSource
+        );
+        assert!(c.admit(src(2), Instant::now()).is_ok());
+        drop(a);
+        assert!(c.admit(src(1), Instant::now()).is_ok());
+    }
+
+    #[test]
+    fn ipv6_sources_count_by_64_and_mapped_as_ipv4() {
+        let a: IpAddr = "2001:db8::1".parse().unwrap();
+        let b: IpAddr = "2001:db8::2".parse().unwrap();
+        let other: IpAddr = "2001:db8:0:1::1".parse().unwrap();
+        assert_eq!(Source::of(a), Source::of(b));
+        assert_ne!(Source::of(a), Source::of(other));
+        let mapped: IpAddr = "::ffff:127.0.0.1".parse().unwrap();
+        assert_eq!(Source::of(mapped), src(1));
+        // An IPv6 /64 never equals an IPv4 address.
+        assert_ne!(Source::of("::7f00:1".parse().unwrap()), src(1));
+    }
+
+    #[test]
+    fn a_new_connection_is_not_closed_before_the_server_read_it() {
+        // Issue 31: under 30,000 renewing connections a scraper's connection,
+        // its whole head already sent, was closed before it was first read.
+        let c = Connections::new(2, 10);
+        let t0 = Instant::now();
+        let scraper = c.admit(src(1), t0).unwrap();
+        let slow = c.admit(src(2), t0 + Duration::from_secs(1)).unwrap();
+        slow.ticket.stalled();
+        let third = c.admit(src(3), t0 + Duration::from_secs(2)).unwrap();
+        assert!(third.evicted);
+        assert!(!was_closed(&scraper.ticket) && was_closed(&slow.ticket));
+        // Only new connections, none read yet: the newest is refused instead.
+        assert_eq!(
+            c.admit(src(4), t0 + Duration::from_secs(3)).unwrap_err(),
+            Rejected::MaxConnections
+        );
+    }
+
+    #[test]
+    fn dropped_evicted_ticket_leaves_the_table_consistent() {
+        let c = Connections::new(1, 10);
+        let a = c.admit(src(1), Instant::now()).unwrap();
+        a.ticket.stalled();
+        let b = c.admit(src(2), Instant::now()).unwrap();
+        assert!(b.evicted);
+        drop(a); // the evicted task ends later: its drop must not free b's place
+        assert_eq!(c.open(), 1);
+        drop(b);
+        assert_eq!(c.open(), 0);
+    }
+}

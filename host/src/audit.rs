@@ -58,11 +58,7 @@ pub fn printable(text: &str, max: usize) -> String {
             out.push_str(&format!("…(+{} bytes)", text.len() - i));
             break;
         }
-        if c.is_control() || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}') {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
+        out.push_str(&probe_proto::escape_controls(c.encode_utf8(&mut [0; 4])));
     }
     out
 }
@@ -189,8 +185,20 @@ impl Audit {
 
     /// Check `use_` of `addr` against `policy` and record the attempt: the one
     /// address check behind wasmtime-wasi's TCP (its hook) and netkit's UDP.
+    ///
+    /// An implicit bind (the wildcard address, port 0: what wasmtime-wasi checks
+    /// before a connect or a first send) that no grant covers passes unrecorded:
+    /// it reaches no peer, and the connect or send after it is checked and
+    /// recorded with the destination the guest wanted (a refusal of the bind
+    /// would hide that). A listen after it is checked at the real address.
     pub fn check(&self, policy: &ResolvedPolicy, addr: SocketAddr, use_: SocketAddrUse) -> bool {
         let grant = policy.check(addr, use_);
+        let implicit_bind = addr.ip().is_unspecified()
+            && addr.port() == 0
+            && matches!(use_, SocketAddrUse::TcpBind | SocketAddrUse::UdpBind);
+        if grant.is_none() && implicit_bind {
+            return true;
+        }
         self.record_check(use_name(use_), addr, grant);
         grant.is_some()
     }

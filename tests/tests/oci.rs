@@ -701,15 +701,7 @@ fn https_is_the_default_and_its_certificate_is_verified() {
 
 #[test]
 fn an_endless_manifest_is_cut_off_at_its_limit() {
-    let port = free_port();
-    let _hostile = Peer::start(
-        "hostile registry",
-        Command::new("python3")
-            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("hostile_registry.py"))
-            .arg(port.to_string()),
-    );
-    wait_for_tcp(([127, 0, 0, 1], port).into(), Duration::from_secs(10));
-    let host = format!("127.0.0.1:{port}");
+    let (_hostile, host) = hostile_registry(&[]);
     let cache = cache_dir("endless");
     let out = netkit_in(
         &cache,
@@ -723,6 +715,139 @@ fn an_endless_manifest_is_cut_off_at_its_limit() {
     one_line_error(
         &out,
         "the registry sent a manifest over the 1 MiB netkit reads",
+    );
+    let _ = std::fs::remove_dir_all(&cache);
+}
+
+/// `tests/hostile_registry.py` in `mode`, on a free port: the peer and its `HOST:PORT`.
+fn hostile_registry(mode: &[&str]) -> (Peer, String) {
+    let port = free_port();
+    let peer = Peer::start(
+        "hostile registry",
+        Command::new("python3")
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("hostile_registry.py"))
+            .arg(port.to_string())
+            .args(mode),
+    );
+    wait_for_tcp(([127, 0, 0, 1], port).into(), Duration::from_secs(10));
+    (peer, format!("127.0.0.1:{port}"))
+}
+
+/// A listener that counts the connections made to it.
+fn tripwire() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap().to_string();
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let h = hits.clone();
+    std::thread::spawn(move || {
+        for _ in l.incoming() {
+            h.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    });
+    (addr, hits)
+}
+
+#[test]
+fn a_token_realm_elsewhere_gets_no_credentials_and_no_connection() {
+    // Issue 31: a registry's challenge with realm="http://127.0.0.1:OTHER/token"
+    // received NETKIT_REGISTRY_USERNAME/_PASSWORD there, in clear; a realm of
+    // http://169.254.169.254/… was connected to.
+    let (elsewhere, hits) = tripwire();
+    for realm in [
+        format!("http://{elsewhere}/token"),
+        format!("https://{elsewhere}/token"),
+        "http://169.254.169.254/latest/meta-data/token".to_string(),
+    ] {
+        let (_hostile, host) = hostile_registry(&["realm", &realm]);
+        let cache = cache_dir("realm");
+        let out = Command::new(netkit())
+            .env("NETKIT_CACHE_DIR", &cache)
+            .env("NETKIT_REGISTRY_USERNAME", "bob")
+            .env("NETKIT_REGISTRY_PASSWORD", "hunter2")
+            .args(["inspect", "--insecure-registry", &host])
+            .arg(format!("oci://{host}/x/y:v1"))
+            .output()
+            .unwrap();
+        one_line_error(&out, "not followed");
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains("NETKIT_REGISTRY_ALLOW_HOSTS"), "{stderr}");
+        assert!(!stderr.contains("hunter2"), "{stderr}");
+        let _ = std::fs::remove_dir_all(&cache);
+    }
+    assert_eq!(
+        hits.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "netkit connected to the realm elsewhere"
+    );
+    // A realm on the registry itself is used: its token opens the (endless) manifest.
+    let port = free_port();
+    let own = format!("http://127.0.0.1:{port}/token");
+    let _own = Peer::start(
+        "hostile registry",
+        Command::new("python3")
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("hostile_registry.py"))
+            .args([&port.to_string(), "realm", &own]),
+    );
+    wait_for_tcp(([127, 0, 0, 1], port).into(), Duration::from_secs(10));
+    let host = format!("127.0.0.1:{port}");
+    let cache = cache_dir("realm-own");
+    let out = netkit_in(
+        &cache,
+        &[
+            "inspect",
+            "--insecure-registry",
+            &host,
+            &format!("oci://{host}/x/y:v1"),
+        ],
+    );
+    one_line_error(&out, "over the 1 MiB netkit reads");
+    let _ = std::fs::remove_dir_all(&cache);
+}
+
+#[test]
+fn a_blob_redirect_elsewhere_is_not_followed() {
+    // Issue 31: a 307 for a blob was followed to another port, from HTTPS down
+    // to HTTP, and to link-local addresses.
+    let (elsewhere, hits) = tripwire();
+    for to in [
+        format!("http://{elsewhere}/blob"),
+        "http://169.254.169.254/latest/meta-data".to_string(),
+    ] {
+        let (_hostile, host) = hostile_registry(&["redirect", &to]);
+        let cache = cache_dir("redirect");
+        let out = netkit_in(
+            &cache,
+            &[
+                "inspect",
+                "--insecure-registry",
+                &host,
+                &format!("oci://{host}/x/y:v1"),
+            ],
+        );
+        one_line_error(&out, "not followed");
+        let _ = std::fs::remove_dir_all(&cache);
+    }
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 0);
+}
+
+#[test]
+fn a_dripping_registry_is_cut_off_at_the_pull_timeout() {
+    // Issue 31: a manifest dripping at 1 B/s hung netkit inspect (and watch's reloads).
+    let (_hostile, host) = hostile_registry(&["drip"]);
+    let cache = cache_dir("drip");
+    let start = std::time::Instant::now();
+    let out = Command::new(netkit())
+        .env("NETKIT_CACHE_DIR", &cache)
+        .env("NETKIT_OCI_TIMEOUT", "2s")
+        .args(["inspect", "--insecure-registry", &host])
+        .arg(format!("oci://{host}/x/y:v1"))
+        .output()
+        .unwrap();
+    one_line_error(&out, "NETKIT_OCI_TIMEOUT");
+    assert!(
+        start.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        start.elapsed()
     );
     let _ = std::fs::remove_dir_all(&cache);
 }

@@ -28,11 +28,11 @@ pub fn for_registry(registry: &str) -> Result<RegistryAuth> {
     let Some(path) = docker_config() else {
         return Ok(RegistryAuth::Anonymous);
     };
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(RegistryAuth::Anonymous),
-        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
-    };
+    if !path.exists() {
+        return Ok(RegistryAuth::Anonymous);
+    }
+    let text = cli_args::files::read_text(&path, cli_args::files::Kind::Config)
+        .map_err(anyhow::Error::msg)?;
     from_docker_config(&text, registry)
         .with_context(|| format!("{}: the entry for {registry}", path.display()))
 }

@@ -76,6 +76,22 @@ pub async fn fetch(r: &OciRef, registries: &Registries, store: Option<&Store>) -
     {
         return Ok(p);
     }
+    let timeout = registry::pull_timeout()?;
+    match tokio::time::timeout(timeout, pull(r, registries, store, max)).await {
+        Ok(p) => p,
+        Err(_) => anyhow::bail!(
+            "{r}: the registry did not finish the pull within {timeout:?} (NETKIT_OCI_TIMEOUT): nothing was run"
+        ),
+    }
+}
+
+/// The pull itself: manifest, layer (unless stored), config; then stored.
+async fn pull(
+    r: &OciRef,
+    registries: &Registries,
+    store: Option<&Store>,
+    max: u64,
+) -> Result<Pulled> {
     let session = registry::Session::new(r, registries)?;
     let (manifest, digest, artifact) = session.manifest(max).await?;
     let cached = store.and_then(|s| s.get(&artifact.layer.digest, artifact.layer.size));

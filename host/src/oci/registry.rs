@@ -10,24 +10,54 @@ use oci_client::Client;
 use oci_client::client::{ClientConfig, ClientProtocol};
 use oci_client::secrets::RegistryAuth;
 use std::collections::BTreeMap;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 /// The largest component netkit pulls unless `NETKIT_OCI_MAX_SIZE` says otherwise.
 pub const DEFAULT_MAX_SIZE: u64 = 64 << 20;
+
+/// How long one pull (token, manifest and blobs together) may take unless
+/// `NETKIT_OCI_TIMEOUT` says otherwise.
+pub const DEFAULT_PULL_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The time one pull may take: `NETKIT_OCI_TIMEOUT` (e.g. `30s`), else 60 s.
+pub fn pull_timeout() -> Result<Duration> {
+    match std::env::var("NETKIT_OCI_TIMEOUT") {
+        Err(_) => Ok(DEFAULT_PULL_TIMEOUT),
+        Ok(t) => cli_args::units::positive_duration(&t, "s")
+            .map_err(|e| anyhow!("NETKIT_OCI_TIMEOUT={t:?}: {e} (e.g. 60s)")),
+    }
+}
 
 /// How registries are reached.
 #[derive(Debug, Clone, Default)]
 pub struct Registries {
     /// `HOST[:PORT]` (or `HOST`, any port) spoken to over plain HTTP.
     pub insecure: Vec<String>,
+    /// `HOST[:PORT]` a registry may lead netkit to over HTTPS besides its own
+    /// origin (a token service, a blob store): `NETKIT_REGISTRY_ALLOW_HOSTS`.
+    pub also: Vec<String>,
 }
 
 impl Registries {
-    /// With plain HTTP for `insecure` (each `HOST[:PORT]`).
+    /// With plain HTTP for `insecure` (each `HOST[:PORT]`); the hosts a
+    /// registry may lead to from `NETKIT_REGISTRY_ALLOW_HOSTS` (comma-separated).
     pub fn new(insecure: Vec<String>) -> Self {
-        Self { insecure }
+        let also = std::env::var("NETKIT_REGISTRY_ALLOW_HOSTS")
+            .map(|v| {
+                v.split(',')
+                    .map(|h| h.trim().to_ascii_lowercase())
+                    .filter(|h| !h.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        Self { insecure, also }
+    }
+
+    /// `r`'s registry as a base URL (`https://HOST[:PORT]/`).
+    fn base(&self, r: &OciRef) -> Result<url::Url> {
+        let scheme = if self.is_insecure(r) { "http" } else { "https" };
+        url::Url::parse(&format!("{scheme}://{}/", r.registry))
+            .map_err(|e| anyhow!("registry {:?} is not a host: {e}", r.registry))
     }
 
     /// Whether `r`'s registry is spoken to over plain HTTP.
@@ -56,21 +86,113 @@ impl Registries {
         .map_err(|e| anyhow!("cannot set up the registry client: {e}"))
     }
 
-    /// The client for the manifest GET. Over plain HTTP it needs no trust roots:
-    /// it loads none (reading the system's takes a few milliseconds).
-    fn manifest_client(&self, r: &OciRef) -> Result<reqwest::Client> {
+    /// The client for pulls (token, manifest, blobs): redirects only within
+    /// the registry's own origin or to an allowed HTTPS host
+    /// ([`Leads::check`]); every request within `timeout`. Over plain HTTP it
+    /// needs no trust roots: it loads none (reading the system's takes a few
+    /// milliseconds).
+    fn pull_client(&self, r: &OciRef, timeout: Duration) -> Result<reqwest::Client> {
         install_ring();
+        let leads = Leads {
+            base: self.base(r)?,
+            also: self.also.clone(),
+        };
+        let policy = reqwest::redirect::Policy::custom(move |attempt| {
+            if attempt.previous().len() >= 5 {
+                return attempt.error("more than 5 redirects");
+            }
+            match leads.check(attempt.url()) {
+                Ok(()) => attempt.follow(),
+                Err(e) => attempt.error(e),
+            }
+        });
         let mut b = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .read_timeout(Duration::from_secs(30))
+            .connect_timeout(Duration::from_secs(10).min(timeout))
+            .read_timeout(Duration::from_secs(30).min(timeout))
+            .timeout(timeout)
             .user_agent(concat!("netkit/", env!("CARGO_PKG_VERSION")))
-            .redirect(reqwest::redirect::Policy::limited(5));
+            .redirect(policy);
         if self.is_insecure(r) {
             b = b.tls_certs_only(Vec::new());
         }
         b.build()
             .map_err(|e| anyhow!("cannot set up the registry client: {e}"))
     }
+}
+
+/// Where a registry may lead netkit (a token realm, a redirect): its own
+/// origin (scheme, host, port), or HTTPS to a host the user allowed. Never
+/// from HTTPS down to HTTP, never elsewhere (issue 31: a realm of
+/// `http://127.0.0.1:OTHER/` received the credentials in clear).
+#[derive(Debug, Clone)]
+struct Leads {
+    base: url::Url,
+    also: Vec<String>,
+}
+
+impl Leads {
+    fn check(&self, to: &url::Url) -> Result<(), String> {
+        if to.origin() == self.base.origin() {
+            return Ok(());
+        }
+        let host = to.host_str().unwrap_or("").to_ascii_lowercase();
+        let with_port = match to.port() {
+            Some(p) => format!("{host}:{p}"),
+            None => host.clone(),
+        };
+        if to.scheme() == "https" && self.also.iter().any(|a| *a == host || *a == with_port) {
+            return Ok(());
+        }
+        Err(format!(
+            "registry {} led to {}://{}{}: not followed (a registry may lead netkit only within its own origin {}; allow another HTTPS host with NETKIT_REGISTRY_ALLOW_HOSTS={with_port})",
+            self.base.host_str().unwrap_or(""),
+            to.scheme(),
+            with_port,
+            to.path(),
+            self.base.origin().ascii_serialization(),
+        ))
+    }
+}
+
+/// The parameters of a `WWW-Authenticate` challenge: its scheme
+/// (lower case) and `key="value"` pairs (keys lower case).
+fn challenge(header: &str) -> (String, Vec<(String, String)>) {
+    let header = header.trim();
+    let (scheme, rest) = header.split_once(' ').unwrap_or((header, ""));
+    let mut params = Vec::new();
+    let mut chars = rest.chars().peekable();
+    loop {
+        while chars.peek().is_some_and(|c| *c == ',' || c.is_whitespace()) {
+            chars.next();
+        }
+        let key: String = chars.by_ref().take_while(|c| *c != '=').collect();
+        if key.is_empty() {
+            break;
+        }
+        let mut value = String::new();
+        if chars.peek() == Some(&'"') {
+            chars.next();
+            while let Some(c) = chars.next() {
+                match c {
+                    '\\' => value.extend(chars.next()),
+                    '"' => break,
+                    c => value.push(c),
+                }
+            }
+        } else {
+            value = chars.by_ref().take_while(|c| *c != ',').collect();
+        }
+        params.push((key.trim().to_ascii_lowercase(), value.trim().to_string()));
+    }
+    (scheme.to_ascii_lowercase(), params)
+}
+
+/// How requests to the registry are authorised after the token dance.
+#[derive(Debug, Clone)]
+enum Access {
+    Anonymous,
+    Basic(String, String),
+    Bearer(String),
 }
 
 /// reqwest's rustls needs a process-wide crypto provider: ring, as everywhere
@@ -168,6 +290,28 @@ fn explain(
     anyhow!("{r}: the registry exchange failed{chain}")
 }
 
+/// A response's body, at most `cap` bytes (`what` names it in the error).
+async fn read_capped(
+    r: &OciRef,
+    registries: &Registries,
+    mut response: reqwest::Response,
+    cap: usize,
+    what: &str,
+) -> Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| explain(r, registries, e.into()))?
+    {
+        if bytes.len() + chunk.len() > cap {
+            bail!("{r}: the registry's {what} answer is over the {cap} bytes netkit reads");
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
+}
+
 /// One line for a registry's HTTP error answer (its OCI error codes if it sent any).
 fn status_error(r: &OciRef, status: u16, body: &[u8]) -> anyhow::Error {
     #[derive(serde::Deserialize)]
@@ -202,44 +346,16 @@ fn status_error(r: &OciRef, status: u16, body: &[u8]) -> anyhow::Error {
     }
 }
 
-/// An `AsyncWrite` into memory that fails past `cap` bytes: a blob larger than its
-/// manifest says (or than netkit pulls) is cut off, not buffered.
-struct Capped {
-    buf: Vec<u8>,
-    cap: usize,
-}
-
-impl tokio::io::AsyncWrite for Capped {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-        data: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        if self.buf.len() + data.len() > self.cap {
-            return Poll::Ready(Err(std::io::Error::other(format!(
-                "the registry sent more than the {} bytes the manifest gives",
-                self.cap
-            ))));
-        }
-        self.buf.extend_from_slice(data);
-        Poll::Ready(Ok(data.len()))
-    }
-    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-}
-
 /// A connection to one reference's registry.
 pub struct Session<'a> {
     reference: &'a OciRef,
     registries: &'a Registries,
+    /// oci-client, for pushes (handed the token netkit got itself).
     client: Client,
-    /// For the manifest, read with a size limit.
+    /// netkit's own client for pulls: sizes capped, redirects held, timeouts.
     http: reqwest::Client,
     auth: RegistryAuth,
+    access: std::sync::Mutex<Option<Access>>,
 }
 
 impl<'a> Session<'a> {
@@ -249,9 +365,140 @@ impl<'a> Session<'a> {
             reference: r,
             registries,
             client: registries.client(r)?,
-            http: registries.manifest_client(r)?,
+            http: registries.pull_client(r, pull_timeout()?)?,
             auth: super::auth::for_registry(&r.registry)?,
+            access: std::sync::Mutex::new(None),
         })
+    }
+
+    /// The token dance, netkit's own (it used to be oci-client's, which sent
+    /// the credentials wherever the challenge's realm pointed): `/v2/`, then
+    /// for a `Bearer` challenge a token from its realm, which must be within
+    /// the registry's origin or an allowed HTTPS host.
+    async fn authorize(&self, scope: &str) -> Result<Access> {
+        if let Some(a) = self
+            .access
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+        {
+            return Ok(a);
+        }
+        let r = self.reference;
+        let base = self.registries.base(r)?;
+        let leads = Leads {
+            base: base.clone(),
+            also: self.registries.also.clone(),
+        };
+        let v2 = base.join("v2/").map_err(|e| anyhow!("{e}"))?;
+        let response = self
+            .http
+            .get(v2)
+            .send()
+            .await
+            .map_err(|e| explain(r, self.registries, e.into()))?;
+        let header = response
+            .headers()
+            .get(reqwest::header::WWW_AUTHENTICATE)
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_string);
+        let access = match (response.status().as_u16(), header) {
+            (401, Some(h)) => {
+                let (scheme, params) = challenge(&h);
+                let param = |k: &str| {
+                    params
+                        .iter()
+                        .find(|(key, _)| key == k)
+                        .map(|(_, v)| v.clone())
+                };
+                match scheme.as_str() {
+                    "basic" => match &self.auth {
+                        RegistryAuth::Basic(u, p) => Access::Basic(u.clone(), p.clone()),
+                        _ => Access::Anonymous,
+                    },
+                    "bearer" => {
+                        let realm = param("realm").ok_or_else(|| {
+                            anyhow!("{r}: the registry's Bearer challenge has no realm")
+                        })?;
+                        let realm_url = url::Url::parse(&realm).map_err(|e| {
+                            anyhow!("{r}: the registry's token realm {realm:?} is not a URL: {e}")
+                        })?;
+                        leads
+                            .check(&realm_url)
+                            .map_err(|e| anyhow!("{r}: {e}; nothing was sent there"))?;
+                        let mut query = vec![(
+                            "scope".to_string(),
+                            format!("repository:{}:{scope}", r.repository),
+                        )];
+                        if let Some(service) = param("service") {
+                            query.push(("service".into(), service));
+                        }
+                        let mut request = self.http.get(realm_url).query(&query);
+                        if let RegistryAuth::Basic(u, p) = &self.auth {
+                            request = request.basic_auth(u, Some(p));
+                        }
+                        let response = request
+                            .send()
+                            .await
+                            .map_err(|e| explain(r, self.registries, e.into()))?;
+                        let status = response.status();
+                        let body =
+                            read_capped(r, self.registries, response, 64 << 10, "token").await?;
+                        if !status.is_success() {
+                            return Err(status_error(r, status.as_u16(), &body));
+                        }
+                        #[derive(serde::Deserialize)]
+                        struct Token {
+                            token: Option<String>,
+                            access_token: Option<String>,
+                        }
+                        let t: Token = serde_json::from_slice(&body).map_err(|e| {
+                            anyhow!("{r}: the token service answered no token: {e}")
+                        })?;
+                        match t.token.or(t.access_token) {
+                            Some(t) => Access::Bearer(t),
+                            None => bail!("{r}: the token service answered no token"),
+                        }
+                    }
+                    other => bail!(
+                        "{r}: the registry asks for {other:?} authentication, which netkit does not speak"
+                    ),
+                }
+            }
+            (401, None) => bail!("{r}: the registry answered 401 without a challenge"),
+            _ => match &self.auth {
+                // A registry that needs no token takes the credentials as they are.
+                RegistryAuth::Basic(u, p) => Access::Basic(u.clone(), p.clone()),
+                RegistryAuth::Bearer(t) => Access::Bearer(t.clone()),
+                RegistryAuth::Anonymous => Access::Anonymous,
+            },
+        };
+        *self.access.lock().unwrap_or_else(|p| p.into_inner()) = Some(access.clone());
+        Ok(access)
+    }
+
+    /// A GET of `path` under the registry, authorised.
+    async fn get(&self, path: &str, accept: Option<String>) -> Result<reqwest::Response> {
+        let r = self.reference;
+        let access = self.authorize("pull").await?;
+        let url = self
+            .registries
+            .base(r)?
+            .join(path)
+            .map_err(|e| anyhow!("{r}: {e}"))?;
+        let mut request = self.http.get(url);
+        if let Some(a) = accept {
+            request = request.header("Accept", a);
+        }
+        request = match access {
+            Access::Bearer(t) => request.bearer_auth(t),
+            Access::Basic(u, p) => request.basic_auth(u, Some(p)),
+            Access::Anonymous => request,
+        };
+        request
+            .send()
+            .await
+            .map_err(|e| explain(r, self.registries, e.into()))
     }
 
     /// The manifest `r` names now: its bytes, digest (computed here, and equal to
@@ -260,46 +507,23 @@ impl<'a> Session<'a> {
     /// bytes: a registry sending more is cut off, not buffered.
     pub async fn manifest(&self, max_layer: u64) -> Result<(Vec<u8>, String, WasmArtifact)> {
         let r = self.reference;
-        let image = r.client_ref();
-        // The token dance (a registry's WWW-Authenticate challenge) is oci-client's.
-        let token = self
-            .client
-            .auth(&image, &self.auth, oci_client::RegistryOperation::Pull)
-            .await
-            .map_err(|e| explain(r, self.registries, e))?;
-        let scheme = if self.registries.is_insecure(r) {
-            "http"
-        } else {
-            "https"
-        };
         let pin = match &r.pin {
             super::reference::Pin::Tag(t) => t.as_str(),
             super::reference::Pin::Digest(d) => d.as_str(),
         };
-        let url = format!(
-            "{scheme}://{}/v2/{}/manifests/{pin}",
-            r.registry, r.repository
-        );
-        let mut request = self.http.get(&url).header(
-            "Accept",
-            [
-                layout::MANIFEST_MEDIA_TYPE,
-                "application/vnd.oci.image.index.v1+json",
-                "application/vnd.docker.distribution.manifest.v2+json",
-                "application/vnd.docker.distribution.manifest.list.v2+json",
-            ]
-            .join(", "),
-        );
-        request = match (&token, &self.auth) {
-            (Some(t), _) => request.bearer_auth(t),
-            (None, RegistryAuth::Basic(u, p)) => request.basic_auth(u, Some(p)),
-            (None, RegistryAuth::Bearer(t)) => request.bearer_auth(t),
-            (None, RegistryAuth::Anonymous) => request,
-        };
-        let mut response = request
-            .send()
-            .await
-            .map_err(|e| explain(r, self.registries, e.into()))?;
+        let accept = [
+            layout::MANIFEST_MEDIA_TYPE,
+            "application/vnd.oci.image.index.v1+json",
+            "application/vnd.docker.distribution.manifest.v2+json",
+            "application/vnd.docker.distribution.manifest.list.v2+json",
+        ]
+        .join(", ");
+        let mut response = self
+            .get(
+                &format!("v2/{}/manifests/{pin}", r.repository),
+                Some(accept),
+            )
+            .await?;
         let status = response.status();
         let mut bytes = Vec::new();
         while let Some(chunk) = response
@@ -330,49 +554,53 @@ impl<'a> Session<'a> {
         Ok((bytes, digest, artifact))
     }
 
-    /// The blob `d` names, exactly `d.size` bytes hashing to `d.digest`.
+    /// The blob `d` names, exactly `d.size` bytes hashing to `d.digest`: read
+    /// by netkit (a redirect to a blob store only where [`Leads`] allows), cut
+    /// off past its stated size.
     pub async fn blob(&self, d: &Descriptor) -> Result<Vec<u8>> {
         let r = self.reference;
-        let cap = usize::try_from(d.size).unwrap_or(usize::MAX);
-        let mut out = Capped {
-            buf: Vec::new(),
-            cap,
-        };
-        let result = self
-            .client
-            .pull_blob(&r.client_ref(), d.digest.as_str(), &mut out)
-            .await;
-        match result {
-            Ok(()) => {}
-            Err(oci_client::errors::OciDistributionError::DigestError(_)) => {}
-            Err(e) => {
-                let text = format!("{e}");
-                if text.contains("more than the") {
-                    bail!(
-                        "{r}: blob {} is larger than its manifest says ({} bytes): refused, nothing was run",
-                        d.digest,
-                        d.size
-                    );
-                }
-                return Err(explain(r, self.registries, e));
-            }
+        let mut response = self
+            .get(&format!("v2/{}/blobs/{}", r.repository, d.digest), None)
+            .await?;
+        let status = response.status();
+        if !status.is_success() {
+            let body = read_capped(r, self.registries, response, 64 << 10, "error")
+                .await
+                .unwrap_or_default();
+            return Err(status_error(r, status.as_u16(), &body));
         }
-        let got = sha256(&out.buf);
+        let cap = usize::try_from(d.size).unwrap_or(usize::MAX);
+        let mut buf = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| explain(r, self.registries, e.into()))?
+        {
+            if buf.len() + chunk.len() > cap {
+                bail!(
+                    "{r}: blob {} is larger than its manifest says ({} bytes): refused, nothing was run",
+                    d.digest,
+                    d.size
+                );
+            }
+            buf.extend_from_slice(&chunk);
+        }
+        let got = sha256(&buf);
         if got != d.digest {
             bail!(
                 "{r}: digest mismatch: the manifest names blob {} but the registry sent bytes hashing to {got}: refused, nothing was run",
                 d.digest
             );
         }
-        if out.buf.len() as u64 != d.size {
+        if buf.len() as u64 != d.size {
             bail!(
                 "{r}: blob {} is {} bytes, its manifest says {}: refused",
                 d.digest,
-                out.buf.len(),
+                buf.len(),
                 d.size
             );
         }
-        Ok(out.buf)
+        Ok(buf)
     }
 
     /// Push `component` with `config` and `annotations` under `r`'s tag; the manifest's digest.
@@ -384,9 +612,14 @@ impl<'a> Session<'a> {
     ) -> Result<String> {
         let r = self.reference;
         let image = r.client_ref();
-        self.client
-            .store_auth_if_needed(&r.registry, &self.auth)
-            .await;
+        // The token dance is netkit's (realm held to the registry's origin);
+        // oci-client is handed its result and does no dance of its own.
+        let auth = match self.authorize("pull,push").await? {
+            Access::Bearer(t) => RegistryAuth::Bearer(t),
+            Access::Basic(u, p) => RegistryAuth::Basic(u, p),
+            Access::Anonymous => RegistryAuth::Anonymous,
+        };
+        self.client.store_auth_if_needed(&r.registry, &auth).await;
         let config_bytes = serde_json::to_vec(config)?;
         let config_desc = Descriptor {
             media_type: layout::CONFIG_MEDIA_TYPE.into(),

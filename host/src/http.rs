@@ -102,6 +102,27 @@ pub fn report(r: &HttpResponse) -> http_proto::text::HttpReport {
     http_proto::report_from_wit!(VerifyError, r)
 }
 
+/// The largest body limit a sandbox of `memory` bytes can hold: the body is
+/// kept in guest memory as sent and again decoded, so half of it (issue 31:
+/// a limit above the budget ended in a wasm backtrace).
+pub fn max_body_within(memory: usize) -> u64 {
+    memory as u64 / 2
+}
+
+/// `limit` against a sandbox of `memory` bytes: the error says the most it may be.
+pub fn check_max_body(limit: u64, memory: usize) -> Result<(), String> {
+    let most = max_body_within(memory);
+    if limit > most {
+        return Err(format!(
+            "{} is more than the {} MiB the probe's sandbox can hold (its memory budget is {} MiB; the body is kept as sent and decoded)",
+            format!("{limit} bytes"),
+            most >> 20,
+            memory >> 20
+        ));
+    }
+    Ok(())
+}
+
 /// The WIT case name and message of a failure.
 pub fn error(e: &HttpError) -> (&'static str, String) {
     http_proto::http_error!(HttpError, e)

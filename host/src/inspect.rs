@@ -56,6 +56,7 @@ pub fn inspect(bytes: &[u8]) -> Result<Info, String> {
     if bytes.get(6..8) == Some(&[0, 0]) {
         return Err("a core WebAssembly module, not a component".into());
     }
+    sections_fit(bytes, 0)?;
     let decoded = wit_component::decode(bytes).map_err(|e| {
         let text = format!("{e:#}");
         format!(
@@ -94,7 +95,8 @@ pub fn inspect(bytes: &[u8]) -> Result<Info, String> {
                 if let Ok(p) = wasm_metadata::Producers::from_bytes(c.data(), c.data_offset()) {
                     for (field, tools) in p.iter() {
                         for (tool, version) in tools.iter() {
-                            let row = (field.clone(), tool.clone(), version.clone());
+                            let e = probe_proto::escape_controls;
+                            let row = (e(field), e(tool), e(version));
                             if !info.producers.contains(&row) {
                                 info.producers.push(row);
                             }
@@ -103,15 +105,68 @@ pub fn inspect(bytes: &[u8]) -> Result<Info, String> {
                 }
             }
             "version" if info.version.is_none() => {
-                info.version = std::str::from_utf8(c.data()).ok().map(str::to_string);
+                info.version = std::str::from_utf8(c.data())
+                    .ok()
+                    .map(probe_proto::escape_controls);
             }
             "description" if info.description.is_none() => {
-                info.description = std::str::from_utf8(c.data()).ok().map(str::to_string);
+                info.description = std::str::from_utf8(c.data())
+                    .ok()
+                    .map(probe_proto::escape_controls);
             }
             _ => {}
         }
     }
     Ok(info)
+}
+
+/// Every section's stated size fits in what is left of the file, in the
+/// component and in every module and component nested in it, checked before
+/// any decoder sees the bytes (issue 31: an 18-byte file whose custom section
+/// claimed 4 GiB made inspect take 4.2 GB).
+fn sections_fit(bytes: &[u8], at: usize) -> Result<(), String> {
+    let bad = |what: String| Err(format!("not a valid WebAssembly component: {what}"));
+    if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
+        return bad(format!("no WebAssembly header at offset {at}"));
+    }
+    let component = bytes[6..8] != [0, 0];
+    let mut pos = 8;
+    while pos < bytes.len() {
+        let id = bytes[pos];
+        pos += 1;
+        let (size, n) = leb_u32(&bytes[pos..]).ok_or_else(|| {
+            format!(
+                "not a valid WebAssembly component: a section size at offset {} is not a number",
+                at + pos
+            )
+        })?;
+        pos += n;
+        let left = bytes.len() - pos;
+        if size as usize > left {
+            return bad(format!(
+                "section {id} at offset {} says it is {size} bytes, only {left} follow",
+                at + pos - n - 1
+            ));
+        }
+        // Core modules (1) and components (4) nested in a component.
+        if component && matches!(id, 1 | 4) {
+            sections_fit(&bytes[pos..pos + size as usize], at + pos)?;
+        }
+        pos += size as usize;
+    }
+    Ok(())
+}
+
+/// An unsigned LEB128 `u32` and the bytes it took.
+fn leb_u32(b: &[u8]) -> Option<(u32, usize)> {
+    let mut v: u64 = 0;
+    for (i, &byte) in b.iter().take(5).enumerate() {
+        v |= u64::from(byte & 0x7f) << (7 * i);
+        if byte & 0x80 == 0 {
+            return u32::try_from(v).ok().map(|v| (v, i + 1));
+        }
+    }
+    None
 }
 
 fn describe(resolve: &Resolve, key: &WorldKey, item: &WorldItem) -> Item {
@@ -261,6 +316,37 @@ mod tests {
             inspect(b"\0asm\x01\0\0\0")
                 .unwrap_err()
                 .contains("core WebAssembly module")
+        );
+    }
+
+    #[test]
+    fn a_section_claiming_more_than_the_file_is_refused_before_decoding() {
+        // Issue 31: 18 bytes whose custom section claims 4 GiB took 4.2 GB.
+        let mut file = b"\0asm\x0d\0\x01\0".to_vec();
+        file.extend([0x00, 0xff, 0xff, 0xff, 0xff, 0x0f]);
+        file.extend(b"name");
+        assert_eq!(file.len(), 18);
+        let e = inspect(&file).unwrap_err();
+        assert!(
+            e.contains("says it is 4294967295 bytes, only 4 follow"),
+            "{e}"
+        );
+        // A nested module claiming more than its parent holds.
+        let mut nested = b"\0asm\x0d\0\x01\0".to_vec();
+        let inner = [&b"\0asm\x01\0\0\0"[..], &[0x00, 0xff, 0xff, 0x03]].concat();
+        nested.push(0x01);
+        nested.push(inner.len() as u8);
+        nested.extend(&inner);
+        let e = inspect(&nested).unwrap_err();
+        assert!(e.contains("says it is"), "{e}");
+    }
+
+    #[test]
+    fn peer_text_in_metadata_is_escaped() {
+        // Issue 31: a description with escape sequences was printed raw.
+        assert_eq!(
+            probe_proto::escape_controls("ok\x1b[2J\nforged"),
+            "ok\\u{1b}[2J\\nforged"
         );
     }
 }

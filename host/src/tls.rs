@@ -5,7 +5,7 @@
 use crate::components::Builtin;
 use crate::policy::{GrantKind, NetGrant, ResolvedPolicy};
 use crate::runtime::{Host, Sandbox, State, unconstrained};
-use anyhow::{Context, Result};
+use anyhow::Result;
 use std::net::SocketAddr;
 use std::path::Path;
 use wasmtime::component::{Component, InstancePre};
@@ -33,13 +33,12 @@ pub const SYSTEM_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 /// Trust roots (DER) from `ca`, or from the system bundle.
 pub fn roots(ca: Option<&Path>) -> Result<Vec<Vec<u8>>> {
     let path = ca.unwrap_or(Path::new(SYSTEM_BUNDLE));
-    let pem = std::fs::read(path).with_context(|| {
+    let pem = cli_args::files::read(path, cli_args::files::Kind::Pem).map_err(|e| {
         if ca.is_some() {
-            format!("cannot read the CA bundle {}", path.display())
+            anyhow::anyhow!("the CA bundle: {e}")
         } else {
-            format!(
-                "cannot read the system's trust roots {} (install ca-certificates, or give --ca FILE)",
-                path.display()
+            anyhow::anyhow!(
+                "the system's trust roots: {e} (install ca-certificates, or give --ca FILE)"
             )
         }
     })?;

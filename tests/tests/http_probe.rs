@@ -466,12 +466,18 @@ fn hostile_servers_end_with_a_clear_error_within_the_timeout() {
         read_request(&mut s);
         std::thread::sleep(Duration::from_secs(30));
     });
+    // Issue 31: interim responses without end kept the run past --timeout at full CPU.
+    let continue_flood = hostile(|mut s| {
+        read_request(&mut s);
+        while s.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").is_ok() {}
+    });
     for (url, kind, words) in [
         (&endless_headers, "protocol", "head too large"),
         (&ten_gb, "protocol", "larger than the limit"),
         (&ten_gb_unframed, "protocol", "larger than the limit"),
         (&drip, "timeout", "response body"),
         (&silent, "timeout", "response headers"),
+        (&continue_flood, "timeout", "response headers"),
     ] {
         let start = Instant::now();
         let (code, j, _) = http_json(&[url, "--timeout", "2s", "--max-body", "1MiB"]);
@@ -497,4 +503,177 @@ fn a_tls_server_stalling_mid_handshake_times_out() {
     assert_eq!(code, 1);
     assert_eq!(j["error"]["kind"], "timeout", "{j}");
     assert!(start.elapsed() < Duration::from_secs(5));
+}
+
+/// A server answering `reply` to every request on a fresh port, sending each request's head to the channel.
+fn recording(reply: String) -> (String, std::sync::mpsc::Receiver<String>) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for mut s in l.incoming().flatten() {
+            let mut buf = [0u8; 8192];
+            let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+            let n = s.read(&mut buf).unwrap_or(0);
+            let _ = tx.send(String::from_utf8_lossy(&buf[..n]).into_owned());
+            let _ = s.write_all(reply.as_bytes());
+        }
+    });
+    (addr.to_string(), rx)
+}
+
+#[test]
+fn credentials_in_headers_do_not_follow_a_redirect_to_another_origin() {
+    // Issue 31: Cookie and Proxy-Authorization went on to the other origin (curl's CVE-2022-27776).
+    let (other, seen_there) =
+        recording("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".to_string());
+    let (first, seen_first) = recording(format!(
+        "HTTP/1.1 302 Found\r\nLocation: http://{other}/b\r\nContent-Length: 0\r\n\r\n"
+    ));
+    let (code, j, _) = http_json(&[
+        &format!("http://{first}/a"),
+        "-H",
+        "Cookie: session=s3cret",
+        "-H",
+        "Proxy-Authorization: Basic cHJveHk6cw==",
+        "-H",
+        "X-Trace: 7",
+        "-H",
+        "Authorization: Bearer t0ken",
+        "--allow-redirect",
+        &other,
+    ]);
+    assert_eq!(code, 0, "{j}");
+    let first_head = seen_first.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert!(first_head.contains("session=s3cret"), "{first_head}");
+    let there = seen_there.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert!(there.contains("X-Trace: 7"), "{there}");
+    for secret in [
+        "Cookie",
+        "Proxy-Authorization",
+        "Authorization",
+        "s3cret",
+        "t0ken",
+    ] {
+        assert!(!there.contains(secret), "{secret} reached {other}: {there}");
+    }
+}
+
+#[test]
+fn a_redirect_to_a_url_with_a_password_is_refused_and_the_password_not_shown() {
+    // Issue 31: it was followed, and the password printed in text and JSON.
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    drop(l);
+    let (first, _seen) = recording(format!(
+        "HTTP/1.1 302 Found\r\nLocation: http://bob:hunter2@{addr}/b\r\nContent-Length: 0\r\n\r\n"
+    ));
+    let (code, j, stderr) = http_json(&[&format!("http://{first}/a")]);
+    assert_eq!(code, 1, "{j}");
+    let all = format!("{j}{stderr}");
+    assert!(all.contains("user information"), "{all}");
+    assert!(!all.contains("hunter2"), "{all}");
+}
+
+#[test]
+fn framing_headers_and_port_zero_are_refused_before_anything_runs() {
+    // Issue 31: -H Content-Length with a shorter body hung to the timeout; port 0 was accepted.
+    let out = Command::new(netkit())
+        .args([
+            "http",
+            "http://127.0.0.1:9/",
+            "-H",
+            "Content-Length: 100",
+            "--data",
+            "hi",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("frames the body"));
+    let out = Command::new(netkit())
+        .args(["http", "http://127.0.0.1:0/"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("port 0"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn a_body_limit_beyond_the_sandbox_memory_is_refused_up_front() {
+    // Issue 31: --max-body 1000GiB (and watch's body_size_limit = "1000MiB")
+    // ended in a wasm backtrace once the body outgrew the memory budget.
+    let out = Command::new(netkit())
+        .args(["http", "http://127.0.0.1:9/", "--max-body", "1000GiB"])
+        .output()
+        .unwrap();
+    let e = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{e}");
+    assert!(
+        e.contains("--max-body") && e.contains("memory budget"),
+        "{e}"
+    );
+    assert!(!e.contains("backtrace"), "{e}");
+    let dir = std::env::temp_dir().join(format!("netkit-body-limit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("watch.toml");
+    std::fs::write(
+        &config,
+        "[[probe]]\nname = \"web\"\nkind = \"http\"\ntarget = \"http://127.0.0.1:9/\"\nbody_size_limit = \"1000MiB\"\n",
+    )
+    .unwrap();
+    let out = Command::new(netkit())
+        .args(["watch", "--config"])
+        .arg(&config)
+        .args(["--listen", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    let e = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{e}");
+    assert!(
+        e.contains("body_size_limit") && e.contains("memory budget"),
+        "{e}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn files_a_user_names_are_read_bounded_and_devices_refused() {
+    // Issue 31: --ca /dev/zero grew to 13.9 GB in 30 s; the token, body and
+    // watch's credential files were read whole with no limit either.
+    for args in [
+        vec!["tls", "127.0.0.1:9", "--ca", "/dev/zero"],
+        vec!["http", "https://127.0.0.1:9/", "--ca", "/dev/zero"],
+        vec!["http", "http://127.0.0.1:9/", "--data-file", "/dev/zero"],
+        vec![
+            "http",
+            "http://127.0.0.1:9/",
+            "--bearer-token-file",
+            "/dev/zero",
+        ],
+        vec!["http", "http://127.0.0.1:9/", "--bearer-token-file", "/"],
+    ] {
+        let start = Instant::now();
+        let out = Command::new(netkit()).args(&args).output().unwrap();
+        let e = text(&out.stderr);
+        assert!(!out.status.success(), "{args:?}: {e}");
+        assert!(
+            e.contains("not a regular file") || e.contains("is a directory"),
+            "{args:?}: {e}"
+        );
+        assert!(start.elapsed() < Duration::from_secs(10), "{args:?}");
+    }
+    let big = std::env::temp_dir().join(format!("netkit-big-token-{}", std::process::id()));
+    std::fs::write(&big, vec![b'a'; 1 << 20]).unwrap();
+    let out = Command::new(netkit())
+        .args(["http", "http://127.0.0.1:9/", "--bearer-token-file"])
+        .arg(&big)
+        .output()
+        .unwrap();
+    let e = text(&out.stderr);
+    assert!(e.contains("larger than the 64 KiB"), "{e}");
+    let _ = std::fs::remove_file(&big);
 }

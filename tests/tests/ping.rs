@@ -311,3 +311,29 @@ fn a_closed_stdout_ends_netkit_quietly_as_it_ends_ping() {
         out.status
     );
 }
+
+#[test]
+fn a_long_run_counts_every_reply() {
+    // Issue 31: replies stopped being counted after 1,024 (-c 1500 -i 0.002
+    // reported 31.7 % loss while the kernel answered every echo).
+    require_ping_group();
+    let out = netkit_ping(&["-c", "1500", "-i", "0.002", "-q", "127.0.0.1"]);
+    let (o, e) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{o}{e}");
+    assert!(
+        o.contains("1500 packets transmitted, 1500 received, 0% packet loss"),
+        "{o}"
+    );
+}
+
+#[test]
+fn the_unspecified_address_is_refused_before_any_grant() {
+    // Issue 31: "granted: icmp://0.0.0.0" was printed, then the run failed.
+    for host in ["0.0.0.0", "::"] {
+        let out = netkit_ping(&["-c", "1", host]);
+        let e = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{e}");
+        assert!(e.contains("unspecified address"), "{e}");
+        assert!(!e.contains("granted"), "{e}");
+    }
+}

@@ -382,8 +382,8 @@ pub struct TlsFlags {
     pub target: String,
     #[command(flatten)]
     pub tls: TlsClientFlags,
-    /// Offer these ALPN protocols (e.g. h2,http/1.1).
-    #[arg(long, value_delimiter = ',', value_name = "PROTO")]
+    /// Offer these ALPN protocols (e.g. h2,http/1.1; each 1 to 255 bytes).
+    #[arg(long, value_delimiter = ',', value_name = "PROTO", value_parser = alpn_protocol)]
     pub alpn: Vec<String>,
     /// Exit 1 when the leaf or any certificate of the chain expires within this many days.
     #[arg(long, value_name = "DAYS")]
@@ -479,6 +479,17 @@ pub struct HttpFlags {
     pub family: FamilyFlags,
 }
 
+/// An ALPN protocol name: 1 to 255 bytes (RFC 7301).
+fn alpn_protocol(p: &str) -> Result<String, String> {
+    if p.is_empty() || p.len() > 255 {
+        return Err(format!(
+            "a protocol name is 1 to 255 bytes, this one is {} (e.g. h2,http/1.1)",
+            p.len()
+        ));
+    }
+    Ok(p.to_string())
+}
+
 /// `Name: value` into its parts.
 pub fn split_header(h: &str) -> Result<(String, String), String> {
     let (k, v) = h
@@ -501,9 +512,8 @@ pub fn split_resolve(s: &str) -> Result<(String, u16, String), String> {
 /// The Authorization header value from the credential flags (file or environment), if any.
 pub fn authorization(f: &HttpFlags) -> Result<Option<String>, String> {
     let read_file = |p: &std::path::Path| {
-        std::fs::read_to_string(p)
+        crate::files::read_text(p, crate::files::Kind::Secret)
             .map(|s| s.trim_end_matches(['\r', '\n']).to_string())
-            .map_err(|e| format!("cannot read {}: {e}", p.display()))
     };
     let read_env =
         |v: &str| std::env::var(v).map_err(|_| format!("environment variable {v} is not set"));

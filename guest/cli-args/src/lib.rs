@@ -3,6 +3,7 @@
 //! their values take ([`units`]). A flag means the same everywhere because it is
 //! defined once.
 
+pub mod files;
 pub mod flags;
 pub mod units;
 

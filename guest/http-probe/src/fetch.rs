@@ -54,6 +54,11 @@ fn parse_url(s: &str) -> Result<Url, HttpError> {
     if url.host().is_none() {
         return Err(HttpError::InvalidRequest(format!("{s:?} has no host")));
     }
+    if url.port() == Some(0) {
+        return Err(HttpError::InvalidRequest(format!(
+            "{s:?}: port 0 is no port to connect to"
+        )));
+    }
     if !url.username().is_empty() || url.password().is_some() {
         return Err(HttpError::InvalidRequest(
             "credentials in the URL would be shown in every report: use --basic-auth-file or --basic-auth-env".into(),
@@ -272,11 +277,8 @@ pub fn probe(req: &HttpRequest) -> Result<HttpResponse, HttpError> {
                 if !allowed.iter().any(|o| o.covers(&next)) {
                     return Err(HttpError::RedirectNotGranted(next.to_string()));
                 }
-                if Origin::of(&next) != Origin::of(&url) {
-                    // Credentials are for the origin they were given for, as curl does.
-                    r.headers
-                        .retain(|(k, _)| !k.eq_ignore_ascii_case("authorization"));
-                }
+                // Credentials are for the origin they were given for, as curl does.
+                r.headers = redirect::headers_after(&url, &next, &r.headers);
                 let method = redirect::method_after(status, &r.method);
                 if method != r.method {
                     r.body = None;

@@ -26,7 +26,40 @@ pub fn resolve(from: &Url, location: &str) -> Result<Url, String> {
     if !matches!(to.scheme(), "http" | "https") {
         return Err(format!("redirect to {to} is not http or https"));
     }
+    if !to.username().is_empty() || to.password().is_some() {
+        // Its password would be sent, and shown with the URL: refused as a typed one is.
+        return Err(format!(
+            "redirect to a URL with user information ({}://…@{}) refused: credentials do not belong in a URL",
+            to.scheme(),
+            to.host_str().unwrap_or("")
+        ));
+    }
+    if to.port() == Some(0) {
+        return Err(format!(
+            "redirect Location {location:?} names port 0, which nothing listens on"
+        ));
+    }
     Ok(to)
+}
+
+/// Whether header `name` carries credentials (`Authorization`,
+/// `Proxy-Authorization`, `Cookie`): redacted when shown, and dropped on a
+/// redirect to another origin (curl's CVE-2022-27776 class).
+pub fn is_credential(name: &str) -> bool {
+    ["authorization", "proxy-authorization", "cookie"]
+        .iter()
+        .any(|c| name.eq_ignore_ascii_case(c))
+}
+
+/// The headers to send after a redirect from `from` to `to`: those carrying
+/// credentials only when the origin is the same.
+pub fn headers_after(from: &Url, to: &Url, headers: &[(String, String)]) -> Vec<(String, String)> {
+    let same = Origin::of(from) == Origin::of(to);
+    headers
+        .iter()
+        .filter(|(k, _)| same || !is_credential(k))
+        .cloned()
+        .collect()
 }
 
 /// A granted origin: a scheme (or either, from `HOST:PORT`), a host, a port.

@@ -34,6 +34,15 @@ pub fn check_header(name: &str, value: &str) -> Result<(), String> {
     if name.is_empty() || !name.bytes().all(token) {
         return Err(format!("{name:?} is not a header name"));
     }
+    if ["content-length", "transfer-encoding"]
+        .iter()
+        .any(|n| name.eq_ignore_ascii_case(n))
+    {
+        // A length that disagrees with the body leaves the server waiting.
+        return Err(format!(
+            "{name} is not a header to set: netkit frames the body itself (give the body with --data or --data-file, body in watch)"
+        ));
+    }
     if value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
         return Err(format!(
             "the value of header {name:?} contains CR, LF or NUL"
@@ -83,11 +92,15 @@ impl Request {
         }
         head.push_str("Connection: close\r\n");
         for (k, v) in &self.headers {
+            // Framing is netkit's (check_header refuses these from users).
+            if k.eq_ignore_ascii_case("content-length")
+                || k.eq_ignore_ascii_case("transfer-encoding")
+            {
+                continue;
+            }
             head.push_str(&format!("{k}: {v}\r\n"));
         }
-        if let Some(b) = &self.body
-            && !has("content-length")
-        {
+        if let Some(b) = &self.body {
             head.push_str(&format!("Content-Length: {}\r\n", b.len()));
         }
         head.push_str("\r\n");
@@ -104,10 +117,7 @@ impl Request {
         let head = text.split("\r\n\r\n").next().unwrap_or("");
         head.split("\r\n")
             .map(|l| match l.split_once(':') {
-                Some((k, _))
-                    if ["authorization", "proxy-authorization", "cookie"]
-                        .contains(&k.to_ascii_lowercase().as_str()) =>
-                {
+                Some((k, _)) if crate::redirect::is_credential(k) => {
                     format!("{k}: (redacted)")
                 }
                 _ => l.to_string(),

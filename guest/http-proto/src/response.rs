@@ -125,6 +125,12 @@ impl<T: Transport> Reader<'_, T> {
         if self.closed {
             return Ok(false);
         }
+        // A peer that always has more (a flood of 100 Continue, an endless
+        // body under the limit) must not carry the read past the deadline:
+        // recv only looks at it when it has to wait (issue 31).
+        if self.t.now_ns() >= self.deadline {
+            return Err(ResponseError::Timeout(what.into()));
+        }
         if self.pos > 0 {
             self.buf.drain(..self.pos);
             self.pos = 0;
@@ -154,6 +160,12 @@ pub fn parse_head(buf: &[u8], limits: &Limits) -> Result<Option<(Head, usize)>, 
     let mut r = httparse::Response::new(&mut headers);
     match r.parse(buf) {
         Ok(httparse::Status::Complete(n)) => {
+            let status = r.code.unwrap_or(0);
+            if !(100..=599).contains(&status) {
+                return Err(ResponseError::Malformed(format!(
+                    "status {status:03} is not an HTTP status (100 to 599)"
+                )));
+            }
             let head = Head {
                 version: format!("HTTP/1.{}", r.version.unwrap_or(1)),
                 status: r.code.unwrap_or(0),
@@ -194,15 +206,25 @@ fn framing(head: &Head, head_request: bool) -> Result<Framing, ResponseError> {
     if head_request || head.status / 100 == 1 || head.status == 204 || head.status == 304 {
         return Ok(Framing::None);
     }
-    if let Some(te) = head.header("transfer-encoding") {
-        if te
-            .rsplit(',')
-            .next()
-            .is_some_and(|last| last.trim().eq_ignore_ascii_case("chunked"))
-        {
-            return Ok(Framing::Chunked);
+    let codings: Vec<String> = head
+        .headers
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case("transfer-encoding"))
+        .flat_map(|(_, v)| v.split(','))
+        .map(|c| c.trim().to_ascii_lowercase())
+        .filter(|c| !c.is_empty())
+        .collect();
+    if !codings.is_empty() {
+        // netkit sends no TE header, so chunked is the only transfer coding a
+        // server may use (RFC 9112 §6.1, §7.4); anything else would be read
+        // undecoded or to the close, and skew the body's figures.
+        if codings != ["chunked"] {
+            return Err(ResponseError::Malformed(format!(
+                "Transfer-Encoding {:?}: only chunked is allowed in a response to a request without TE",
+                codings.join(", ")
+            )));
         }
-        return Ok(Framing::UntilClose);
+        return Ok(Framing::Chunked);
     }
     let lengths: Vec<&str> = head
         .headers
@@ -218,9 +240,16 @@ fn framing(head: &Head, head_request: bool) -> Result<Framing, ResponseError> {
                     "conflicting Content-Length headers".into(),
                 ));
             }
-            first.parse::<u64>().map(Framing::Length).map_err(|_| {
-                ResponseError::Malformed(format!("Content-Length {first:?} is not a number"))
-            })
+            // Digits only: Rust's parse would take "+2".
+            first
+                .bytes()
+                .all(|b| b.is_ascii_digit())
+                .then(|| first.parse::<u64>().ok())
+                .flatten()
+                .map(Framing::Length)
+                .ok_or_else(|| {
+                    ResponseError::Malformed(format!("Content-Length {first:?} is not a number"))
+                })
         }
     }
 }

@@ -263,3 +263,105 @@ fn pseudo_random_responses_never_panic_and_hold_the_limits() {
         }
     }
 }
+
+#[test]
+fn credentials_stay_with_their_origin_on_a_redirect() {
+    // Issue 31: Cookie and Proxy-Authorization went on to another origin
+    // (only Authorization was dropped): curl's CVE-2022-27776 class.
+    let from = url::Url::parse("http://127.0.0.1:8080/a").unwrap();
+    let same = url::Url::parse("http://127.0.0.1:8080/b").unwrap();
+    let other = url::Url::parse("http://127.0.0.1:9090/b").unwrap();
+    let headers: Vec<(String, String)> = [
+        ("Authorization", "Bearer t"),
+        ("cookie", "s=1"),
+        ("Proxy-Authorization", "Basic x"),
+        ("X-Trace", "1"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    assert_eq!(redirect::headers_after(&from, &same, &headers), headers);
+    let kept = redirect::headers_after(&from, &other, &headers);
+    assert_eq!(kept, vec![("X-Trace".to_string(), "1".to_string())]);
+}
+
+#[test]
+fn redirects_to_userinfo_or_port_zero_are_refused() {
+    // Issue 31: a same-origin redirect to http://bob:hunter2@… was followed
+    // and the password printed.
+    let from = url::Url::parse("http://127.0.0.1:8080/a").unwrap();
+    let e = redirect::resolve(&from, "http://bob:hunter2@127.0.0.1:8080/b").unwrap_err();
+    assert!(
+        e.contains("user information") && !e.contains("hunter2"),
+        "{e}"
+    );
+    assert!(redirect::resolve(&from, "http://bob@127.0.0.1:8080/b").is_err());
+    assert!(
+        redirect::resolve(&from, "http://127.0.0.1:0/b")
+            .unwrap_err()
+            .contains("port 0")
+    );
+}
+
+#[test]
+fn lenient_framing_is_refused() {
+    // Issue 31: these were read as if valid, and skewed the body's figures.
+    for (reply, says) in [
+        (
+            &b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, identity\r\n\r\n2\r\nhi\r\n0\r\n\r\nextra-bytes"[..],
+            "Transfer-Encoding",
+        ),
+        (
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n",
+            "only chunked",
+        ),
+        (
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+            "only chunked",
+        ),
+        (b"HTTP/1.1 099 Odd\r\n\r\n", "status 099"),
+        (b"HTTP/1.1 600 Odd\r\n\r\n", "status 600"),
+        (
+            b"HTTP/1.1 200 OK\r\nContent-Length: +2\r\n\r\nhi",
+            "Content-Length \"+2\"",
+        ),
+    ] {
+        match read(&[reply], Default::default()) {
+            Err(ResponseError::Malformed(m)) => assert!(m.contains(says), "{m}"),
+            other => panic!("{:?}: {other:?}", String::from_utf8_lossy(reply)),
+        }
+    }
+}
+
+#[test]
+fn a_flood_of_interim_responses_ends_at_the_deadline() {
+    // Issue 31: 100 Continue without end kept netkit http past -t at full CPU.
+    let chunks: Vec<Vec<u8>> = (0..10_000)
+        .map(|_| b"HTTP/1.1 100 Continue\r\n\r\n".to_vec())
+        .collect();
+    let mut t = Script(chunks, 0);
+    let r = response::read_response(&mut t, false, &Default::default(), 50);
+    assert!(matches!(r, Err(ResponseError::Timeout(_))), "{r:?}");
+    assert!(t.1 <= 51, "read {} times past the deadline", t.1);
+}
+
+#[test]
+fn framing_headers_are_netkits_own() {
+    // Issue 31: -H 'Content-Length: 100' with a 2-byte body left the server waiting.
+    assert!(
+        request::check_header("Content-Length", "100")
+            .unwrap_err()
+            .contains("frames the body")
+    );
+    assert!(request::check_header("transfer-encoding", "chunked").is_err());
+    let req = request::Request {
+        method: "POST".into(),
+        url: url::Url::parse("http://127.0.0.1:1/").unwrap(),
+        headers: vec![("Content-Length".into(), "100".into())],
+        body: Some(b"hi".to_vec()),
+        compression: false,
+    };
+    let wire = String::from_utf8(req.encode()).unwrap();
+    assert_eq!(wire.matches("Content-Length").count(), 1, "{wire}");
+    assert!(wire.contains("Content-Length: 2\r\n"), "{wire}");
+}

@@ -13,7 +13,7 @@ pub use expect::{Expectation, Verdict};
 pub use hex::{hex_dump, parse_hex};
 pub use report::{AttemptView, attempt_text, report_json, split_target, summary_of};
 pub use stats::Summary;
-pub use text::{attempt_line, printable, summary_line};
+pub use text::{attempt_line, escape_controls, printable, summary_line};
 
 /// The most a probe reads back from one reply.
 pub const MAX_REPLY: usize = 64 * 1024;

@@ -23,6 +23,31 @@ pub fn printable(bytes: &[u8], max: usize) -> String {
     out
 }
 
+/// Text a peer sent (a certificate's names, a component's description), safe
+/// for a terminal, JSON and a log line alike: control characters (newlines,
+/// escape sequences), zero-width and bidirectional marks escaped as `\n`,
+/// `\u{1b}`, …; everything else as is. The one escaping of peer text netkit
+/// uses (issue 31: a CN with `\nVerification: OK` forged a line).
+pub fn escape_controls(text: &str) -> String {
+    if !text.chars().any(needs_escape) {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if needs_escape(c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
 fn ms(ns: u64) -> String {
     format!("{:.3} ms", ns as f64 / 1e6)
 }

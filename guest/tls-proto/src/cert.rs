@@ -85,7 +85,7 @@ fn name(n: &X509Name<'_>) -> String {
                         .unwrap_or_else(|_| atv.attr_type().to_id_string());
                     let value = atv
                         .as_str()
-                        .map(escape)
+                        .map(|v| probe_proto::escape_controls(&escape(v)))
                         .unwrap_or_else(|_| format!("#{}", crate::hex(atv.attr_value().data)));
                     format!("{key}={value}")
                 })
@@ -117,11 +117,11 @@ fn sans(cert: &X509Certificate<'_>) -> Vec<String> {
         .general_names
         .iter()
         .map(|g| match g {
-            GeneralName::DNSName(d) => d.to_string(),
-            GeneralName::RFC822Name(m) => m.to_string(),
-            GeneralName::URI(u) => u.to_string(),
+            GeneralName::DNSName(d) => probe_proto::escape_controls(d),
+            GeneralName::RFC822Name(m) => probe_proto::escape_controls(m),
+            GeneralName::URI(u) => probe_proto::escape_controls(u),
             GeneralName::IPAddress(ip) => ip_text(ip),
-            other => format!("{other:?}"),
+            other => probe_proto::escape_controls(&format!("{other:?}")),
         })
         .collect()
 }

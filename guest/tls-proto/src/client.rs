@@ -116,10 +116,27 @@ pub fn client_config(
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(verifier))
         .with_no_client_auth();
+    for p in &options.alpn {
+        check_alpn(p).map_err(TlsError::Invalid)?;
+    }
     config.alpn_protocols = options.alpn.iter().map(|p| p.as_bytes().to_vec()).collect();
     // A probe measures one handshake: no resumption from an earlier one.
     config.resumption = rustls::client::Resumption::disabled();
     Ok((Arc::new(config), seen))
+}
+
+/// An ALPN protocol name as the handshake can carry it: 1 to 255 bytes (RFC
+/// 7301 §3.1). Refused here, before anything is sent: rustls would fail the
+/// handshake as if the server had.
+pub fn check_alpn(p: &str) -> Result<(), String> {
+    if p.is_empty() || p.len() > 255 {
+        return Err(format!(
+            "ALPN protocol {:?} is {} bytes: a protocol name is 1 to 255 bytes (e.g. h2, http/1.1)",
+            crate::text::clip(p, 40),
+            p.len()
+        ));
+    }
+    Ok(())
 }
 
 impl<T: Transport> TlsStream<T> {

@@ -9,10 +9,10 @@ const MAX_REPLY: usize = 64 * 1024;
 /// and read its go-ahead. After `Ok` the handshake starts on the same transport.
 pub fn smtp<T: Transport>(t: &mut T, deadline_ns: u64) -> Result<(), String> {
     let mut buf = Vec::new();
-    let greeting = reply(t, &mut buf, deadline_ns, "the greeting")?;
+    let greeting = reply(t, &mut buf, deadline_ns, "greeting")?;
     expect(&greeting, 220, "greeting")?;
     send(t, b"EHLO netkit.invalid\r\n", deadline_ns)?;
-    let ehlo = reply(t, &mut buf, deadline_ns, "the EHLO reply")?;
+    let ehlo = reply(t, &mut buf, deadline_ns, "EHLO reply")?;
     expect(&ehlo, 250, "EHLO")?;
     if !ehlo
         .lines
@@ -22,7 +22,7 @@ pub fn smtp<T: Transport>(t: &mut T, deadline_ns: u64) -> Result<(), String> {
         return Err("the SMTP server does not offer STARTTLS (not in its EHLO reply)".into());
     }
     send(t, b"STARTTLS\r\n", deadline_ns)?;
-    let go = reply(t, &mut buf, deadline_ns, "the STARTTLS reply")?;
+    let go = reply(t, &mut buf, deadline_ns, "STARTTLS reply")?;
     expect(&go, 220, "STARTTLS")?;
     if !buf.is_empty() {
         // Bytes after the go-ahead, before our ClientHello: a server injecting plain text.
@@ -73,7 +73,7 @@ fn reply<T: Transport>(
             return Ok(r);
         }
         if buf.len() > MAX_REPLY {
-            return Err(format!("SMTP {what} is longer than {MAX_REPLY} bytes"));
+            return Err(format!("the SMTP {what} is longer than {MAX_REPLY} bytes"));
         }
         match t
             .recv(4096, deadline)
@@ -82,7 +82,7 @@ fn reply<T: Transport>(
             Recv::Data(d) => buf.extend_from_slice(&d),
             Recv::Closed => {
                 return Err(format!(
-                    "the SMTP server closed the connection before {what}"
+                    "the SMTP server closed the connection before its {what}"
                 ));
             }
             Recv::Timeout => return Err(format!("no SMTP {what} before the timeout")),
@@ -134,6 +134,37 @@ mod tests {
             parse_reply(b"HTTP/1.1 200 OK\r\n")
                 .unwrap_err()
                 .contains("not an SMTP reply")
+        );
+    }
+
+    struct Silent;
+    impl Transport for Silent {
+        fn recv(
+            &mut self,
+            _max: usize,
+            _deadline: u64,
+        ) -> Result<Recv, crate::transport::TransportError> {
+            Ok(Recv::Timeout)
+        }
+        fn send(
+            &mut self,
+            _buf: &[u8],
+            _deadline: u64,
+        ) -> Result<bool, crate::transport::TransportError> {
+            Ok(true)
+        }
+        fn shutdown_send(&mut self) {}
+        fn now_ns(&self) -> u64 {
+            0
+        }
+    }
+
+    #[test]
+    fn a_silent_server_is_named_in_plain_words() {
+        // Issue 31: it said "no SMTP the greeting before the timeout".
+        assert_eq!(
+            smtp(&mut Silent, 1).unwrap_err(),
+            "no SMTP greeting before the timeout"
         );
     }
 }

@@ -53,6 +53,28 @@ fn certificate_facts_come_from_the_der() {
 }
 
 #[test]
+fn control_characters_in_certificate_names_are_escaped() {
+    // Issue 31: a CN with "\nVerification: OK" forged a line in netkit tls;
+    // a SAN's ESC sequences cleared the screen; a SAN with a newline split
+    // watch's log line.
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.distinguished_name = rcgen::DistinguishedName::new();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "evil\nVerification: OK");
+    params.subject_alt_names = vec![rcgen::SanType::DnsName(
+        "x\u{1b}[2Jy.test".to_string().try_into().unwrap(),
+    )];
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let info = CertInfo::from_der(params.self_signed(&key).unwrap().der());
+    assert_eq!(info.subject, "CN=evil\\nVerification: OK");
+    assert_eq!(info.sans, vec!["x\\u{1b}[2Jy.test"]);
+    let shown = text::chain_table(&[info]);
+    assert!(!shown.contains('\u{1b}'), "{shown}");
+    assert!(!shown.contains("\nVerification"), "{shown}");
+}
+
+#[test]
 fn a_malformed_certificate_is_reported_not_fatal() {
     let info = CertInfo::from_der(b"\x30\x03\x02\x01");
     assert!(

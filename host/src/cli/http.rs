@@ -60,6 +60,11 @@ pub async fn main(Args { f, c }: Args, audit: bool) -> Result<ExitCode> {
             f.url
         ));
     }
+    http::check_max_body(f.max_body, netkit::runtime::DEFAULT_MAX_MEMORY)
+        .unwrap_or_else(|e| usage(format!("--max-body {e}")));
+    if url.port() == Some(0) {
+        usage(format!("{:?}: port 0 is no port to connect to", f.url));
+    }
     let checks = http_proto::expect::Checks::from_flags(
         f.expect_status.as_deref(),
         &f.expect_body,
@@ -128,7 +133,8 @@ pub async fn main(Args { f, c }: Args, audit: bool) -> Result<ExitCode> {
     let body = match (&f.data, &f.data_file) {
         (Some(d), _) => Some(d.clone().into_bytes()),
         (None, Some(p)) => Some(
-            std::fs::read(p).with_context(|| format!("cannot read --data-file {}", p.display()))?,
+            cli_args::files::read(p, cli_args::files::Kind::Body)
+                .map_err(|e| anyhow::anyhow!("--data-file: {e}"))?,
         ),
         _ => None,
     };
@@ -157,7 +163,7 @@ pub async fn main(Args { f, c }: Args, audit: bool) -> Result<ExitCode> {
     let Setup {
         host,
         component,
-        job,
+        mut job,
         ..
     } = job::setup(
         "http",
@@ -172,6 +178,9 @@ pub async fn main(Args { f, c }: Args, audit: bool) -> Result<ExitCode> {
         },
     )
     .await?;
+    // The guest keeps the timeout; the sandbox stops it shortly after, whatever the peer does.
+    job.sandbox_mut()
+        .set_deadline(Some(netkit::runtime::Sandbox::deadline_after(f.timeout)));
     if f.verbose && !f.json {
         let shown = http_proto::request::Request {
             method,

@@ -5,7 +5,7 @@
 
 use super::args::RegistryFlags;
 use super::load::Provenance;
-use anyhow::{Context, Result};
+use anyhow::Result;
 use netkit::dns::SystemResolver;
 use netkit::inspect::{Info, Item, inspect};
 use netkit::oci::Source;
@@ -113,7 +113,8 @@ pub async fn main(a: Args) -> Result<ExitCode> {
     let host = Host::new()?;
     let (bytes, provenance, config) = match &a.component {
         Source::File(p) => (
-            std::fs::read(p).with_context(|| format!("cannot read component {}", p.display()))?,
+            cli_args::files::read(p, cli_args::files::Kind::Component)
+                .map_err(|e| anyhow::anyhow!("component: {e}"))?,
             None,
             None,
         ),

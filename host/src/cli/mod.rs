@@ -121,7 +121,8 @@ pub async fn main(cli: Cli) -> ExitCode {
         Command::Completions(Lazy(a)) => completions::main(a),
     };
     outcome.unwrap_or_else(|e| {
-        eprintln!("netkit: {e:#}");
+        // One line: a trap by its reason, never wasm's backtrace (issue 31).
+        eprintln!("netkit: {}", netkit::command::one_line(&e));
         ExitCode::FAILURE
     })
 }

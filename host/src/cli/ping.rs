@@ -48,6 +48,14 @@ pub async fn main(Args { f, c }: Args, audit: bool) -> Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
+    if target.addr.ip().is_unspecified() {
+        // Refused before anything is granted or shown as granted (issue 31).
+        eprintln!(
+            "netkit: ping: {} is the unspecified address, which no host answers as a destination: give the host to ping (127.0.0.1 or ::1 for this one)",
+            target.addr.ip()
+        );
+        return Ok(ExitCode::from(2));
+    }
     let Setup {
         target,
         host,

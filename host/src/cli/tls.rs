@@ -30,7 +30,7 @@ pub async fn main(Args { f, c }: Args, audit: bool) -> Result<ExitCode> {
         target,
         host,
         component,
-        job,
+        mut job,
     } = job::setup(
         "tls",
         netkit::components::Builtin::TlsProbe,
@@ -40,6 +40,9 @@ pub async fn main(Args { f, c }: Args, audit: bool) -> Result<ExitCode> {
         tls::client_policy,
     )
     .await?;
+    // The guest keeps the timeout; the sandbox stops it shortly after, whatever the peer does.
+    job.sandbox_mut()
+        .set_deadline(Some(netkit::runtime::Sandbox::deadline_after(f.timeout)));
     let prober = TlsProber::from_component(&host, &component)?;
     let options = TlsProbeOptions {
         tls: TlsOptions {

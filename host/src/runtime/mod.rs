@@ -9,7 +9,7 @@ mod state;
 
 pub use host::Host;
 pub use limits::Limits;
-pub use sandbox::{Sandbox, StopHandle};
+pub use sandbox::{DEFAULT_MAX_MEMORY, Sandbox, StopHandle};
 pub use server::ServerHandle;
 pub use state::State;
 

@@ -28,6 +28,8 @@ pub struct Sandbox {
 
 /// Sockets a sandbox may hold at once unless told otherwise (a client needs one or two).
 pub const DEFAULT_MAX_SOCKETS: usize = 16;
+/// A sandbox's memory budget (all memories and tables) unless set.
+pub const DEFAULT_MAX_MEMORY: usize = 256 << 20;
 
 /// Dropping this closes the guest's stdin, which asks a server to stop cleanly.
 pub struct StopHandle(#[allow(dead_code)] pub(super) tokio::io::DuplexStream);
@@ -46,7 +48,7 @@ impl Sandbox {
             discard_output: false,
             stdout_to_stderr: false,
             inherit_stdin: false,
-            max_memory: 256 << 20,
+            max_memory: DEFAULT_MAX_MEMORY,
             max_sockets: DEFAULT_MAX_SOCKETS,
             deadline: None,
         }
@@ -68,6 +70,14 @@ impl Sandbox {
     pub fn set_deadline(&mut self, deadline: Option<Duration>) -> &mut Self {
         self.deadline = deadline;
         self
+    }
+
+    /// The deadline for a guest that keeps `timeout` itself: the timeout plus
+    /// headroom, so the guest's own timeout ends the run and is reported as
+    /// such, and a guest whose peer keeps it busy past its timeout is still
+    /// stopped (issue 31: a flood of `100 Continue`).
+    pub fn deadline_after(timeout: Duration) -> Duration {
+        timeout + (timeout / 4).max(Duration::from_millis(250))
     }
 
     /// The deadline, if any.

@@ -214,7 +214,7 @@ impl ProbeConfig {
     pub fn deadline(&self) -> Duration {
         match self.kind {
             Kind::Component => self.timeout,
-            _ => self.timeout + (self.timeout / 4).max(Duration::from_millis(250)),
+            _ => crate::runtime::Sandbox::deadline_after(self.timeout),
         }
     }
 
@@ -298,8 +298,8 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
 
 /// Read and check the config file at `path`.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| ConfigError(format!("{}: cannot read the config: {e}", path.display())))?;
+    let text = cli_args::files::read_text(path, cli_args::files::Kind::Config)
+        .map_err(|e| ConfigError(format!("the config: {e}")))?;
     parse(&text, path)
 }
 

@@ -45,6 +45,9 @@ impl Target {
             None => return Err(format!("{text:?} has no host")),
         };
         let port = url.port_or_known_default().unwrap_or(80);
+        if port == 0 {
+            return Err(format!("{text:?}: port 0 is no port to connect to"));
+        }
         Ok(Self {
             host,
             port,

@@ -84,8 +84,8 @@ impl std::fmt::Debug for WebConfig {
 
 /// Read and check the web config at `path`; errors name the file and the key.
 pub fn load(path: &Path) -> Result<WebConfig, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("{}: cannot read the web config: {e}", path.display()))?;
+    let text = cli_args::files::read_text(path, cli_args::files::Kind::Config)
+        .map_err(|e| format!("the web config: {e}"))?;
     parse(&text, path.parent().unwrap_or(Path::new(".")))
         .map_err(|e| format!("{}: {e}", path.display()))
 }
@@ -164,9 +164,13 @@ fn certs(
                 "tls_server_config: give {file_key} or its inline form, not both"
             ));
         }
-        (Some(p), None) => CertificateDer::pem_file_iter(file(dir, p))
-            .map_err(|e| format!("tls_server_config.{file_key}: {p}: {e}"))?
-            .collect(),
+        (Some(p), None) => {
+            let pem = cli_args::files::read(&file(dir, p), cli_args::files::Kind::Pem)
+                .map_err(|e| format!("tls_server_config.{file_key}: {e}"))?;
+            CertificateDer::pem_slice_iter(&pem)
+                .map(|c| c.map(|c| c.into_owned()))
+                .collect()
+        }
         (None, Some(text)) => CertificateDer::pem_slice_iter(text.as_bytes()).collect(),
         (None, None) => return Ok(None),
     };
@@ -283,8 +287,12 @@ fn tls_config(t: RawTls, dir: &Path) -> Result<Tls, String> {
             return Err("tls_server_config: give key_file or key, not both".into());
         }
         (Some(p), None) => Some(
-            PrivateKeyDer::from_pem_file(file(dir, p))
-                .map_err(|e| format!("tls_server_config.key_file: {p}: {e}"))?,
+            PrivateKeyDer::from_pem_slice(
+                &cli_args::files::read(&file(dir, p), cli_args::files::Kind::Pem)
+                    .map_err(|e| format!("tls_server_config.key_file: {e}"))?,
+            )
+            .map_err(|e| format!("tls_server_config.key_file: {p}: {e}"))?
+            .clone_key(),
         ),
         (None, Some(k)) => Some(
             PrivateKeyDer::from_pem_slice(k.as_bytes())

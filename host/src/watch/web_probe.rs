@@ -152,9 +152,9 @@ fn version(v: &Option<String>, key: &str) -> Result<Option<crate::tls::TlsVersio
 
 fn read_secret(base: &Path, file: &str, key: &str) -> Result<Secret, String> {
     let path = base.join(file);
-    std::fs::read_to_string(&path)
+    cli_args::files::read_text(&path, cli_args::files::Kind::Secret)
         .map(|s| Secret(s.trim_end_matches(['\r', '\n']).to_string()))
-        .map_err(|e| format!("{key} {}: {e}", path.display()))
+        .map_err(|e| format!("{key}: {e}"))
 }
 
 /// `tls_config`, checked (files relative to the config's directory).
@@ -204,6 +204,8 @@ pub fn http_settings(raw: &RawWeb, base: &Path) -> Result<HttpSettings, String> 
         Some(s) => cli_args::units::size(s, 1).map_err(|e| format!("body_size_limit: {e}"))?,
         None => 10 << 20,
     };
+    crate::http::check_max_body(body_size_limit, super::limits::BUILTIN_MEMORY)
+        .map_err(|e| format!("body_size_limit: {e}"))?;
     let compression = match raw.compression.as_deref() {
         None | Some("") | Some("gzip") | Some("br") | Some("deflate") => {
             raw.compression.as_deref() != Some("")

@@ -224,7 +224,7 @@ pub async fn http(
             }
         }
         Err(e) => {
-            let (kind, message) = crate::http::error(&e);
+            let (kind, message) = error(&e);
             if let HttpError::Tls((_, Some(h))) = &e {
                 tls_values(&crate::tls::handshake(h), &mut values, &mut labeled);
                 values.push(("probe_http_ssl", 1.0));
@@ -297,4 +297,32 @@ pub async fn tls(
             }
         },
     )
+}
+
+/// A failed run's reason and message; a redirect elsewhere names what watch
+/// allows (the command line's `--allow-redirect` is no watch key).
+fn error(e: &HttpError) -> (&'static str, String) {
+    match e {
+        HttpError::RedirectNotGranted(u) => (
+            "redirect-not-granted",
+            format!(
+                "redirect to {u} not granted: netkit watch follows redirects only within the target URL's own scheme, host and port"
+            ),
+        ),
+        _ => crate::http::error(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_redirect_denial_names_what_watch_allows_not_a_cli_flag() {
+        // Issue 31: watch's log told operators to use --allow-redirect.
+        let (kind, m) = super::error(&crate::http::HttpError::RedirectNotGranted(
+            "http://127.0.0.1:9/".into(),
+        ));
+        assert_eq!(kind, "redirect-not-granted");
+        assert!(!m.contains("--allow-redirect"), "{m}");
+        assert!(m.contains("own scheme, host and port"), "{m}");
+    }
 }

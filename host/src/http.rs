@@ -114,8 +114,7 @@ pub fn check_max_body(limit: u64, memory: usize) -> Result<(), String> {
     let most = max_body_within(memory);
     if limit > most {
         return Err(format!(
-            "{} is more than the {} MiB the probe's sandbox can hold (its memory budget is {} MiB; the body is kept as sent and decoded)",
-            format!("{limit} bytes"),
+            "{limit} bytes is more than the {} MiB the probe's sandbox can hold (its memory budget is {} MiB; the body is kept as sent and decoded)",
             most >> 20,
             memory >> 20
         ));

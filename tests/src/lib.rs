@@ -933,6 +933,11 @@ pub fn require_ping_group() {
 
 /// The kernel's count of ICMP echo requests sent (`Icmp: OutEchos` in /proc/net/snmp).
 pub fn icmp_out_echos() -> u64 {
+    icmp_counter("OutEchos")
+}
+
+/// Counter `name` of the `Icmp:` lines of `/proc/net/snmp` (e.g. `InEchoReps`).
+pub fn icmp_counter(name: &str) -> u64 {
     let snmp = std::fs::read_to_string("/proc/net/snmp").expect("read /proc/net/snmp");
     let mut lines = snmp.lines().filter(|l| l.starts_with("Icmp: "));
     let (names, values) = (
@@ -942,9 +947,9 @@ pub fn icmp_out_echos() -> u64 {
     names
         .split_whitespace()
         .zip(values.split_whitespace())
-        .find(|(n, _)| *n == "OutEchos")
+        .find(|(n, _)| *n == name)
         .and_then(|(_, v)| v.parse().ok())
-        .expect("OutEchos in /proc/net/snmp")
+        .unwrap_or_else(|| panic!("{name} in /proc/net/snmp"))
 }
 
 /// `GET /probe?module=MODULE&target=TARGET` on an exporter at `at`: the metrics

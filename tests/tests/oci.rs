@@ -703,15 +703,7 @@ fn https_is_the_default_and_its_certificate_is_verified() {
 fn an_endless_manifest_is_cut_off_at_its_limit() {
     let (_hostile, host) = hostile_registry(&[]);
     let cache = cache_dir("endless");
-    let out = netkit_in(
-        &cache,
-        &[
-            "inspect",
-            "--insecure-registry",
-            &host,
-            &format!("oci://{host}/x/y:v1"),
-        ],
-    );
+    let out = inspect_insecure(&cache, &host);
     one_line_error(
         &out,
         "the registry sent a manifest over the 1 MiB netkit reads",
@@ -719,9 +711,26 @@ fn an_endless_manifest_is_cut_off_at_its_limit() {
     let _ = std::fs::remove_dir_all(&cache);
 }
 
+/// `netkit inspect oci://HOST/x/y:v1` of a plain-HTTP registry, with its own cache.
+fn inspect_insecure(cache: &Path, host: &str) -> Output {
+    netkit_in(
+        cache,
+        &[
+            "inspect",
+            "--insecure-registry",
+            host,
+            &format!("oci://{host}/x/y:v1"),
+        ],
+    )
+}
+
 /// `tests/hostile_registry.py` in `mode`, on a free port: the peer and its `HOST:PORT`.
 fn hostile_registry(mode: &[&str]) -> (Peer, String) {
-    let port = free_port();
+    hostile_registry_on(free_port(), mode)
+}
+
+/// `tests/hostile_registry.py` in `mode` on `port`.
+fn hostile_registry_on(port: u16, mode: &[&str]) -> (Peer, String) {
     let peer = Peer::start(
         "hostile registry",
         Command::new("python3")
@@ -782,24 +791,9 @@ fn a_token_realm_elsewhere_gets_no_credentials_and_no_connection() {
     // A realm on the registry itself is used: its token opens the (endless) manifest.
     let port = free_port();
     let own = format!("http://127.0.0.1:{port}/token");
-    let _own = Peer::start(
-        "hostile registry",
-        Command::new("python3")
-            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("hostile_registry.py"))
-            .args([&port.to_string(), "realm", &own]),
-    );
-    wait_for_tcp(([127, 0, 0, 1], port).into(), Duration::from_secs(10));
-    let host = format!("127.0.0.1:{port}");
+    let (_own, host) = hostile_registry_on(port, &["realm", &own]);
     let cache = cache_dir("realm-own");
-    let out = netkit_in(
-        &cache,
-        &[
-            "inspect",
-            "--insecure-registry",
-            &host,
-            &format!("oci://{host}/x/y:v1"),
-        ],
-    );
+    let out = inspect_insecure(&cache, &host);
     one_line_error(&out, "over the 1 MiB netkit reads");
     let _ = std::fs::remove_dir_all(&cache);
 }
@@ -815,15 +809,7 @@ fn a_blob_redirect_elsewhere_is_not_followed() {
     ] {
         let (_hostile, host) = hostile_registry(&["redirect", &to]);
         let cache = cache_dir("redirect");
-        let out = netkit_in(
-            &cache,
-            &[
-                "inspect",
-                "--insecure-registry",
-                &host,
-                &format!("oci://{host}/x/y:v1"),
-            ],
-        );
+        let out = inspect_insecure(&cache, &host);
         one_line_error(&out, "not followed");
         let _ = std::fs::remove_dir_all(&cache);
     }

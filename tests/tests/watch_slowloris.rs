@@ -16,9 +16,9 @@ fn metric(body: &str, series: &str) -> f64 {
         .unwrap_or(0.0)
 }
 
-#[test]
-fn prometheus_is_served_beside_3000_and_30000_slowloris_connections() {
-    let dir = std::env::temp_dir().join(format!("netkit-slowloris-{}", std::process::id()));
+/// A directory and a watch config in it with one tcp probe (its peer holds connections).
+fn one_probe_config(name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!("netkit-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let config = dir.join("watch.toml");
     std::fs::write(
@@ -29,6 +29,12 @@ fn prometheus_is_served_beside_3000_and_30000_slowloris_connections() {
         ),
     )
     .unwrap();
+    (dir, config)
+}
+
+#[test]
+fn prometheus_is_served_beside_3000_and_30000_slowloris_connections() {
+    let (dir, config) = one_probe_config("slowloris");
     // Default limits: --web.max-connections 1024, 64 per source, 10 s header timeout.
     let (watch, listen) = start_netkit_watch(&config);
     for connections in [3_000, 30_000] {
@@ -78,17 +84,7 @@ fn prometheus_is_served_beside_3000_and_30000_slowloris_connections() {
 #[test]
 fn one_source_is_held_to_its_limit() {
     // --web.max-connections-per-source: the 4th connection from one address is closed at once.
-    let dir = std::env::temp_dir().join(format!("netkit-per-source-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let config = dir.join("watch.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[[probe]]\nname = \"web\"\nkind = \"tcp\"\ntarget = \"{}\"\ninterval = \"1s\"\n",
-            tcp_holding()
-        ),
-    )
-    .unwrap();
+    let (dir, config) = one_probe_config("per-source");
     let (watch, listen) =
         netkit_tests::start_netkit_watch_with(&config, &["--web.max-connections-per-source", "3"]);
     use std::io::{Read, Write};

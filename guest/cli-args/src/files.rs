@@ -31,6 +31,17 @@ impl Kind {
         }
     }
 
+    /// What such a file is called in messages.
+    fn noun(self) -> &'static str {
+        match self {
+            Kind::Secret => "secret file",
+            Kind::Pem => "PEM file",
+            Kind::Config => "config",
+            Kind::Body => "body file",
+            Kind::Component => "component",
+        }
+    }
+
     fn shown_limit(self) -> String {
         let n = self.limit();
         if n >= 1 << 20 {
@@ -41,9 +52,9 @@ impl Kind {
     }
 }
 
-fn readable(path: &Path) -> Result<(), String> {
-    let meta =
-        std::fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+fn readable(path: &Path, kind: Kind) -> Result<(), String> {
+    let meta = std::fs::metadata(path)
+        .map_err(|e| format!("cannot read {} {}: {e}", kind.noun(), path.display()))?;
     let ft = meta.file_type();
     #[cfg(unix)]
     let pipe = std::os::unix::fs::FileTypeExt::is_fifo(&ft);
@@ -63,13 +74,13 @@ fn readable(path: &Path) -> Result<(), String> {
 
 /// The bytes of `path`, a regular file or a pipe, at most `kind`'s limit.
 pub fn read(path: &Path, kind: Kind) -> Result<Vec<u8>, String> {
-    readable(path)?;
-    let file =
-        std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    readable(path, kind)?;
+    let cannot = |e: std::io::Error| format!("cannot read {} {}: {e}", kind.noun(), path.display());
+    let file = std::fs::File::open(path).map_err(cannot)?;
     let mut out = Vec::new();
     file.take(kind.limit() + 1)
         .read_to_end(&mut out)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        .map_err(cannot)?;
     if out.len() as u64 > kind.limit() {
         return Err(format!(
             "{} is larger than the {} netkit reads for such a file",

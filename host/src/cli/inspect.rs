@@ -114,7 +114,7 @@ pub async fn main(a: Args) -> Result<ExitCode> {
     let (bytes, provenance, config) = match &a.component {
         Source::File(p) => (
             cli_args::files::read(p, cli_args::files::Kind::Component)
-                .map_err(|e| anyhow::anyhow!("component: {e}"))?,
+                .map_err(anyhow::Error::msg)?,
             None,
             None,
         ),

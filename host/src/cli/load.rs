@@ -123,7 +123,7 @@ pub async fn pull(
 /// Compile (or load from the cache) the component file at `path`.
 pub fn file(host: &Host, path: &Path) -> Result<Component> {
     let bytes = cli_args::files::read(path, cli_args::files::Kind::Component).map_err(|e| {
-        anyhow::anyhow!("component: {e} (get the built-in ones with `netkit components --out DIR`)")
+        anyhow::anyhow!("{e} (get the built-in ones with `netkit components --out DIR`)")
     })?;
     host.compile(&bytes)
         .with_context(|| format!("cannot load {}", path.display()))

@@ -837,3 +837,45 @@ fn a_dripping_registry_is_cut_off_at_the_pull_timeout() {
     );
     let _ = std::fs::remove_dir_all(&cache);
 }
+
+#[test]
+fn watch_does_not_hang_on_a_dripping_registry() {
+    // Issue 31: in watch, a manifest dripping at 1 B/s blocked start and every
+    // later reload; the pull now ends at NETKIT_OCI_TIMEOUT.
+    let (_hostile, host) = hostile_registry(&["drip"]);
+    let dir = cache_dir("drip-watch");
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("watch.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "insecure_registries = [\"{host}\"]\n\n[[probe]]\nname = \"custom\"\nkind = \"component\"\ncomponent = \"oci://{host}/x/y:v1\"\ntarget = \"127.0.0.1:9\"\nallow = [\"tcp-connect://{{target}}\"]\ninterval = \"1s\"\n"
+        ),
+    )
+    .unwrap();
+    let start = std::time::Instant::now();
+    let mut child = Command::new(netkit())
+        .env("NETKIT_CACHE_DIR", dir.join("cache"))
+        .env("NETKIT_OCI_TIMEOUT", "2s")
+        .args(["watch", "--config"])
+        .arg(&config)
+        .args(["--listen", &format!("127.0.0.1:{}", free_port())])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if start.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            panic!("netkit watch still waiting on the dripping registry after 30 s");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    assert!(!status.success(), "{stderr}");
+    assert!(stderr.contains("NETKIT_OCI_TIMEOUT"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

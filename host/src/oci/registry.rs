@@ -16,10 +16,11 @@ use std::time::Duration;
 pub const DEFAULT_MAX_SIZE: u64 = 64 << 20;
 
 /// How long one pull (token, manifest and blobs together) may take unless
-/// `NETKIT_OCI_TIMEOUT` says otherwise.
-pub const DEFAULT_PULL_TIMEOUT: Duration = Duration::from_secs(60);
+/// `NETKIT_OCI_TIMEOUT` says otherwise: under watch's 60 s request timeout, so a
+/// `/-/reload` waiting on a pull still answers.
+pub const DEFAULT_PULL_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The time one pull may take: `NETKIT_OCI_TIMEOUT` (e.g. `30s`), else 60 s.
+/// The time one pull may take: `NETKIT_OCI_TIMEOUT` (e.g. `2m`), else 30 s.
 pub fn pull_timeout() -> Result<Duration> {
     match std::env::var("NETKIT_OCI_TIMEOUT") {
         Err(_) => Ok(DEFAULT_PULL_TIMEOUT),

@@ -526,3 +526,19 @@ fn starttls_smtp_against_aiosmtpd() {
         "{j}"
     );
 }
+
+#[test]
+fn an_alpn_name_the_handshake_cannot_carry_is_refused_not_blamed_on_the_server() {
+    // Issue 31: an empty or 256-byte --alpn failed the handshake as if the server had.
+    let long = "a".repeat(256);
+    for alpn in ["", long.as_str(), "h2,"] {
+        let out = std::process::Command::new(netkit_tests::netkit())
+            .args(["tls", "127.0.0.1:9", "--alpn", alpn])
+            .output()
+            .unwrap();
+        let e = netkit_tests::text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{alpn:?}: {e}");
+        assert!(e.contains("1 to 255 bytes"), "{alpn:?}: {e}");
+        assert!(!e.contains("granted"), "{alpn:?}: {e}");
+    }
+}

@@ -141,3 +141,16 @@ fn pseudo_random_certificates_and_bundles_never_panic() {
         let _ = starttls::parse_reply(&d);
     }
 }
+
+#[test]
+fn alpn_names_are_one_to_255_bytes() {
+    assert!(client::check_alpn("h2").is_ok());
+    assert!(client::check_alpn(&"a".repeat(255)).is_ok());
+    for bad in [String::new(), "a".repeat(256)] {
+        assert!(
+            client::check_alpn(&bad)
+                .unwrap_err()
+                .contains("1 to 255 bytes")
+        );
+    }
+}

@@ -58,12 +58,27 @@ impl Source {
     }
 }
 
+/// How long a connection may stay new (opened, or answered, and not yet
+/// found waiting) before it too may be closed to make room: one whose answer
+/// a client does not read is never read from again, so it never shows as
+/// waiting (a slow reader of a large `/metrics`).
+pub const FRESH_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Opened or answered; not yet read from without finding a whole head.
+    Fresh,
+    /// A read found the head incomplete: may be closed to make room.
+    Waiting,
+    /// A request is being served.
+    Serving,
+}
+
 struct Entry {
     source: Source,
     /// Since when it has been open or idle after an answer.
     since: Instant,
-    /// In the `waiting` set: a read found the head incomplete.
-    waiting: bool,
+    state: State,
     close: Arc<Notify>,
 }
 
@@ -74,14 +89,34 @@ struct Table {
     per_source: HashMap<Source, usize>,
     /// Connections waiting for a request head, oldest first.
     waiting: BTreeSet<(Instant, u64)>,
+    /// New connections, oldest first.
+    fresh: BTreeSet<(Instant, u64)>,
 }
 
 impl Table {
-    fn remove(&mut self, id: u64) -> Option<Entry> {
-        let e = self.open.remove(&id)?;
-        if e.waiting {
-            self.waiting.remove(&(e.since, id));
+    fn set(&mut self, id: u64, state: State, since: Option<Instant>) {
+        let Some(e) = self.open.get_mut(&id) else {
+            return;
+        };
+        match e.state {
+            State::Waiting => self.waiting.remove(&(e.since, id)),
+            State::Fresh => self.fresh.remove(&(e.since, id)),
+            State::Serving => false,
+        };
+        if let Some(t) = since {
+            e.since = t;
         }
+        e.state = state;
+        match state {
+            State::Waiting => self.waiting.insert((e.since, id)),
+            State::Fresh => self.fresh.insert((e.since, id)),
+            State::Serving => false,
+        };
+    }
+
+    fn remove(&mut self, id: u64) -> Option<Entry> {
+        self.set(id, State::Serving, None);
+        let e = self.open.remove(&id)?;
         if let Some(n) = self.per_source.get_mut(&e.source) {
             *n -= 1;
             if *n == 0 {
@@ -91,28 +126,16 @@ impl Table {
         Some(e)
     }
 
-    /// Out of the waiting set; with `since`, open (or idle) again since then.
-    fn not_waiting(&mut self, id: u64, since: Option<Instant>) {
-        let Some(e) = self.open.get_mut(&id) else {
-            return;
-        };
-        if e.waiting {
-            self.waiting.remove(&(e.since, id));
-            e.waiting = false;
+    /// The connection to close to make room at `now`: the one waiting
+    /// longest, else a new one older than [`FRESH_GRACE`].
+    fn victim(&self, now: Instant) -> Option<u64> {
+        if let Some(&(_, id)) = self.waiting.first() {
+            return Some(id);
         }
-        if let Some(t) = since {
-            e.since = t;
-        }
-    }
-
-    fn stalled(&mut self, id: u64) {
-        let Some(e) = self.open.get_mut(&id) else {
-            return;
-        };
-        if !e.waiting {
-            e.waiting = true;
-            self.waiting.insert((e.since, id));
-        }
+        self.fresh
+            .first()
+            .filter(|(since, _)| now.saturating_duration_since(*since) >= FRESH_GRACE)
+            .map(|&(_, id)| id)
     }
 }
 
@@ -170,7 +193,7 @@ impl Connections {
         }
         let mut evicted = false;
         if t.open.len() >= self.max {
-            let Some(&(_, victim)) = t.waiting.first() else {
+            let Some(victim) = t.victim(now) else {
                 return Err(Rejected::MaxConnections);
             };
             if let Some(e) = t.remove(victim) {
@@ -187,10 +210,11 @@ impl Connections {
             Entry {
                 source,
                 since: now,
-                waiting: false,
+                state: State::Serving,
                 close: close.clone(),
             },
         );
+        t.set(id, State::Fresh, None);
         *t.per_source.entry(source).or_insert(0) += 1;
         Ok(Admitted {
             ticket: Ticket {
@@ -224,12 +248,12 @@ impl Ticket {
     /// A whole request head arrived: the connection is not evicted while it is served.
     pub fn serving(&self) {
         self.fresh.store(false, Ordering::Relaxed);
-        self.table.table().not_waiting(self.id, None);
+        self.table.table().set(self.id, State::Serving, None);
     }
 
     /// The answer was given at `now`: the next head is awaited from then.
     pub fn answered(&self, now: Instant) {
-        self.table.table().not_waiting(self.id, Some(now));
+        self.table.table().set(self.id, State::Fresh, Some(now));
         self.fresh.store(true, Ordering::Relaxed);
     }
 
@@ -237,7 +261,7 @@ impl Ticket {
     /// connection is waiting for a head, and may be closed to make room.
     pub fn stalled(&self) {
         if self.fresh.swap(false, Ordering::Relaxed) {
-            self.table.table().stalled(self.id);
+            self.table.table().set(self.id, State::Waiting, None);
             self.table.room.notify_one();
         }
     }
@@ -365,16 +389,33 @@ mod tests {
         let c = Connections::new(2, 10);
         let t0 = Instant::now();
         let scraper = c.admit(src(1), t0).unwrap();
-        let slow = c.admit(src(2), t0 + Duration::from_secs(1)).unwrap();
+        let slow = c.admit(src(2), t0 + Duration::from_millis(10)).unwrap();
         slow.ticket.stalled();
-        let third = c.admit(src(3), t0 + Duration::from_secs(2)).unwrap();
+        let third = c.admit(src(3), t0 + Duration::from_millis(20)).unwrap();
         assert!(third.evicted);
         assert!(!was_closed(&scraper.ticket) && was_closed(&slow.ticket));
         // Only new connections, none read yet: the newest is refused instead.
         assert_eq!(
-            c.admit(src(4), t0 + Duration::from_secs(3)).unwrap_err(),
+            c.admit(src(4), t0 + Duration::from_millis(30)).unwrap_err(),
             Rejected::MaxConnections
         );
+    }
+
+    #[test]
+    fn a_connection_new_for_longer_than_the_grace_may_be_closed() {
+        // A client that never reads its answer is never read from again, so it
+        // never shows as waiting: past the grace it is closed to make room.
+        let c = Connections::new(1, 10);
+        let t0 = Instant::now();
+        let reader = c.admit(src(1), t0).unwrap();
+        reader.ticket.serving();
+        reader.ticket.answered(t0);
+        assert_eq!(
+            c.admit(src(2), t0 + FRESH_GRACE / 2).unwrap_err(),
+            Rejected::MaxConnections
+        );
+        let next = c.admit(src(2), t0 + FRESH_GRACE).unwrap();
+        assert!(next.evicted && was_closed(&reader.ticket));
     }
 
     #[test]

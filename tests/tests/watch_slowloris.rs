@@ -83,37 +83,58 @@ fn prometheus_is_served_beside_3000_and_30000_slowloris_connections() {
 
 #[test]
 fn one_source_is_held_to_its_limit() {
-    // --web.max-connections-per-source: the 4th connection from one address is closed at once.
+    // --web.max-connections-per-source 3: a 4th connection from one address
+    // closes that address's longest-waiting one; other addresses are untouched.
     let (dir, config) = one_probe_config("per-source");
     let (watch, listen) =
         netkit_tests::start_netkit_watch_with(&config, &["--web.max-connections-per-source", "3"]);
     use std::io::{Read, Write};
-    let bind_connect = |source: [u8; 4]| {
+    let half_sent = |source: [u8; 4]| {
         let mut s = connect_from(source, listen).unwrap();
         s.write_all(b"GET /metrics HTTP/1.1\r\n").unwrap();
         s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
         s
     };
-    let held: Vec<_> = (0..3).map(|_| bind_connect([127, 2, 0, 1])).collect();
-    let mut fourth = bind_connect([127, 2, 0, 1]);
+    let answered = |s: &mut std::net::TcpStream| {
+        s.write_all(b"Host: x\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let mut answer = String::new();
+        let _ = s.read_to_string(&mut answer);
+        answer.starts_with("HTTP/1.1 200")
+    };
+    let mut other = half_sent([127, 2, 0, 2]);
+    let mut held: Vec<_> = (0..3)
+        .map(|_| {
+            let s = half_sent([127, 2, 0, 1]);
+            // Let the server read it (and find the head incomplete) before the next.
+            std::thread::sleep(Duration::from_millis(100));
+            s
+        })
+        .collect();
+    let mut fourth = half_sent([127, 2, 0, 1]);
+    // The oldest of that source was closed for it.
     let mut buf = [0u8; 64];
-    let n = fourth.read(&mut buf).unwrap_or(0);
-    assert_eq!(n, 0, "the 4th connection from one source was served");
-    // Another source is served.
-    let mut other = bind_connect([127, 2, 0, 2]);
-    other
-        .write_all(b"Host: x\r\nConnection: close\r\n\r\n")
-        .unwrap();
-    let mut answer = String::new();
-    let _ = other.read_to_string(&mut answer);
-    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
-    drop(held);
-    let (_, body) = http("GET", listen, "/metrics");
+    assert_eq!(
+        held[0].read(&mut buf).unwrap_or(0),
+        0,
+        "the oldest was kept"
+    );
+    assert!(answered(&mut fourth), "the 4th connection was not served");
     assert!(
+        answered(&mut held[2]),
+        "a newer one of that source was closed"
+    );
+    assert!(
+        answered(&mut other),
+        "another source's connection was closed"
+    );
+    let (_, body) = http("GET", listen, "/metrics");
+    assert_eq!(
         metric(
             &body,
             "netkit_http_connections_rejected_total{reason=\"per_source\"}"
-        ) >= 1.0,
+        ),
+        1.0,
         "{body}"
     );
     let done = watch.terminate(Duration::from_secs(10));

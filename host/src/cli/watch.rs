@@ -44,8 +44,8 @@ pub struct Args {
     /// HTTP connections open at once; at the cap, the one waiting longest for a request head is closed to make room.
     #[arg(long = "web.max-connections", value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     max_connections: u32,
-    /// HTTP connections open at once from one source address (an IPv6 /64); a new one past it is closed at once.
-    #[arg(long = "web.max-connections-per-source", value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    /// HTTP connections open at once from one source address (an IPv6 /64); past it, that source's longest-waiting one is closed to make room (or the new one, if none waits).
+    #[arg(long = "web.max-connections-per-source", value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     max_connections_per_source: u32,
     /// Time a client has to send a request's headers (or finish a TLS handshake).
     #[arg(long = "web.header-read-timeout", value_name = "DURATION", default_value = "10s", value_parser = cli_args::units::positive_secs)]

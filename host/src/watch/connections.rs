@@ -126,16 +126,27 @@ impl Table {
         Some(e)
     }
 
-    /// The connection to close to make room at `now`: the one waiting
-    /// longest, else a new one older than [`FRESH_GRACE`].
-    fn victim(&self, now: Instant) -> Option<u64> {
-        if let Some(&(_, id)) = self.waiting.first() {
+    /// The connection to close to make room at `now` (of `source` only,
+    /// when given): the one waiting longest, else a new one older than
+    /// [`FRESH_GRACE`].
+    fn victim(&self, now: Instant, source: Option<Source>) -> Option<u64> {
+        let of = |id: &u64| source.is_none_or(|s| self.open.get(id).is_some_and(|e| e.source == s));
+        if let Some(&(_, id)) = self.waiting.iter().find(|(_, id)| of(id)) {
             return Some(id);
         }
         self.fresh
-            .first()
-            .filter(|(since, _)| now.saturating_duration_since(*since) >= FRESH_GRACE)
+            .iter()
+            .take_while(|(since, _)| now.saturating_duration_since(*since) >= FRESH_GRACE)
+            .find(|(_, id)| of(id))
             .map(|&(_, id)| id)
+    }
+
+    /// Close `id` to make room.
+    fn evict(&mut self, id: u64) {
+        if let Some(e) = self.remove(id) {
+            // notify_one keeps a permit if the task is not waiting yet.
+            e.close.notify_one();
+        }
     }
 }
 
@@ -153,8 +164,9 @@ pub struct Connections {
 pub struct Admitted {
     /// The new connection's place in the table (dropping it frees the place).
     pub ticket: Ticket,
-    /// Whether another connection was closed to make room.
-    pub evicted: bool,
+    /// Another connection closed to make room, and why: `Evicted` (the
+    /// cap), `PerSource` (its source's limit: one of the same source's).
+    pub evicted: Option<Rejected>,
 }
 
 impl Connections {
@@ -185,22 +197,24 @@ impl Connections {
 
     /// Admit a connection from `source` accepted at `now`; at the cap, close
     /// the one that has waited longest for a request head, or refuse this one
-    /// when none is waiting.
+    /// when none is waiting; a source at its own limit, the same among its
+    /// own connections.
     pub fn admit(self: &Arc<Self>, source: Source, now: Instant) -> Result<Admitted, Rejected> {
         let mut t = self.table();
+        let mut evicted = None;
         if t.per_source.get(&source).copied().unwrap_or(0) >= self.per_source {
-            return Err(Rejected::PerSource);
-        }
-        let mut evicted = false;
-        if t.open.len() >= self.max {
-            let Some(victim) = t.victim(now) else {
+            // A source at its limit makes room among its own connections.
+            let Some(victim) = t.victim(now, Some(source)) else {
+                return Err(Rejected::PerSource);
+            };
+            t.evict(victim);
+            evicted = Some(Rejected::PerSource);
+        } else if t.open.len() >= self.max {
+            let Some(victim) = t.victim(now, None) else {
                 return Err(Rejected::MaxConnections);
             };
-            if let Some(e) = t.remove(victim) {
-                // notify_one keeps a permit if the task is not waiting yet.
-                e.close.notify_one();
-            }
-            evicted = true;
+            t.evict(victim);
+            evicted = Some(Rejected::Evicted);
         }
         let id = t.next;
         t.next += 1;
@@ -305,12 +319,12 @@ mod tests {
         let a = c.admit(src(1), t0).unwrap();
         let b = c.admit(src(2), t0 + Duration::from_secs(1)).unwrap();
         let d = c.admit(src(3), t0 + Duration::from_secs(2)).unwrap();
-        assert!(!a.evicted && !b.evicted && !d.evicted);
+        assert!(a.evicted.is_none() && b.evicted.is_none() && d.evicted.is_none());
         for x in [&b, &a, &d] {
             x.ticket.stalled();
         }
         let e = c.admit(src(4), t0 + Duration::from_secs(3)).unwrap();
-        assert!(e.evicted);
+        assert_eq!(e.evicted, Some(Rejected::Evicted));
         assert_eq!(c.open(), 3);
         // a was told to close; b was not.
         let waker = was_closed(&a.ticket);
@@ -329,7 +343,7 @@ mod tests {
         let slow = c.admit(src(2), t0 + Duration::from_secs(1)).unwrap();
         slow.ticket.stalled();
         let next = c.admit(src(3), t0 + Duration::from_secs(2)).unwrap();
-        assert!(next.evicted);
+        assert!(next.evicted.is_some());
         let p = was_closed(&prometheus.ticket);
         assert!(!p, "the request being served stays");
         let s = was_closed(&slow.ticket);
@@ -352,20 +366,26 @@ mod tests {
             Rejected::MaxConnections
         );
         a.ticket.stalled();
-        assert!(c.admit(src(2), Instant::now()).unwrap().evicted);
+        assert!(c.admit(src(2), Instant::now()).unwrap().evicted.is_some());
     }
 
     #[test]
-    fn per_source_limit_refuses_and_frees_on_drop() {
+    fn per_source_limit_makes_room_among_its_own_or_refuses() {
         let c = Connections::new(100, 2);
         let a = c.admit(src(1), Instant::now()).unwrap();
-        let _b = c.admit(src(1), Instant::now()).unwrap();
+        let b = c.admit(src(1), Instant::now()).unwrap();
+        // Both new (not yet read): the third from that source is refused.
         assert_eq!(
             c.admit(src(1), Instant::now()).unwrap_err(),
             Rejected::PerSource
         );
         assert!(c.admit(src(2), Instant::now()).is_ok());
-        drop(a);
+        // One of its own waits for a head: closed to make room for the new one.
+        b.ticket.stalled();
+        let third = c.admit(src(1), Instant::now()).unwrap();
+        assert_eq!(third.evicted, Some(Rejected::PerSource));
+        assert!(was_closed(&b.ticket) && !was_closed(&a.ticket));
+        drop(third);
         assert!(c.admit(src(1), Instant::now()).is_ok());
     }
 
@@ -392,7 +412,7 @@ mod tests {
         let slow = c.admit(src(2), t0 + Duration::from_millis(10)).unwrap();
         slow.ticket.stalled();
         let third = c.admit(src(3), t0 + Duration::from_millis(20)).unwrap();
-        assert!(third.evicted);
+        assert!(third.evicted.is_some());
         assert!(!was_closed(&scraper.ticket) && was_closed(&slow.ticket));
         // Only new connections, none read yet: the newest is refused instead.
         assert_eq!(
@@ -415,7 +435,7 @@ mod tests {
             Rejected::MaxConnections
         );
         let next = c.admit(src(2), t0 + FRESH_GRACE).unwrap();
-        assert!(next.evicted && was_closed(&reader.ticket));
+        assert!(next.evicted.is_some() && was_closed(&reader.ticket));
     }
 
     #[test]
@@ -424,7 +444,7 @@ mod tests {
         let a = c.admit(src(1), Instant::now()).unwrap();
         a.ticket.stalled();
         let b = c.admit(src(2), Instant::now()).unwrap();
-        assert!(b.evicted);
+        assert!(b.evicted.is_some());
         drop(a); // the evicted task ends later: its drop must not free b's place
         assert_eq!(c.open(), 1);
         drop(b);

@@ -138,8 +138,8 @@ pub async fn serve(
                 continue;
             }
         };
-        if admitted.evicted {
-            metrics.connection_rejected(Rejected::Evicted.as_str());
+        if let Some(why) = admitted.evicted {
+            metrics.connection_rejected(why.as_str());
         }
         let ticket = Arc::new(admitted.ticket);
         let _ = stream.set_nodelay(true);
@@ -208,8 +208,8 @@ pub async fn serve(
     }
 }
 
-/// How long a new connection waits for room when every open one is new or
-/// busy: the connections accepted just before it are read meanwhile, and
+/// How long a new connection waits for room when every open one (of its
+/// source, at that limit) is new or busy: the connections accepted just before it are read meanwhile, and
 /// those that sent half a head become ones to close (a burst of accepts must
 /// not get ahead of reading them).
 const ROOM_WAIT: Duration = Duration::from_millis(250);
@@ -222,7 +222,9 @@ async fn admit(
     let until = tokio::time::Instant::now() + ROOM_WAIT;
     loop {
         match table.admit(Source::of(ip), std::time::Instant::now()) {
-            Err(Rejected::MaxConnections) if tokio::time::Instant::now() < until => {
+            Err(Rejected::MaxConnections | Rejected::PerSource)
+                if tokio::time::Instant::now() < until =>
+            {
                 let _ = tokio::time::timeout_at(until, table.room()).await;
             }
             r => return r,

@@ -100,7 +100,8 @@ pub async fn serve(
         ..Auth::default()
     });
     let graceful = GracefulShutdown::new();
-    let refused = std::sync::atomic::AtomicU64::new(0);
+    let refused = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let pending = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     tokio::pin!(stop);
     loop {
         let (stream, peer) = tokio::select! {
@@ -116,37 +117,49 @@ pub async fn serve(
             },
             _ = &mut stop => break,
         };
-        let admitted = match admit(&table, peer.ip()).await {
-            Ok(a) => a,
+        // Admitted at once, or (every slot new or busy) by a task that waits
+        // for room: the accept loop itself never waits, so the kernel's queue
+        // keeps draining and a prompt client's connect is not dropped there.
+        let now = table.admit(Source::of(peer.ip()), std::time::Instant::now());
+        let now = match now {
+            Ok(a) => Some(a),
+            Err(Rejected::MaxConnections | Rejected::PerSource)
+                if pending.load(std::sync::atomic::Ordering::Relaxed) < MAX_PENDING =>
+            {
+                None
+            }
             Err(why) => {
-                metrics.connection_rejected(why.as_str());
-                let n = refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                // Logged at the 1st, 2nd, 4th, 8th, ... refusal: a flood cannot flood the log.
-                if n.is_power_of_two() {
-                    tracing::warn!(
-                        "closed a new connection from {}: {} (--web.max-connections {}, --web.max-connections-per-source {}); {n} so far",
-                        peer.ip(),
-                        match why {
-                            Rejected::PerSource => "its source holds too many",
-                            _ => "every open connection is serving a request",
-                        },
-                        options.max_connections,
-                        options.max_connections_per_source,
-                    );
-                }
-                drop(stream);
+                refuse(&metrics, &refused, &options, peer.ip(), why);
                 continue;
             }
         };
-        if let Some(why) = admitted.evicted {
-            metrics.connection_rejected(why.as_str());
-        }
-        let ticket = Arc::new(admitted.ticket);
         let _ = stream.set_nodelay(true);
         let config = web.current();
         let watcher = graceful.watcher();
         let (router, auth, options) = (router.clone(), auth.clone(), options.clone());
+        let (table, pending, metrics, refused) = (
+            table.clone(),
+            pending.clone(),
+            metrics.clone(),
+            refused.clone(),
+        );
         tokio::spawn(async move {
+            let admitted = match now {
+                Some(a) => a,
+                None => {
+                    pending.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let r = admit(&table, peer.ip()).await;
+                    pending.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+                    match r {
+                        Ok(a) => a,
+                        Err(why) => return refuse(&metrics, &refused, &options, peer.ip(), why),
+                    }
+                }
+            };
+            if let Some(why) = admitted.evicted {
+                metrics.connection_rejected(why.as_str());
+            }
+            let ticket = Arc::new(admitted.ticket);
             let tls = config.tls.clone();
             let timeout = options.header_read_timeout;
             let held = ticket.clone();
@@ -213,6 +226,33 @@ pub async fn serve(
 /// those that sent half a head become ones to close (a burst of accepts must
 /// not get ahead of reading them).
 const ROOM_WAIT: Duration = Duration::from_millis(250);
+
+/// Accepted connections waiting for room at once; past it a new one is closed at once.
+const MAX_PENDING: usize = 256;
+
+/// Close a connection the policy refused: counted, and logged at the 1st,
+/// 2nd, 4th, 8th, ... refusal (a flood cannot flood the log).
+fn refuse(
+    metrics: &Metrics,
+    refused: &std::sync::atomic::AtomicU64,
+    options: &ServerOptions,
+    ip: std::net::IpAddr,
+    why: Rejected,
+) {
+    metrics.connection_rejected(why.as_str());
+    let n = refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+    if n.is_power_of_two() {
+        tracing::warn!(
+            "closed a new connection from {ip}: {} (--web.max-connections {}, --web.max-connections-per-source {}); {n} so far",
+            match why {
+                Rejected::PerSource => "every connection of its source is serving a request",
+                _ => "every open connection is serving a request",
+            },
+            options.max_connections,
+            options.max_connections_per_source,
+        );
+    }
+}
 
 /// Admit a connection from `ip`, waiting up to [`ROOM_WAIT`] for room.
 async fn admit(

@@ -853,29 +853,19 @@ fn watch_does_not_hang_on_a_dripping_registry() {
         ),
     )
     .unwrap();
-    let start = std::time::Instant::now();
-    let mut child = Command::new(netkit())
-        .env("NETKIT_CACHE_DIR", dir.join("cache"))
-        .env("NETKIT_OCI_TIMEOUT", "2s")
-        .args(["watch", "--config"])
-        .arg(&config)
-        .args(["--listen", &format!("127.0.0.1:{}", free_port())])
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if start.elapsed() > Duration::from_secs(30) {
-            let _ = child.kill();
-            panic!("netkit watch still waiting on the dripping registry after 30 s");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
-    assert!(!status.success(), "{stderr}");
+    // Peer::wait panics if it has not exited within the limit.
+    let done = Peer::start(
+        "netkit watch",
+        Command::new(netkit())
+            .env("NETKIT_CACHE_DIR", dir.join("cache"))
+            .env("NETKIT_OCI_TIMEOUT", "2s")
+            .args(["watch", "--config"])
+            .arg(&config)
+            .args(["--listen", &format!("127.0.0.1:{}", free_port())]),
+    )
+    .wait(Duration::from_secs(30));
+    let stderr = done.stderr;
+    assert!(!done.success, "{stderr}");
     assert!(stderr.contains("NETKIT_OCI_TIMEOUT"), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -24,9 +24,17 @@ use tokio::signal::unix::{SignalKind, signal};
 /// Probe on schedule and serve Prometheus metrics; every run sandboxed, granted only its target.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// The probes (TOML; see the README's `netkit watch` section).
-    #[arg(long, short, value_name = "FILE")]
+    /// The config: blackbox_exporter's blackbox.yml (modules, and netkit's scheduled probes), or netkit's older TOML.
+    #[arg(
+        long = "config.file",
+        visible_alias = "config",
+        short = 'c',
+        value_name = "FILE"
+    )]
     config: PathBuf,
+    /// Check the config and exit: per module `ok` or what netkit lacks (the migration report); 0 if it all loads, 1 if not.
+    #[arg(long = "config.check")]
+    config_check: bool,
     /// Where to serve /metrics, /probe, /-/healthy and /-/reload.
     #[arg(
         long,
@@ -127,7 +135,7 @@ async fn probe(State(app): State<Arc<App>>, Query(q): Query<HashMap<String, Stri
             .into_response(),
         Err(OnceError::UnknownModule(m)) => (
             StatusCode::BAD_REQUEST,
-            format!("unknown module {m:?}: the probe names of the config are the modules\n"),
+            format!("Unknown module {m:?}: the config's modules (and, in a TOML config, its probes) are the modules\n"),
         )
             .into_response(),
         Err(OnceError::Forbidden(m)) => (StatusCode::FORBIDDEN, format!("{m}\n")).into_response(),
@@ -211,6 +219,37 @@ async fn reload_needs_post() -> Response {
         .into_response()
 }
 
+/// `--config.check`: the report, and 0 if the config loads, 1 if not.
+fn check(path: &std::path::Path) -> ExitCode {
+    if netkit::watch::modules::is_yaml(path) {
+        match netkit::watch::modules::read(path) {
+            Ok(l) => {
+                print!("{}", l.report());
+                ExitCode::from(u8::from(!l.ok()))
+            }
+            Err(e) => {
+                eprintln!("netkit: watch: {e}");
+                ExitCode::from(1)
+            }
+        }
+    } else {
+        match config::load(path) {
+            Ok(c) => {
+                println!(
+                    "{}: {} probes, the config loads",
+                    path.display(),
+                    c.probes.len()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("netkit: watch: {e}");
+                ExitCode::from(1)
+            }
+        }
+    }
+}
+
 /// Run until SIGINT or SIGTERM.
 pub async fn main(a: Args) -> Result<ExitCode> {
     let _ = tracing_subscriber::fmt()
@@ -218,6 +257,9 @@ pub async fn main(a: Args) -> Result<ExitCode> {
         .with_target(false)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
+    if a.config_check {
+        return Ok(check(&a.config));
+    }
     let initial = match config::load(&a.config) {
         Ok(c) => c,
         Err(e) => {
@@ -276,6 +318,14 @@ pub async fn main(a: Args) -> Result<ExitCode> {
         .with_state(app.clone());
     let listener = netkit::watch::server::listen(a.listen)
         .with_context(|| format!("cannot listen on {} (pick another with --listen)", a.listen))?;
+    watcher.set_listening(&[a.listen]);
+    let open = watcher.open_modules();
+    if !open.is_empty() {
+        tracing::warn!(
+            "modules open to any target on /probe (as blackbox_exporter's; link-local addresses and netkit's own address refused): {}; give them allow_targets to close them",
+            open.join(", ")
+        );
+    }
     tracing::info!(
         listen = %a.listen, probes = count, config = %a.config.display(), tls, basic_auth = auth, client_auth,
         lifecycle = a.enable_lifecycle, fd_limit = fds, "netkit watch started"

@@ -193,6 +193,19 @@ pub struct ProbeConfig {
     pub preferred_ip_protocol: Option<crate::target::Family>,
     /// blackbox's `ip_protocol_fallback` (default true): any family when the preferred has no address.
     pub ip_protocol_fallback: bool,
+    /// The dns prober's checks beyond the query (`None`: UDP, RD set, NOERROR only).
+    pub dns: Option<super::dns_settings::DnsSettings>,
+    /// Whether it runs on its `interval` (a blackbox module only answers `/probe`).
+    pub scheduled: bool,
+    /// Whether `/probe?module=` may name it (a scheduled probe of the YAML file may not).
+    pub module: bool,
+    /// Whether `/probe` may give it any target, as blackbox's modules take
+    /// any (a module without `allow_targets`); link-local addresses and the
+    /// exporter's own listen addresses are refused all the same.
+    pub open: bool,
+    /// Why every run fails at once: a file the module names could not be
+    /// read when the config was loaded (it is read again at each reload).
+    pub unready: Option<String>,
 }
 
 /// The most memory a component probe may be given (the pooling allocator's slot).
@@ -202,6 +215,42 @@ pub const MAX_COMPONENT_MEMORY: usize = 256 << 20;
 pub const DEFAULT_COMPONENT_MEMORY: usize = 64 << 20;
 
 impl ProbeConfig {
+    /// A module named `name` of `kind` with every setting at its default:
+    /// not scheduled, open to `/probe` (blackbox's shape).
+    pub fn blank(name: &str, kind: Kind) -> Self {
+        Self {
+            name: name.to_string(),
+            kind,
+            target: String::new(),
+            interval: Duration::from_secs(15),
+            timeout: Duration::from_secs(5),
+            allow_targets: Vec::new(),
+            query: String::new(),
+            record_type: "A".into(),
+            send: None,
+            expect: None,
+            expect_bytes: None,
+            message: echo_proto::DEFAULT_MESSAGE.into(),
+            component: None,
+            insecure_registry: false,
+            args: Vec::new(),
+            allow: Vec::new(),
+            max_memory: DEFAULT_COMPONENT_MEMORY,
+            probe_concurrency: None,
+            http: None,
+            tls: None,
+            icmp: None,
+            nts: None,
+            preferred_ip_protocol: None,
+            ip_protocol_fallback: true,
+            dns: None,
+            scheduled: false,
+            module: true,
+            open: true,
+            unready: None,
+        }
+    }
+
     /// Whether it runs a registry component named by tag (asked again at each reload).
     pub fn follows_tag(&self) -> bool {
         matches!(&self.component, Some(crate::oci::Source::Oci(r)) if r.digest().is_none())
@@ -260,8 +309,19 @@ impl ProbeConfig {
 /// A target as `kind` writes it.
 fn parse_target(kind: Kind, text: &str) -> Result<Target, String> {
     match kind {
+        // blackbox's http prober takes a target without a scheme as http://.
+        Kind::Http if !text.contains("://") => Target::parse_url(&format!("http://{text}")),
         Kind::Http => Target::parse_url(text),
         Kind::Icmp => Target::parse_host(text),
+        // blackbox's dns prober asks port 53 of a target without one; sntp's is 123.
+        Kind::Dns | Kind::Sntp => Target::parse(text).or_else(|e| {
+            let port = if kind == Kind::Dns { 53 } else { 123 };
+            let bare = match text.parse::<std::net::Ipv6Addr>() {
+                Ok(_) => format!("[{text}]:{port}"),
+                Err(_) => format!("{text}:{port}"),
+            };
+            Target::parse(&bare).map_err(|_| e)
+        }),
         _ => Target::parse(text),
     }
 }
@@ -296,8 +356,12 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, col)
 }
 
-/// Read and check the config file at `path`.
+/// Read and check the config file at `path`: blackbox_exporter's YAML
+/// (`.yml`, `.yaml`; [`super::modules`]) or netkit's TOML.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    if super::modules::is_yaml(path) {
+        return super::modules::load(path);
+    }
     let text = cli_args::files::read_text(path, cli_args::files::Kind::Config)
         .map_err(|e| ConfigError(format!("the config: {e}")))?;
     parse(&text, path)
@@ -712,6 +776,11 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             allow: allow_text,
             max_memory,
             probe_concurrency,
+            dns: None,
+            scheduled: true,
+            module: true,
+            open: false,
+            unready: None,
         });
     }
     let probe_concurrency = concurrency(&file.probe_concurrency, 100_000, &at)?;
@@ -875,8 +944,6 @@ expect = "^HTTP/1\\.[01] "
         assert!(w.tls.is_none(), "plain http reads no trust roots");
         let e = parse(&format!("{http}fail_if_body_matches_regexp = [\"(\"]\n"), p).unwrap_err();
         assert!(e.0.contains("not a regular expression"), "{e}");
-        let e = parse(&format!("{http}valid_http_versions = [\"HTTP/2.0\"]\n"), p).unwrap_err();
-        assert!(e.0.contains("HTTP/2 is not yet supported"), "{e}");
         let e = parse(
             "[[probe]]\nname = \"t\"\nkind = \"tcp\"\ntarget = \"h:1\"\nmethod = \"GET\"\n",
             p,

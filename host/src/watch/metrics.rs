@@ -15,6 +15,13 @@ use std::sync::atomic::AtomicU64;
 
 type F64Gauge = Gauge<f64, AtomicU64>;
 
+/// Now as Unix time, seconds.
+fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
 /// The labels of a probe's own series.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ProbeLabels {
@@ -80,6 +87,10 @@ pub struct Metrics {
     denied: Family<OpLabels, Counter>,
     reloads: Family<ResultLabel, Counter>,
     last_reload_ok: Gauge,
+    /// blackbox_exporter's names for the same, kept for its dashboards and alerts.
+    bb_reload_ok: Gauge,
+    bb_reload_time: F64Gauge,
+    bb_module_unknown: Counter,
     compiled: Gauge,
     rejected: Family<WhyLabel, Counter>,
     connections_rejected: Family<ReasonLabel, Counter>,
@@ -169,6 +180,26 @@ impl Metrics {
             "HTTP connections closed by the connection policy, by reason: evicted (the one waiting longest for a request head, to make room), max_connections (all busy), per_source",
             connections_rejected.clone(),
         );
+        let bb_reload_ok = Gauge::default();
+        let bb_reload_time = F64Gauge::default();
+        let bb_module_unknown = Counter::default();
+        registry.register(
+            "blackbox_exporter_config_last_reload_successful",
+            "Blackbox exporter config loaded successfully.",
+            bb_reload_ok.clone(),
+        );
+        registry.register(
+            "blackbox_exporter_config_last_reload_success_timestamp_seconds",
+            "Timestamp of the last successful configuration reload.",
+            bb_reload_time.clone(),
+        );
+        registry.register(
+            "blackbox_module_unknown",
+            "Count of unknown modules requested by probes",
+            bb_module_unknown.clone(),
+        );
+        bb_reload_ok.set(1);
+        bb_reload_time.set(unix_now());
         let lag = Histogram::new([0.001, 0.01, 0.1, 1.0, 10.0]);
         registry.register(
             "netkit_schedule_lag_seconds",
@@ -183,6 +214,9 @@ impl Metrics {
             rtts,
             reloads,
             last_reload_ok,
+            bb_reload_ok,
+            bb_reload_time,
+            bb_module_unknown,
             compiled,
             rejected,
             connections_rejected,
@@ -301,6 +335,15 @@ impl Metrics {
             })
             .inc();
         self.last_reload_ok.set(i64::from(ok));
+        self.bb_reload_ok.set(i64::from(ok));
+        if ok {
+            self.bb_reload_time.set(unix_now());
+        }
+    }
+
+    /// Count a `/probe` for a module the config does not have.
+    pub fn module_unknown(&self) {
+        self.bb_module_unknown.inc();
     }
 
     /// A scheduled run started `lag` after it was due.

@@ -5,9 +5,11 @@
 
 pub mod config;
 pub mod connections;
+pub mod dns_settings;
 pub mod icmp_probe;
 pub mod limits;
 pub mod metrics;
+pub mod modules;
 pub mod reload;
 pub mod run;
 pub mod server;
@@ -72,6 +74,8 @@ pub struct Watcher {
     once: Arc<Semaphore>,
     /// The config's `probe_concurrency`, at most the flag's.
     once_limit: std::sync::atomic::AtomicUsize,
+    /// The exporter's own listen addresses: never a target of an open module.
+    listening: Mutex<Vec<std::net::SocketAddr>>,
     runtime: tokio::runtime::Handle,
 }
 
@@ -93,6 +97,7 @@ impl Watcher {
             scheduled: Arc::new(Semaphore::new(limits.scheduled_runs)),
             once: Arc::new(Semaphore::new(limits.probe_runs)),
             once_limit: std::sync::atomic::AtomicUsize::new(limits.probe_runs),
+            listening: Mutex::new(Vec::new()),
             limits,
             runtime: tokio::runtime::Handle::current(),
         }
@@ -115,6 +120,24 @@ impl Watcher {
         self.runners.prune();
         self.metrics.set_compiled(self.runners.alive());
         self.metrics.text()
+    }
+
+    /// Tell it the exporter's own listen addresses (refused as targets of open modules).
+    pub fn set_listening(&self, addrs: &[std::net::SocketAddr]) {
+        *self.listening.lock().unwrap_or_else(|p| p.into_inner()) = addrs.to_vec();
+    }
+
+    /// The modules `/probe` may give any target (blackbox's behaviour), by name.
+    pub fn open_modules(&self) -> Vec<String> {
+        let probes = self.probes.lock().unwrap_or_else(|p| p.into_inner());
+        let mut open: Vec<String> = probes
+            .values()
+            .map(|s| s.probe.config())
+            .filter(|c| c.module && c.open)
+            .map(|c| c.name.clone())
+            .collect();
+        open.sort();
+        open
     }
 
     /// The limits in force.
@@ -191,11 +214,16 @@ impl Watcher {
                 old.task.abort();
                 self.metrics.forget(old.probe.config());
             }
-            let task = self.runtime.spawn(schedule(
-                probe.clone(),
-                self.metrics.clone(),
-                self.scheduled.clone(),
-            ));
+            let task = if probe.config().scheduled {
+                self.runtime.spawn(schedule(
+                    probe.clone(),
+                    self.metrics.clone(),
+                    self.scheduled.clone(),
+                ))
+            } else {
+                // A module only answers /probe: nothing runs on its own.
+                self.runtime.spawn(async {})
+            };
             probes.insert(name.clone(), Scheduled { probe, task });
             if replaces {
                 changes.changed.push(name);
@@ -231,25 +259,63 @@ impl Watcher {
             let probes = self.probes.lock().unwrap_or_else(|p| p.into_inner());
             probes
                 .get(module)
+                .filter(|s| s.probe.config().module)
                 .map(|s| s.probe.clone())
-                .ok_or_else(|| OnceError::UnknownModule(module.to_string()))?
+                .ok_or_else(|| {
+                    self.metrics.module_unknown();
+                    OnceError::UnknownModule(module.to_string())
+                })?
         };
         let c = probe.config();
         let own = c.own_target();
         let mut other = None;
-        if let Some(t) = target {
-            let t = c.parse_target(t).map_err(OnceError::BadTarget)?;
-            if own.as_ref() != Some(&t) {
-                // A URL: the same scheme as the probe's own, and a host and port allow_targets cover.
-                let scheme_ok = t.scheme() == own.as_ref().and_then(|o| o.scheme());
-                if !scheme_ok || !c.allow_targets.iter().any(|p| p.covers(&t)) {
-                    return Err(OnceError::Forbidden(forbidden(module, c, &t)));
+        match target {
+            None if own.is_none() && c.kind != config::Kind::Component => {
+                return Err(OnceError::BadTarget("target parameter is missing".into()));
+            }
+            None => {}
+            Some(t) => {
+                let t = c.parse_target(t).map_err(OnceError::BadTarget)?;
+                if own.as_ref() != Some(&t) {
+                    self.may_check(module, c, own.as_ref(), &t)?;
+                    other = Some(t);
                 }
-                other = Some(t);
             }
         }
         let _permits = self.once_permits(&probe)?;
         Ok(probe.run_with(other, debug).await)
+    }
+
+    /// Whether module `c` may be given target `t` by `/probe`: decided on
+    /// the target as written, before any lookup.
+    fn may_check(
+        &self,
+        module: &str,
+        c: &ProbeConfig,
+        own: Option<&Target>,
+        t: &Target,
+    ) -> Result<(), OnceError> {
+        if c.open {
+            if t.is_link_local() {
+                return Err(OnceError::Forbidden(format!(
+                    "module {module:?} may not check {t}: a link-local address (169.254.0.0/16, fe80::/10: cloud metadata and credentials) is checked only by a module whose allow_targets lists it"
+                )));
+            }
+            let listening = self.listening.lock().unwrap_or_else(|p| p.into_inner());
+            if listening.iter().any(|l| t.names_listener(l)) {
+                return Err(OnceError::Forbidden(format!(
+                    "module {module:?} may not check {t}: it is netkit watch's own listen address, checked only by a module whose allow_targets lists it"
+                )));
+            }
+            return Ok(());
+        }
+        // A URL: the same scheme as the probe's own (if it has one), and a
+        // host and port allow_targets cover.
+        let scheme_ok = own.is_none_or(|o| o.scheme() == t.scheme());
+        if !scheme_ok || !c.allow_targets.iter().any(|p| p.covers(t)) {
+            return Err(OnceError::Forbidden(forbidden(module, c, t)));
+        }
+        Ok(())
     }
 
     /// A slot of `/probe`'s and one of the module's, or why not.

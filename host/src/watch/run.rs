@@ -467,6 +467,10 @@ impl Probe {
     /// Run once, and with `debug` keep the sandbox's audit table in the result.
     pub async fn run_with(&self, target: Option<Target>, debug: bool) -> RunResult {
         let start = Instant::now();
+        if let Some(why) = &self.config.unready {
+            // A file the module names is missing (blackbox fails such runs too).
+            return RunResult::failed("config", why.clone());
+        }
         // A run keeps a few events and exact counts: 250 concurrent runs of a
         // component making 100,000 denied sends once held 1.85 GB of audit.
         let audit = Arc::new(Audit::bounded(

@@ -27,6 +27,37 @@ pub struct Target {
 }
 
 impl Target {
+    /// Whether it is a link-local address (169.254.0.0/16, fe80::/10: where
+    /// clouds serve instance metadata and credentials), IPv4-mapped too.
+    pub fn is_link_local(&self) -> bool {
+        match &self.host {
+            TargetHost::Ip(IpAddr::V4(a)) => a.is_link_local(),
+            TargetHost::Ip(IpAddr::V6(a)) => {
+                a.to_ipv4_mapped().is_some_and(|v4| v4.is_link_local())
+                    || (a.segments()[0] & 0xffc0) == 0xfe80
+            }
+            TargetHost::Name(_) => false,
+        }
+    }
+
+    /// Whether it names `listen` (the exporter's own address; a wildcard
+    /// listen address is every loopback and wildcard address, and localhost).
+    pub fn names_listener(&self, listen: &std::net::SocketAddr) -> bool {
+        if self.port != listen.port() {
+            return false;
+        }
+        match &self.host {
+            TargetHost::Ip(ip) => {
+                ip == &listen.ip()
+                    || (listen.ip().is_unspecified() && (ip.is_loopback() || ip.is_unspecified()))
+                    || (listen.ip().is_loopback() && ip.is_loopback())
+            }
+            TargetHost::Name(n) => {
+                n == "localhost" && (listen.ip().is_loopback() || listen.ip().is_unspecified())
+            }
+        }
+    }
+
     /// Parse an `http://` or `https://` URL: its host and port are the target
     /// (after the WHATWG parser's normalisation: `http://0x7f000001/` is
     /// 127.0.0.1, covered only by networks, like any address).

@@ -20,42 +20,46 @@ impl std::fmt::Debug for Secret {
 /// `fail_if_header_matches` / `fail_if_header_not_matches` entries.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[allow(missing_docs)] // blackbox_exporter's keys
 pub struct RawHeaderRule {
-    header: String,
-    regexp: String,
+    pub header: String,
+    pub regexp: String,
     #[serde(default)]
-    allow_missing: bool,
+    pub allow_missing: bool,
 }
 
 /// `tls_config = { ... }`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
+#[allow(missing_docs)] // blackbox_exporter's keys
 pub struct RawTlsConfig {
-    ca_file: Option<String>,
-    server_name: Option<String>,
+    pub ca_file: Option<String>,
+    pub server_name: Option<String>,
     #[serde(default)]
-    insecure_skip_verify: bool,
-    min_version: Option<String>,
-    max_version: Option<String>,
+    pub insecure_skip_verify: bool,
+    pub min_version: Option<String>,
+    pub max_version: Option<String>,
 }
 
 /// `basic_auth = { username, password | password_file }`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[allow(missing_docs)] // blackbox_exporter's keys
 pub struct RawBasicAuth {
-    username: String,
-    password: Option<String>,
-    password_file: Option<String>,
+    pub username: String,
+    pub password: Option<String>,
+    pub password_file: Option<String>,
 }
 
 /// `authorization = { type, credentials | credentials_file }` (type defaults to Bearer).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[allow(missing_docs)] // blackbox_exporter's keys
 pub struct RawAuthorization {
     #[serde(rename = "type")]
-    kind: Option<String>,
-    credentials: Option<String>,
-    credentials_file: Option<String>,
+    pub kind: Option<String>,
+    pub credentials: Option<String>,
+    pub credentials_file: Option<String>,
 }
 
 /// The raw keys, as they appear in a `[[probe]]` table.
@@ -182,13 +186,8 @@ pub fn http_settings(raw: &RawWeb, base: &Path) -> Result<HttpSettings, String> 
             ));
         }
     }
-    for v in &raw.valid_http_versions {
-        if !matches!(v.as_str(), "HTTP/1.0" | "HTTP/1.1") {
-            return Err(format!(
-                "valid_http_versions: {v:?}: netkit speaks HTTP/1.0 and HTTP/1.1 (HTTP/2 is not yet supported)"
-            ));
-        }
-    }
+    // As blackbox: any text loads; one that is never a response's version
+    // (netkit speaks HTTP/1.0 and HTTP/1.1 today) never matches.
     let method = raw
         .method
         .clone()

@@ -135,6 +135,59 @@ impl RrValidator {
     }
 }
 
+/// What an answer is worth, as blackbox's dns prober judges it: the
+/// values (counts, `probe_dns_query_succeeded`, `probe_dns_serial` for SOA),
+/// and a detail, or why it fails (a reason label and a detail): the rcode is
+/// not valid, or a validator failed.
+pub type Judged = (Vec<(&'static str, f64)>, Result<String, (String, String)>);
+
+/// Judge answer `a` to a query of `record_type` by `s`.
+pub fn judge(s: &DnsSettings, record_type: &str, a: &crate::dns_probe::DnsAnswer) -> Judged {
+    let mut values = vec![
+        (
+            "probe_dns_rcode",
+            dns_proto::rcode_number(&a.rcode).map_or(-1.0, f64::from),
+        ),
+        ("probe_dns_answer_rrs", a.answer.len() as f64),
+        ("probe_dns_authority_rrs", a.authority.len() as f64),
+        ("probe_dns_additional_rrs", a.additional.len() as f64),
+        ("probe_dns_query_succeeded", 1.0),
+    ];
+    if record_type == "SOA" {
+        let serial = a
+            .answer
+            .iter()
+            .find(|r| r.record_type == "SOA")
+            .and_then(|r| r.data.split_whitespace().nth(2)?.parse::<u32>().ok());
+        values.push(("probe_dns_serial", serial.map_or(0.0, f64::from)));
+    }
+    let detail = format!("{} with {} answers", a.rcode, a.answer.len());
+    if !s.valid_rcodes.contains(&a.rcode) {
+        let why = format!(
+            "{detail}: rcode {} is not in valid_rcodes ({})",
+            a.rcode,
+            s.valid_rcodes.join(", ")
+        );
+        return (values, Err((a.rcode.clone(), why)));
+    }
+    let texts = |rrs: &[crate::dns_probe::DnsRecord]| -> Vec<String> {
+        rrs.iter()
+            .map(|r| rr_text(&r.name, r.ttl, &r.class, &r.record_type, &r.data))
+            .collect()
+    };
+    for (section, v, rrs) in [
+        ("validate_answer_rrs", &s.answer, &a.answer),
+        ("validate_authority_rrs", &s.authority, &a.authority),
+        ("validate_additional_rrs", &s.additional, &a.additional),
+    ] {
+        if let Err(why) = v.check(&texts(rrs)) {
+            let why = format!("{detail}: {section}: {why}");
+            return (values, Err(("validation".into(), why)));
+        }
+    }
+    (values, Ok(detail))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -109,6 +109,14 @@ pub const VALUES: &[(&str, &str)] = &[
     ),
     ("probe_dns_answer_rrs", "Records in the answer section"),
     (
+        "probe_dns_query_succeeded",
+        "Whether the DNS query got an answer (1) or not (0), whatever its checks found",
+    ),
+    (
+        "probe_dns_serial",
+        "The serial number of the SOA record (a query of type SOA)",
+    ),
+    (
         "probe_dns_authority_rrs",
         "Records in the authority section",
     ),
@@ -161,6 +169,10 @@ pub const VALUES: &[(&str, &str)] = &[
         "The IP version of the address probed (4 or 6)",
     ),
     (
+        "probe_ip_addr_hash",
+        "A hash of the address probed (FNV-1a, as blackbox_exporter's): it changes when the address does",
+    ),
+    (
         "probe_ssl_earliest_cert_expiry",
         "The earliest expiry (Unix time) in the chain as sent, whether or not it verified",
     ),
@@ -200,6 +212,10 @@ pub const VALUES: &[(&str, &str)] = &[
 
 /// The labelled per-kind metrics, with their help text.
 pub const LABELED: &[(&str, &str)] = &[
+    (
+        "probe_dns_duration_seconds",
+        "Duration of the DNS request by phase (resolve: the target's lookup; request: the exchange, a TCP connect included)",
+    ),
     (
         "probe_http_duration_seconds",
         "Duration of the HTTP request by phase, summed over all redirects",
@@ -666,6 +682,25 @@ impl Probe {
                 ));
             }
         };
+        let lookup_time = lookup.elapsed();
+        let mut r = self
+            .run_resolved(&target, addr, lookup_time, timeout_ms, &sandbox)
+            .await?;
+        resolved_values(&mut r, addr, lookup_time);
+        Ok(r)
+    }
+
+    /// A built-in kind's run against `addr` (`target` resolved).
+    async fn run_resolved(
+        &self,
+        target: &Target,
+        addr: SocketAddr,
+        lookup: Duration,
+        timeout_ms: u64,
+        sandbox: &(dyn Fn(ResolvedPolicy) -> Sandbox + Sync),
+    ) -> Result<RunResult> {
+        let c = &self.config;
+        let target = target.clone();
         Ok(match &*self.runner {
             Runner::Sntp(client) if c.nts.is_some() => {
                 let settings = c.nts.as_ref().context("nts settings")?;
@@ -728,6 +763,12 @@ impl Probe {
                                 if let Some(t) = secs(a.rtt_ns) {
                                     values.push(("probe_tcp_connect_seconds", t));
                                 }
+                                // blackbox's tcp prober always sets it.
+                                let regex = v.status == "mismatch" && c.expect.is_some();
+                                values.push((
+                                    "probe_failed_due_to_regex",
+                                    f64::from(u8::from(regex)),
+                                ));
                                 if let Some(t) = secs(a.reply_ns) {
                                     values.push(("probe_tcp_reply_seconds", t));
                                 }
@@ -757,40 +798,48 @@ impl Probe {
             }
             Runner::Dns(client) => {
                 let s = sandbox(crate::dns_probe::client_policy(addr));
+                let settings = c.dns.clone().unwrap_or_default();
                 let query = DnsQuery {
                     name: c.query.clone(),
                     record_type: c.record_type.clone(),
                     server: addr.ip().to_string(),
                     port: addr.port(),
-                    tcp: false,
+                    tcp: settings.tcp,
                     timeout_ms,
-                    recurse: true,
+                    recurse: settings.recursion,
                 };
                 match client.query_in(&s, &query).await? {
                     Ok(a) => {
-                        let values = vec![
-                            (
-                                "probe_dns_rcode",
-                                dns_proto::rcode_number(&a.rcode).map_or(-1.0, f64::from),
-                            ),
-                            ("probe_dns_answer_rrs", a.answer.len() as f64),
-                            ("probe_dns_authority_rrs", a.authority.len() as f64),
-                            ("probe_dns_additional_rrs", a.additional.len() as f64),
-                        ];
-                        let detail = format!("{} with {} answers", a.rcode, a.answer.len());
-                        if a.rcode == "NOERROR" {
-                            RunResult::ok(detail, values)
-                        } else {
-                            RunResult {
+                        let mut r = match super::dns_settings::judge(&settings, &c.record_type, &a)
+                        {
+                            (values, Ok(detail)) => RunResult::ok(detail, values),
+                            (values, Err((reason, detail))) => RunResult {
                                 values,
-                                ..RunResult::failed(a.rcode.clone(), detail)
-                            }
+                                ..RunResult::failed(reason, detail)
+                            },
+                        };
+                        // blackbox's phases; the guest times the exchange as a
+                        // whole, a TCP connect included in "request".
+                        for (phase, secs) in [
+                            ("resolve", lookup.as_secs_f64()),
+                            ("connect", 0.0),
+                            ("request", a.query_ns as f64 / 1e9),
+                        ] {
+                            r.labeled.push((
+                                "probe_dns_duration_seconds",
+                                vec![("phase".to_string(), phase.to_string())],
+                                secs,
+                            ));
                         }
+                        r
                     }
-                    Err(e) => RunResult::failed(
-                        crate::dns_probe::error_kind(&e),
-                        crate::dns_probe::describe(&e),
-                    ),
+                    Err(e) => RunResult {
+                        values: vec![("probe_dns_query_succeeded", 0.0)],
+                        ..RunResult::failed(
+                            crate::dns_probe::error_kind(&e),
+                            crate::dns_probe::describe(&e),
+                        )
+                    },
                 }
             }
             Runner::Echo(component) => {
@@ -814,18 +863,44 @@ impl Probe {
             }
             Runner::Http(prober) => {
                 let s = sandbox(crate::http::client_policy(&[addr]));
-                super::web_run::http(prober, &s, c, &target, addr, lookup.elapsed()).await?
+                super::web_run::http(prober, &s, c, &target, addr, lookup).await?
             }
             Runner::Tls(prober) => {
                 let s = sandbox(crate::tls::client_policy(addr));
-                super::web_run::tls(prober, &s, c, &target, addr, lookup.elapsed()).await?
+                super::web_run::tls(prober, &s, c, &target, addr, lookup).await?
             }
             Runner::Ping(pinger) => {
                 let s = sandbox(crate::ping::client_policy(addr.ip()));
-                super::icmp_probe::run(pinger, &s, c, addr, lookup.elapsed()).await?
+                super::icmp_probe::run(pinger, &s, c, addr, lookup).await?
             }
             Runner::Component(_) => unreachable!("handled above"),
         })
+    }
+}
+
+/// blackbox's `chooseProtocol` values, which every prober that resolves a
+/// target sets: the lookup time, the IP version and `probe_ip_addr_hash`
+/// (FNV-1a of the address's 4 or 16 bytes, as blackbox hashes it), where the
+/// kind's run has not set them itself.
+fn resolved_values(r: &mut RunResult, addr: SocketAddr, lookup: Duration) {
+    let bytes = match addr.ip() {
+        std::net::IpAddr::V4(a) => a.octets().to_vec(),
+        std::net::IpAddr::V6(a) => match a.to_ipv4_mapped() {
+            Some(v4) => v4.octets().to_vec(),
+            None => a.octets().to_vec(),
+        },
+    };
+    let hash = bytes.iter().fold(0x811c_9dc5_u32, |h, b| {
+        (h ^ u32::from(*b)).wrapping_mul(0x0100_0193)
+    });
+    for (name, value) in [
+        ("probe_dns_lookup_time_seconds", lookup.as_secs_f64()),
+        ("probe_ip_protocol", if addr.is_ipv4() { 4.0 } else { 6.0 }),
+        ("probe_ip_addr_hash", f64::from(hash)),
+    ] {
+        if !r.values.iter().any(|(n, _)| *n == name) {
+            r.values.push((name, value));
+        }
     }
 }
 

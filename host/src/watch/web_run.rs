@@ -89,6 +89,20 @@ fn tls_options(c: &ProbeConfig) -> TlsOptions {
     }
 }
 
+/// `probe_http_redirects` as blackbox counts it: the redirects followed, and
+/// with `follow_redirects: false` a redirect refused counts one (Go calls its
+/// CheckRedirect, which counts, before refusing).
+fn redirects(c: &ProbeConfig, report: &http_proto::text::HttpReport) -> f64 {
+    let followed = report.redirects.len();
+    let refused = c.http.as_ref().is_some_and(|h| !h.follow_redirects)
+        && (300..400).contains(&report.status)
+        && report
+            .headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("location"));
+    (followed + usize::from(refused)) as f64
+}
+
 fn common(addr: SocketAddr, lookup: Duration) -> Vec<(&'static str, f64)> {
     vec![
         ("probe_dns_lookup_time_seconds", lookup.as_secs_f64()),
@@ -168,7 +182,7 @@ pub async fn http(
                     "probe_http_uncompressed_body_length",
                     report.uncompressed_size as f64,
                 ),
-                ("probe_http_redirects", report.redirects.len() as f64),
+                ("probe_http_redirects", redirects(c, &report)),
                 ("probe_http_ssl", if report.tls { 1.0 } else { 0.0 }),
                 (
                     "probe_http_version",

@@ -203,8 +203,13 @@ impl<'a> Block<'a> {
         if let Some(n) = self.get(key)
             && !is_zero(n)
         {
+            // A scalar at its value; a block at its key (a block's own mark is not its start).
+            let at = match &n.value {
+                Value::Scalar { .. } => n.at,
+                _ => self.key_at(key).unwrap_or(n.at),
+            };
             self.ctx.add(
-                n.at,
+                at,
                 Severity::Unsupported,
                 format!("{}: {reason}", self.key_path(key)),
             );

@@ -52,7 +52,7 @@ fn every_problem_in_one_pass_with_line_and_column() {
     let want = [
         "unsupported b.yml:5:18: module \"a\": modules.a.http.proxy_url: proxies are not supported yet",
         "error b.yml:6:7: module \"a\": modules.a.http.colour: unknown key",
-        "unsupported b.yml:7:15: module \"a\": modules.a.http.oauth2: OAuth2",
+        "unsupported b.yml:7:7: module \"a\": modules.a.http.oauth2: OAuth2",
         "unsupported b.yml:9:13: module \"b\": modules.b.prober: the grpc prober is not supported yet",
         "error b.yml:13:13: module \"c\": modules.c.prober: prober 'ftp' is not valid",
         "error b.yml:17:37: module \"d\": modules.d.http.fail_if_body_matches_regexp:",

@@ -1,0 +1,600 @@
+//! `netkit watch` as a drop-in for blackbox_exporter: its config files load
+//! unchanged (blackbox's own two and fifteen real ones), `--config.check`
+//! reports per module what netkit lacks, bad files are refused at
+//! file:line:col, and the modules run beside Debian's blackbox_exporter
+//! against the same loopback peers with the same metrics.
+
+use netkit_tests::nginx::{Site, start_nginx};
+use netkit_tests::{
+    Peer, free_port, http, metric_sample, netkit, probe_metrics, socat, start_blackbox_exporter,
+    start_netkit_watch, start_unbound, wait_for_tcp,
+};
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+fn corpus(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/blackbox-configs")
+        .join(name)
+}
+
+/// `netkit watch --config.check --config.file F`: exit code, stdout, stderr.
+fn check(file: &Path) -> (i32, String, String) {
+    let out = Command::new(netkit())
+        .args(["watch", "--config.check", "--config.file"])
+        .arg(file)
+        .output()
+        .expect("netkit runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The report's verdict per module, and the problems under each.
+fn verdicts(report: &str) -> BTreeMap<String, (String, String)> {
+    let mut out: BTreeMap<String, (String, String)> = BTreeMap::new();
+    let mut current: Option<String> = None;
+    for line in report.lines() {
+        if let Some(rest) = line.strip_prefix("  ")
+            && !rest.starts_with(' ')
+            && rest != "(file)"
+        {
+            let (m, v) = rest.rsplit_once(": ").expect("NAME: verdict");
+            out.insert(m.into(), (v.into(), String::new()));
+            current = Some(m.into());
+        } else if line.starts_with("    ")
+            && let Some(m) = &current
+        {
+            out.get_mut(m).unwrap().1.push_str(line);
+        }
+    }
+    out
+}
+
+/// What each file of the corpus must report: the modules that do not load
+/// (verdict and a word of the reason); every other module must be `ok`.
+/// A module that does not load: its name, its verdict, a word of the reason.
+type Refused = (&'static str, &'static str, &'static str);
+
+const EXPECTED: &[(&str, usize, &[Refused])] = &[
+    (
+        "upstream/blackbox.yml",
+        14,
+        &[
+            ("pop3s_banner", "unsupported", "a dialog over tls: true"),
+            ("grpc", "unsupported", "grpc prober"),
+            ("grpc_plain", "unsupported", "grpc prober"),
+            ("ssh_banner", "unsupported", "order expect, send"),
+            (
+                "ssh_banner_extract",
+                "unsupported",
+                "labels (probe_expect_info)",
+            ),
+            ("irc_banner", "unsupported", "${N} in send"),
+            ("websocket", "unsupported", "websocket prober"),
+            ("http_3xx", "unsupported", "enable_http3"),
+            ("postgresql", "unsupported", "starttls"),
+        ],
+    ),
+    (
+        "upstream/example.yml",
+        27,
+        &[
+            ("http_2xx_example", "unsupported", "http_headers"),
+            ("http_with_proxy", "unsupported", "proxy_url"),
+            (
+                "http_with_proxy_and_headers",
+                "unsupported",
+                "proxy_connect_header",
+            ),
+            ("http_json_cel_match", "unsupported", "CEL"),
+            ("http_2xx_oauth_client_credentials", "unsupported", "OAuth2"),
+            ("imap_starttls", "unsupported", "starttls"),
+            ("smtp_starttls", "unsupported", "starttls"),
+            ("irc_banner_example", "unsupported", "${N} in send"),
+            ("rabbitmq", "unsupported", "a dialog over tls: true"),
+            (
+                "rabbitmq_insecure",
+                "unsupported",
+                "a dialog over tls: true",
+            ),
+            ("icmp_example", "unsupported", "source_ip_address"),
+            ("unix_socket_ping", "unsupported", "unix prober"),
+            ("postgresql", "unsupported", "starttls"),
+            ("http_with_header_from_files", "unsupported", "http_headers"),
+            (
+                "websocket_example_basic_auth",
+                "unsupported",
+                "websocket prober",
+            ),
+            (
+                "websocket_example_bearer_token",
+                "unsupported",
+                "websocket prober",
+            ),
+        ],
+    ),
+    (
+        "01-wikimedia-common.yml",
+        16,
+        &[
+            ("gnmi_connect", "unsupported", "grpc prober"),
+            ("http_connect_23xx_proxied", "unsupported", "proxy_url"),
+        ],
+    ),
+    ("02-sapcc-helm-charts.yml", 10, &[]),
+    ("03-kolla-ansible.yml", 10, &[]),
+    (
+        "04-matrix-org.yml",
+        4,
+        &[("smtp_starttls", "unsupported", "starttls")],
+    ),
+    (
+        "05-archlinux-infrastructure.yml",
+        5,
+        &[("smtp_starttls", "unsupported", "starttls")],
+    ),
+    (
+        "06-kube-prometheus.yml",
+        6,
+        &[
+            ("irc_banner", "unsupported", "${N} in send"),
+            ("pop3s_banner", "unsupported", "a dialog over tls: true"),
+        ],
+    ),
+    ("07-giantswarm-blackbox-app.yml", 5, &[]),
+    ("08-nsrc-noc-setup.yml", 4, &[]),
+    ("09-gardener-shoot.yml", 1, &[]),
+    ("10-moj-staff-infra.yml", 5, &[]),
+    (
+        "11-teamapps-general.yml",
+        15,
+        &[
+            ("smtp_starttls", "unsupported", "starttls"),
+            ("imap_starttls", "unsupported", "starttls"),
+            ("pop3s_banner", "unsupported", "a dialog over tls: true"),
+            ("irc_banner", "unsupported", "${N} in send"),
+        ],
+    ),
+    (
+        "12-pingcap-tiup.yml",
+        8,
+        &[
+            ("tls_connect", "unsupported", "client certificates (mTLS)"),
+            ("pop3s_banner", "unsupported", "a dialog over tls: true"),
+            ("irc_banner", "unsupported", "${N} in send"),
+        ],
+    ),
+    ("13-kerus1024-backup.yml", 3, &[]),
+    ("14-pigsty.yml", 5, &[]),
+    ("15-elan-ev-opencast.yml", 2, &[]),
+];
+
+#[test]
+fn config_check_reports_every_corpus_file_module_by_module() {
+    for (file, count, refused) in EXPECTED {
+        let path = corpus(file);
+        assert!(path.is_file(), "{}: the corpus is missing", path.display());
+        let (code, out, err) = check(&path);
+        let v = verdicts(&out);
+        assert_eq!(v.len(), *count, "{file}: modules in the report\n{out}{err}");
+        for (m, (verdict, problems)) in &v {
+            match refused.iter().find(|(n, _, _)| n == m) {
+                Some((_, want, why)) => {
+                    assert_eq!(verdict, want, "{file} {m}\n{out}");
+                    assert!(problems.contains(why), "{file} {m}: {why:?} in\n{problems}");
+                }
+                None => assert_eq!(verdict, "ok", "{file} {m}: {problems}"),
+            }
+        }
+        assert_eq!(code, i32::from(!refused.is_empty()), "{file}\n{out}{err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    // blackbox's deprecation warning, where blackbox logs it (files 01, 02, 10, 11, 15).
+    for file in [
+        "01-wikimedia-common.yml",
+        "02-sapcc-helm-charts.yml",
+        "10-moj-staff-infra.yml",
+        "11-teamapps-general.yml",
+        "15-elan-ev-opencast.yml",
+    ] {
+        let out = check(&corpus(file)).1;
+        assert!(
+            out.contains("no_follow_redirects: deprecated"),
+            "{file}\n{out}"
+        );
+    }
+    // The HTTP/2 default is said, and "HTTP/2" (never Go's "HTTP/2.0") is noted.
+    let out = check(&corpus("15-elan-ev-opencast.yml")).1;
+    assert!(out.contains("enable_http2: true (the default)"), "{out}");
+    assert!(out.contains("\"HTTP/2\" never equals"), "{out}");
+}
+
+/// A bad file: `netkit watch` refuses to start, naming file:line:col.
+fn refused(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    let out = Command::new(netkit())
+        .args(["watch", "--config.file"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{name}: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    err
+}
+
+#[test]
+fn bad_configs_are_refused_at_file_line_and_column_all_at_once() {
+    let dir = std::env::temp_dir().join(format!("netkit-bb-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let d = dir.display();
+    let e = refused(
+        &dir,
+        "unknown.yml",
+        "modules:\n  a:\n    prober: http\n    http:\n      valid_status_code: [200]\n",
+    );
+    assert!(
+        e.contains(&format!(
+            "{d}/unknown.yml:5:7: module \"a\": modules.a.http.valid_status_code: unknown key"
+        )),
+        "{e}"
+    );
+    let e = refused(
+        &dir,
+        "dup.yml",
+        "modules:\n  a:\n    prober: tcp\n    prober: http\n",
+    );
+    assert!(
+        e.contains(&format!(
+            "{d}/dup.yml:4:5: not YAML: mapping key \"prober\" already defined at line 3"
+        )),
+        "{e}"
+    );
+    let e = refused(
+        &dir,
+        "type.yml",
+        "modules:\n  a:\n    prober: http\n    timeout: soon\n",
+    );
+    assert!(
+        e.contains(&format!(
+            "{d}/type.yml:4:14: module \"a\": modules.a.timeout: \"soon\" is not a duration"
+        )),
+        "{e}"
+    );
+    let e = refused(
+        &dir,
+        "regex.yml",
+        "modules:\n  a:\n    prober: http\n    http:\n      fail_if_body_matches_regexp: [\"a(\"]\n",
+    );
+    assert!(
+        e.contains(&format!(
+            "{d}/regex.yml:5:37: module \"a\": modules.a.http.fail_if_body_matches_regexp"
+        )),
+        "{e}"
+    );
+    assert!(e.contains("not a regular expression"), "{e}");
+    let e = refused(&dir, "prober.yml", "modules:\n  a:\n    prober: htp\n");
+    assert!(
+        e.contains(&format!(
+            "{d}/prober.yml:3:13: module \"a\": modules.a.prober: prober 'htp' is not valid"
+        )),
+        "{e}"
+    );
+    // Unsupported keys are refused by name with the reason, all in one message.
+    let e = refused(
+        &dir,
+        "many.yml",
+        "modules:\n  a:\n    prober: http\n    http:\n      proxy_url: http://127.0.0.1:3128\n      oauth2:\n        client_id: x\n  b:\n    prober: grpc\n",
+    );
+    assert!(e.contains("(3 problems;"), "{e}");
+    assert!(e.contains(&format!("unsupported: {d}/many.yml:5:18: module \"a\": modules.a.http.proxy_url: proxies are not supported yet")), "{e}");
+    assert!(
+        e.contains(&format!(
+            "unsupported: {d}/many.yml:6:7: module \"a\": modules.a.http.oauth2: OAuth2"
+        )),
+        "{e}"
+    );
+    assert!(
+        e.contains(&format!(
+            "unsupported: {d}/many.yml:9:13: module \"b\": modules.b.prober: the grpc prober"
+        )),
+        "{e}"
+    );
+    // And the same through --config.check: exit 1, the module named.
+    let (code, out, _) = check(&dir.join("many.yml"));
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("  a: unsupported\n") && out.contains("  b: unsupported\n"),
+        "{out}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The metric names (families) of an exposition.
+fn names(text: &str) -> BTreeSet<String> {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(|l| l.split(['{', ' ']).next().unwrap().to_string())
+        .collect()
+}
+
+/// The modules of one blackbox.yml, run by netkit watch and by
+/// blackbox_exporter against the same loopback peers: the same verdicts,
+/// the same metric names, equal values where the outcome is deterministic.
+#[test]
+fn a_blackbox_yml_runs_beside_blackbox_exporter_with_the_same_metrics() {
+    netkit_tests::require_ping_group();
+    let dir = std::env::temp_dir().join(format!("netkit-bb-side-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let nginx = start_nginx(
+        &dir.join("nginx"),
+        &[Site::plain(
+            "location = / { return 200 \"hello from nginx\\n\"; }\n location = /moved { return 302 /; }",
+        )],
+    );
+    let web = nginx.addrs[0];
+    let dns = start_unbound();
+    let banner: SocketAddr = ([127, 0, 0, 1], free_port()).into();
+    let _ssh = Peer::start(
+        "socat banner",
+        Command::new(socat()).args([
+            &format!("TCP-LISTEN:{},bind=127.0.0.1,reuseaddr,fork", banner.port()),
+            "SYSTEM:echo SSH-2.0-OpenSSH_9.2",
+        ]),
+    );
+    wait_for_tcp(banner, Duration::from_secs(10));
+    let config = dir.join("blackbox.yml");
+    std::fs::write(
+        &config,
+        r#"modules:
+  http_2xx:
+    prober: http
+    timeout: 5s
+    http:
+      fail_if_body_not_matches_regexp: ["hello"]
+  http_body_fails:
+    prober: http
+    timeout: 5s
+    http:
+      fail_if_body_matches_regexp: ["hello"]
+  http_302:
+    prober: http
+    timeout: 5s
+    http:
+      valid_status_codes: [302]
+      no_follow_redirects: true
+  tcp_connect:
+    prober: tcp
+    timeout: 5s
+  ssh_banner:
+    prober: tcp
+    timeout: 5s
+    tcp:
+      query_response:
+        - expect: "^SSH-2.0-"
+  dns_a:
+    prober: dns
+    timeout: 5s
+    dns:
+      query_name: www.example.test
+      query_type: A
+      transport_protocol: tcp
+      validate_answer_rrs:
+        fail_if_not_matches_regexp: ["www.example.test.\t.*\tIN\tA\t192.0.2.1[01]"]
+  dns_validation_fails:
+    prober: dns
+    timeout: 5s
+    dns:
+      query_name: www.example.test
+      query_type: A
+      validate_answer_rrs:
+        fail_if_matches_regexp: [".*192.0.2.11$"]
+  dns_nxdomain:
+    prober: dns
+    timeout: 5s
+    dns:
+      query_name: nope.example.test
+      query_type: A
+      valid_rcodes: [NXDOMAIN]
+  dns_soa:
+    prober: dns
+    timeout: 5s
+    dns:
+      query_name: example.test
+      query_type: SOA
+      valid_rcodes: [NOERROR]
+  icmp:
+    prober: icmp
+    timeout: 5s
+"#,
+    )
+    .unwrap();
+    let (_bb, bb) = start_blackbox_exporter(&config);
+    let (_watch, ours_at) = start_netkit_watch(&config);
+    let w = format!("http://{web}/");
+    let moved = format!("http://{web}/moved");
+    let cases: &[(&str, &str, f64, &[&str])] = &[
+        (
+            "http_2xx",
+            &w,
+            1.0,
+            &[
+                "probe_http_status_code",
+                "probe_http_ssl",
+                "probe_http_redirects",
+                "probe_failed_due_to_regex",
+                "probe_http_content_length",
+                "probe_ip_protocol",
+            ],
+        ),
+        (
+            "http_body_fails",
+            &w,
+            0.0,
+            &["probe_http_status_code", "probe_failed_due_to_regex"],
+        ),
+        (
+            "http_302",
+            &moved,
+            1.0,
+            &["probe_http_status_code", "probe_http_redirects"],
+        ),
+        ("tcp_connect", &dns.server, 1.0, &["probe_ip_protocol"]),
+        ("ssh_banner", &banner.to_string(), 1.0, &[]),
+        ("ssh_banner", &web.to_string(), 0.0, &[]),
+        (
+            "dns_a",
+            &dns.server,
+            1.0,
+            &[
+                "probe_dns_answer_rrs",
+                "probe_dns_authority_rrs",
+                "probe_dns_additional_rrs",
+                "probe_dns_query_succeeded",
+            ],
+        ),
+        (
+            "dns_validation_fails",
+            &dns.server,
+            0.0,
+            &["probe_dns_answer_rrs", "probe_dns_query_succeeded"],
+        ),
+        (
+            "dns_nxdomain",
+            &dns.server,
+            1.0,
+            &[
+                "probe_dns_answer_rrs",
+                "probe_dns_authority_rrs",
+                "probe_dns_query_succeeded",
+            ],
+        ),
+        (
+            "dns_soa",
+            &dns.server,
+            1.0,
+            &["probe_dns_answer_rrs", "probe_dns_serial"],
+        ),
+        ("icmp", "127.0.0.1", 1.0, &["probe_ip_protocol"]),
+    ];
+    for (module, target, success, same) in cases {
+        let theirs = probe_metrics(bb, module, target);
+        let ours = probe_metrics(ours_at, module, target);
+        let v = |t: &str, m: &str| metric_sample(t, m, "");
+        assert_eq!(
+            v(&theirs, "probe_success"),
+            Some(*success),
+            "blackbox {module} {target}\n{theirs}"
+        );
+        assert_eq!(
+            v(&ours, "probe_success"),
+            Some(*success),
+            "netkit {module} {target}\n{ours}\nblackbox:\n{theirs}"
+        );
+        for m in *same {
+            assert!(v(&theirs, m).is_some(), "blackbox {module}: {m}\n{theirs}");
+            assert_eq!(
+                v(&ours, m),
+                v(&theirs, m),
+                "{module} {target}: {m}\nnetkit:\n{ours}\nblackbox:\n{theirs}"
+            );
+        }
+        let missing: Vec<String> = names(&theirs).difference(&names(&ours)).cloned().collect();
+        assert!(
+            missing.is_empty(),
+            "{module} {target}: netkit lacks {missing:?}\nnetkit:\n{ours}\nblackbox:\n{theirs}"
+        );
+    }
+    // Open modules as blackbox's, but never to link-local addresses or netkit's own address.
+    for (module, target) in [
+        (
+            "http_2xx",
+            "http://169.254.169.254/latest/meta-data/".to_string(),
+        ),
+        ("tcp_connect", "[fe80::1]:80".to_string()),
+        ("tcp_connect", "169.254.169.254:80".to_string()),
+        ("http_2xx", format!("http://{ours_at}/metrics")),
+        ("tcp_connect", ours_at.to_string()),
+    ] {
+        let (s, body) = http(
+            "GET",
+            ours_at,
+            &format!(
+                "/probe?module={module}&target={}",
+                netkit_tests::url_encode(&target)
+            ),
+        );
+        assert_eq!(s, 403, "{module} {target}: {body}");
+    }
+    // blackbox's answers for a module that does not exist, counted as blackbox counts it.
+    let (s, body) = http("GET", ours_at, "/probe?module=nope&target=127.0.0.1:1");
+    assert_eq!(s, 400, "{body}");
+    assert!(body.contains("Unknown module \"nope\""), "{body}");
+    let (s, body) = http("GET", ours_at, "/probe?module=tcp_connect");
+    assert_eq!(s, 400, "{body}");
+    let m = http("GET", ours_at, "/metrics").1;
+    assert_eq!(
+        metric_sample(&m, "blackbox_module_unknown_total", ""),
+        Some(1.0),
+        "{m}"
+    );
+    assert_eq!(
+        metric_sample(&m, "blackbox_exporter_config_last_reload_successful", ""),
+        Some(1.0),
+        "{m}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A module with allow_targets is closed to everything else; scheduled
+/// probes (netkit's addition) run a module on a target and show on /metrics.
+#[test]
+fn allow_targets_close_a_module_and_scheduled_probes_run_on_metrics() {
+    let dir = std::env::temp_dir().join(format!("netkit-bb-closed-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let up = netkit_tests::tcp_holding();
+    let config = dir.join("netkit.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "modules:\n  tcp_local:\n    prober: tcp\n    timeout: 2s\n    tcp:\n      allow_targets: [\"127.0.0.1:{p}\"]\nscheduled:\n  - name: local_tcp\n    module: tcp_local\n    target: 127.0.0.1:{p}\n    interval: 200ms\n",
+            p = up.port()
+        ),
+    )
+    .unwrap();
+    let (_watch, at) = start_netkit_watch(&config);
+    assert!(probe_metrics(at, "tcp_local", &up.to_string()).contains("probe_success 1"));
+    let (s, body) = http(
+        "GET",
+        at,
+        &format!("/probe?module=tcp_local&target=127.0.0.1:{}", up.port() + 1),
+    );
+    assert_eq!(s, 403, "{body}");
+    assert!(body.contains("allow_targets"), "{body}");
+    // A scheduled probe is not a module of /probe.
+    assert_eq!(
+        http("GET", at, "/probe?module=local_tcp&target=127.0.0.1:1").0,
+        400
+    );
+    let start = std::time::Instant::now();
+    loop {
+        let m = http("GET", at, "/metrics").1;
+        if metric_sample(&m, "probe_success", "probe=\"local_tcp\"") == Some(1.0) {
+            assert!(
+                !m.contains("probe=\"tcp_local\""),
+                "a module alone is not scheduled:\n{m}"
+            );
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(20), "{m}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

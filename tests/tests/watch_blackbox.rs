@@ -598,3 +598,105 @@ fn allow_targets_close_a_module_and_scheduled_probes_run_on_metrics() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Debian's headless chromium: the DOM a page at `url` renders.
+fn rendered_dom(url: &str) -> String {
+    let chromium = netkit_tests::require("chromium", "apt-get install -y chromium");
+    let profile = std::env::temp_dir().join(format!("netkit-chromium-{}", std::process::id()));
+    let out = Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            &format!("--user-data-dir={}", profile.display()),
+            "--dump-dom",
+            url,
+        ])
+        .output()
+        .expect("chromium runs");
+    let _ = std::fs::remove_dir_all(&profile);
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// blackbox's pages for people: the index page lists the modules (which are
+/// open) and the recent probes linking to their logs, `/logs` shows a run's
+/// log, `/config` the config with secrets masked; a scrape's timeout header
+/// (less --timeout-offset) bounds a run.
+#[test]
+fn index_logs_config_and_the_scrape_timeout() {
+    let dir = std::env::temp_dir().join(format!("netkit-bb-pages-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("blackbox.yml");
+    std::fs::write(
+        &config,
+        "modules:\n  tcp_connect:\n    prober: tcp\n    timeout: 5s\n  banner:\n    prober: tcp\n    timeout: 5s\n    tcp:\n      query_response:\n      - expect: \"^SSH-\"\n  web:\n    prober: http\n    http:\n      basic_auth:\n        username: u\n        password: hunter2\n      allow_targets: [\"127.0.0.0/8:*\"]\n",
+    )
+    .unwrap();
+    let (_watch, at) = start_netkit_watch(&config);
+    let up = netkit_tests::tcp_holding();
+    probe_metrics(at, "tcp_connect", &up.to_string());
+    probe_metrics(at, "tcp_connect", "127.0.0.1:1");
+    // A target with markup in it is escaped on the page, never run as markup.
+    let evil = "<b>x</b>:1";
+    let _ = http(
+        "GET",
+        at,
+        &format!(
+            "/probe?module=tcp_connect&target={}",
+            netkit_tests::url_encode(evil)
+        ),
+    );
+    let dom = rendered_dom(&format!("http://{at}/"));
+    assert!(dom.contains("<h2>Recent Probes</h2>"), "{dom}");
+    assert!(dom.contains(&format!("<td>tcp_connect</td><td>{up}</td><td class=\"ok\">Success</td><td><a href=\"/logs?id=0\">Logs</a></td>")), "{dom}");
+    assert!(dom.contains("<td>127.0.0.1:1</td><td class=\"fail\">Failure</td><td><a href=\"/logs?id=1\">Logs</a></td>"), "{dom}");
+    assert!(!dom.contains("<b>x</b>"), "{dom}");
+    assert!(
+        dom.contains("<code>tcp_connect</code>: open to any target"),
+        "{dom}"
+    );
+    assert!(
+        dom.contains("<code>web</code>: closed to what its allow_targets list"),
+        "{dom}"
+    );
+    let log = rendered_dom(&format!("http://{at}/logs?id=1"));
+    assert!(
+        log.contains("module=\"tcp_connect\" target=\"127.0.0.1:1\" probe failed (refused)"),
+        "{log}"
+    );
+    assert!(log.contains("probe_success 0"), "{log}");
+    let (s, body) = http("GET", at, &format!("/logs?target={up}"));
+    assert_eq!(s, 200);
+    assert!(body.contains("probe succeeded"), "{body}");
+    assert_eq!(http("GET", at, "/logs?id=999").0, 404);
+    let (s, body) = http("GET", at, "/config");
+    assert_eq!(s, 200);
+    assert!(
+        body.contains("password: <secret>") && !body.contains("hunter2"),
+        "{body}"
+    );
+    assert!(body.contains("prober: tcp"), "{body}");
+    // A scrape that allows 1.5 s, less the default offset of 0.5 s: a run
+    // waiting for a banner that never comes ends after 1 s, not the module's 5 s.
+    let silent = netkit_tests::tcp_holding();
+    let out = Command::new(netkit_tests::curl())
+        .args(["-s", "-H", "X-Prometheus-Scrape-Timeout-Seconds: 1.5"])
+        .arg(format!(
+            "http://{at}/probe?module=banner&target={silent}&debug=true"
+        ))
+        .output()
+        .unwrap();
+    let body = String::from_utf8_lossy(&out.stdout);
+    let after: f64 = body
+        .split(" after ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no duration in {body}"));
+    assert!(body.contains("probe failed"), "{body}");
+    assert!(
+        (0.9..3.0).contains(&after),
+        "the run took {after} s: {body}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -25,6 +25,7 @@ mod signal;
 mod sntp;
 mod sntp_server;
 mod watch;
+mod watch_pages;
 
 use clap::{Parser, Subcommand};
 use lazy::Lazy;

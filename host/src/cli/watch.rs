@@ -70,6 +70,18 @@ pub struct Args {
     /// /probe runs at once over all modules; past it /probe answers 503 with Retry-After.
     #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     probe_concurrency: u32,
+    /// Subtracted from a scrape's X-Prometheus-Scrape-Timeout-Seconds to give a /probe run's timeout (capped by the module's).
+    #[arg(long = "timeout-offset", value_name = "DURATION", default_value = "0.5s", value_parser = cli_args::units::positive_secs)]
+    timeout_offset: Duration,
+    /// Recent /probe runs kept for the index page and /logs.
+    #[arg(long = "history.limit", value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(u32).range(0..=100_000))]
+    history_limit: u32,
+    /// Log level: debug, info, warn or error.
+    #[arg(long = "log.level", value_name = "LEVEL", default_value = "info", value_parser = ["debug", "info", "warn", "error"])]
+    log_level: String,
+    /// Log format: logfmt (netkit's key=value lines) or json.
+    #[arg(long = "log.format", value_name = "FORMAT", default_value = "logfmt", value_parser = ["logfmt", "json"])]
+    log_format: String,
     /// /probe runs of one module at once (a probe's probe_concurrency overrides it).
     #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     module_concurrency: u32,
@@ -79,6 +91,11 @@ struct App {
     reloader: Reloader,
     web: Web,
     web_path: Option<PathBuf>,
+    history: netkit::watch::history::History,
+    timeout_offset: Duration,
+    /// The config file's text as last loaded (for /config).
+    config_text: std::sync::Mutex<String>,
+    config_path: PathBuf,
 }
 
 impl App {
@@ -95,7 +112,17 @@ impl App {
                 .map_err(|e| e.to_string())??;
             self.web.replace(web);
         }
-        self.reloader.reload().await
+        let changes = self.reloader.reload().await?;
+        self.remember_config();
+        Ok(changes)
+    }
+
+    /// Keep the config file's text for /config.
+    fn remember_config(&self) {
+        if let Ok(t) = cli_args::files::read_text(&self.config_path, cli_args::files::Kind::Config)
+        {
+            *self.config_text.lock().unwrap_or_else(|p| p.into_inner()) = t;
+        }
     }
 }
 
@@ -106,7 +133,51 @@ async fn metrics(State(app): State<Arc<App>>) -> Response {
     ([(header::CONTENT_TYPE, TEXT_FORMAT)], text).into_response()
 }
 
-async fn probe(State(app): State<Arc<App>>, Query(q): Query<HashMap<String, String>>) -> Response {
+/// The run's timeout from the scrape's: X-Prometheus-Scrape-Timeout-Seconds less --timeout-offset.
+fn scrape_timeout(headers: &axum::http::HeaderMap, offset: Duration) -> Option<Duration> {
+    let secs: f64 = headers
+        .get("x-prometheus-scrape-timeout-seconds")?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    let t = Duration::try_from_secs_f64(secs).ok()?;
+    Some(t.saturating_sub(offset).max(Duration::from_millis(1)))
+}
+
+async fn index(State(app): State<Arc<App>>) -> Response {
+    let open = app.watcher().open_modules();
+    let modules: Vec<(String, bool)> = app
+        .watcher()
+        .module_names()
+        .into_iter()
+        .map(|m| {
+            let o = open.contains(&m);
+            (m, o)
+        })
+        .collect();
+    crate::cli::watch_pages::index(&app.history, &modules, "")
+}
+
+async fn logs(State(app): State<Arc<App>>, Query(q): Query<HashMap<String, String>>) -> Response {
+    crate::cli::watch_pages::logs(&app.history, &q)
+}
+
+async fn show_config(State(app): State<Arc<App>>) -> Response {
+    let text = app
+        .config_text
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
+    crate::cli::watch_pages::config(&text, netkit::watch::modules::is_yaml(&app.config_path))
+}
+
+async fn probe(
+    State(app): State<Arc<App>>,
+    headers: axum::http::HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     let Some(module) = q.get("module") else {
         return (
             StatusCode::BAD_REQUEST,
@@ -115,11 +186,22 @@ async fn probe(State(app): State<Arc<App>>, Query(q): Query<HashMap<String, Stri
             .into_response();
     };
     let debug = q.get("debug").is_some_and(|d| d == "true");
-    match app
+    let timeout = scrape_timeout(&headers, app.timeout_offset);
+    let target = q.get("target").map(String::as_str);
+    // Always with the audit: the history keeps every run's log for /logs.
+    let result = app
         .watcher()
-        .probe_once(module, q.get("target").map(String::as_str), debug)
-        .await
-    {
+        .probe_once(module, target, true, timeout)
+        .await;
+    if let Ok(r) = &result {
+        app.history.add(
+            module,
+            target.unwrap_or(""),
+            r.success,
+            debug_text(module, target, r),
+        );
+    }
+    match result {
         Ok(r) if debug => (
             [(
                 header::CONTENT_TYPE,
@@ -252,11 +334,18 @@ fn check(path: &std::path::Path) -> ExitCode {
 
 /// Run until SIGINT or SIGTERM.
 pub async fn main(a: Args) -> Result<ExitCode> {
-    let _ = tracing_subscriber::fmt()
+    let level: tracing::Level = a.log_level.parse().unwrap_or(tracing::Level::INFO);
+    let builder = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_target(false)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init();
+        .with_max_level(level);
+    let _ = if a.log_format == "json" {
+        builder.json().try_init()
+    } else {
+        builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .try_init()
+    };
     if a.config_check {
         return Ok(check(&a.config));
     }
@@ -304,13 +393,21 @@ pub async fn main(a: Args) -> Result<ExitCode> {
         reloader: Reloader::new(watcher.clone(), a.config.clone()),
         web: Web::new(web),
         web_path: a.web_config.clone(),
+        history: netkit::watch::history::History::new(a.history_limit as usize),
+        timeout_offset: a.timeout_offset,
+        config_text: std::sync::Mutex::new(String::new()),
+        config_path: a.config.clone(),
     });
+    app.remember_config();
     let reload_route = if a.enable_lifecycle {
         post(reload).put(reload).get(reload_needs_post)
     } else {
         get(lifecycle_off).post(lifecycle_off).put(lifecycle_off)
     };
     let router = Router::new()
+        .route("/", get(index))
+        .route("/logs", get(logs))
+        .route("/config", get(show_config))
         .route("/metrics", get(metrics))
         .route("/probe", get(probe))
         .route("/-/healthy", get(|| async { "Healthy\n" }))

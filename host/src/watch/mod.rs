@@ -6,6 +6,7 @@
 pub mod config;
 pub mod connections;
 pub mod dns_settings;
+pub mod history;
 pub mod icmp_probe;
 pub mod limits;
 pub mod metrics;
@@ -125,6 +126,19 @@ impl Watcher {
     /// Tell it the exporter's own listen addresses (refused as targets of open modules).
     pub fn set_listening(&self, addrs: &[std::net::SocketAddr]) {
         *self.listening.lock().unwrap_or_else(|p| p.into_inner()) = addrs.to_vec();
+    }
+
+    /// The names `/probe?module=` takes, sorted.
+    pub fn module_names(&self) -> Vec<String> {
+        let probes = self.probes.lock().unwrap_or_else(|p| p.into_inner());
+        let mut names: Vec<String> = probes
+            .values()
+            .map(|s| s.probe.config())
+            .filter(|c| c.module)
+            .map(|c| c.name.clone())
+            .collect();
+        names.sort();
+        names
     }
 
     /// The modules `/probe` may give any target (blackbox's behaviour), by name.
@@ -254,6 +268,7 @@ impl Watcher {
         module: &str,
         target: Option<&str>,
         debug: bool,
+        timeout: Option<Duration>,
     ) -> Result<RunResult, OnceError> {
         let probe = {
             let probes = self.probes.lock().unwrap_or_else(|p| p.into_inner());
@@ -283,7 +298,7 @@ impl Watcher {
             }
         }
         let _permits = self.once_permits(&probe)?;
-        Ok(probe.run_with(other, debug).await)
+        Ok(probe.run_within(other, debug, timeout).await)
     }
 
     /// Whether module `c` may be given target `t` by `/probe`: decided on

@@ -482,8 +482,30 @@ impl Probe {
 
     /// Run once, and with `debug` keep the sandbox's audit table in the result.
     pub async fn run_with(&self, target: Option<Target>, debug: bool) -> RunResult {
+        self.run_within(target, debug, None).await
+    }
+
+    /// Run once within `timeout` when it is shorter than the probe's own (a
+    /// scrape's timeout less `--timeout-offset`, as blackbox does).
+    pub async fn run_within(
+        &self,
+        target: Option<Target>,
+        debug: bool,
+        timeout: Option<Duration>,
+    ) -> RunResult {
+        let shorter;
+        let config = match timeout {
+            Some(t) if t < self.config.timeout => {
+                shorter = ProbeConfig {
+                    timeout: t.max(Duration::from_millis(1)),
+                    ..self.config.clone()
+                };
+                &shorter
+            }
+            _ => &self.config,
+        };
         let start = Instant::now();
-        if let Some(why) = &self.config.unready {
+        if let Some(why) = &config.unready {
             // A file the module names is missing (blackbox fails such runs too).
             return RunResult::failed("config", why.clone());
         }
@@ -495,9 +517,10 @@ impl Probe {
             RUN_AUDIT_EVENTS,
             RUN_AUDIT_TEXT,
         ));
-        let deadline = self.config.deadline();
+        let deadline = config.deadline();
         let limit = deadline + DEADLINE_GRACE;
-        let mut r = match tokio::time::timeout(limit, self.run_inner(target, &audit)).await {
+        let mut r = match tokio::time::timeout(limit, self.run_inner(config, target, &audit)).await
+        {
             Ok(Ok(r)) => r,
             Ok(Err(e)) => match command::trap_of(&e) {
                 Some(wasmtime::Trap::Interrupt) => RunResult::failed(
@@ -505,7 +528,7 @@ impl Probe {
                     format!(
                         "stopped at the sandbox deadline of {:.3} s, past its own timeout of {:.3} s (raise timeout = in the probe's config)",
                         deadline.as_secs_f64(),
-                        self.config.timeout.as_secs_f64()
+                        config.timeout.as_secs_f64()
                     ),
                 ),
                 Some(_) => RunResult::failed("trap", command::one_line(&e)),
@@ -626,8 +649,12 @@ impl Probe {
         self.nts.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    async fn run_inner(&self, target: Option<Target>, audit: &Arc<Audit>) -> Result<RunResult> {
-        let c = &self.config;
+    async fn run_inner(
+        &self,
+        c: &ProbeConfig,
+        target: Option<Target>,
+        audit: &Arc<Audit>,
+    ) -> Result<RunResult> {
         let timeout_ms = c.timeout.as_millis().max(1) as u64;
         let sandbox = |policy: ResolvedPolicy| {
             let mut s = Sandbox::new(c.name.clone(), policy);
@@ -684,7 +711,7 @@ impl Probe {
         };
         let lookup_time = lookup.elapsed();
         let mut r = self
-            .run_resolved(&target, addr, lookup_time, timeout_ms, &sandbox)
+            .run_resolved(c, &target, addr, lookup_time, timeout_ms, &sandbox)
             .await?;
         resolved_values(&mut r, addr, lookup_time);
         Ok(r)
@@ -693,13 +720,13 @@ impl Probe {
     /// A built-in kind's run against `addr` (`target` resolved).
     async fn run_resolved(
         &self,
+        c: &ProbeConfig,
         target: &Target,
         addr: SocketAddr,
         lookup: Duration,
         timeout_ms: u64,
         sandbox: &(dyn Fn(ResolvedPolicy) -> Sandbox + Sync),
     ) -> Result<RunResult> {
-        let c = &self.config;
         let target = target.clone();
         Ok(match &*self.runner {
             Runner::Sntp(client) if c.nts.is_some() => {

@@ -16,6 +16,7 @@ mod dns;
 mod http;
 mod icmp;
 mod own;
+pub mod show;
 mod tcp;
 pub mod yaml;
 

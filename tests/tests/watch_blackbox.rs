@@ -419,6 +419,11 @@ fn a_blackbox_yml_runs_beside_blackbox_exporter_with_the_same_metrics() {
     let (_bb, bb) = start_blackbox_exporter(&config);
     let (_watch, ours_at) = start_netkit_watch(&config);
     let w = format!("http://{web}/");
+    let closed: SocketAddr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let refused = format!("http://{closed}/");
     let moved = format!("http://{web}/moved");
     let cases: &[(&str, &str, f64, &[&str])] = &[
         (
@@ -432,7 +437,26 @@ fn a_blackbox_yml_runs_beside_blackbox_exporter_with_the_same_metrics() {
                 "probe_failed_due_to_regex",
                 "probe_http_content_length",
                 "probe_ip_protocol",
+                "probe_ip_addr_hash",
             ],
+        ),
+        (
+            "http_2xx",
+            &refused,
+            0.0,
+            &[
+                "probe_http_status_code",
+                "probe_http_content_length",
+                "probe_http_redirects",
+                "probe_http_version",
+                "probe_ip_addr_hash",
+            ],
+        ),
+        (
+            "tcp_connect",
+            &closed.to_string(),
+            0.0,
+            &["probe_ip_addr_hash", "probe_failed_due_to_regex"],
         ),
         (
             "http_body_fails",
@@ -699,4 +723,130 @@ fn index_logs_config_and_the_scrape_timeout() {
         "the run took {after} s: {body}"
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Prometheus's answer to `query`: (value of `label`, value) per series, once it has `want`.
+fn prom_values(prom: SocketAddr, query: &str, label: &str, want: usize) -> Vec<(String, f64)> {
+    let start = std::time::Instant::now();
+    loop {
+        let (status, body) = http(
+            "GET",
+            prom,
+            &format!("/api/v1/query?query={}", netkit_tests::url_encode(query)),
+        );
+        if status == 200 {
+            let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+            let mut out: Vec<(String, f64)> = v["data"]["result"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    (
+                        r["metric"][label].as_str().unwrap_or_default().to_string(),
+                        r["value"][1].as_str().unwrap().parse().unwrap(),
+                    )
+                })
+                .collect();
+            out.sort_by(|a, b| a.0.cmp(&b.0));
+            if out.len() >= want {
+                return out;
+            }
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "Prometheus never had {want} results for {query}: {body}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// A real Prometheus with blackbox_exporter's README relabelling, unchanged
+/// but for the exporter's address, scraping netkit watch and blackbox side by side.
+#[test]
+fn prometheus_with_blackbox_readme_relabelling_scrapes_netkit() {
+    let dir = std::env::temp_dir().join(format!("netkit-bb-prom-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let nginx = start_nginx(
+        &dir.join("nginx"),
+        &[Site::plain("location = / { return 200 \"hello\\n\"; }")],
+    );
+    let web = nginx.addrs[0];
+    let closed: SocketAddr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let config = dir.join("blackbox.yml");
+    std::fs::write(
+        &config,
+        "modules:\n  http_2xx:\n    prober: http\n    timeout: 5s\n",
+    )
+    .unwrap();
+    let (_bb, bb) = start_blackbox_exporter(&config);
+    let (_watch, nk) = start_netkit_watch(&config);
+    let job = |name: &str, exporter: SocketAddr| {
+        format!(
+            "  - job_name: {name}\n    scrape_interval: 1s\n    scrape_timeout: 1s\n    metrics_path: /probe\n    params:\n      module: [http_2xx]\n    static_configs:\n      - targets:\n        - http://{web}/\n        - http://{closed}/\n    relabel_configs:\n      - source_labels: [__address__]\n        target_label: __param_target\n      - source_labels: [__param_target]\n        target_label: instance\n      - target_label: __address__\n        replacement: {exporter}\n"
+        )
+    };
+    let prom: SocketAddr = ([127, 0, 0, 1], free_port()).into();
+    let prom_config = dir.join("prometheus.yml");
+    std::fs::write(
+        &prom_config,
+        format!(
+            "scrape_configs:\n{}{}",
+            job("blackbox", bb),
+            job("netkit", nk)
+        ),
+    )
+    .unwrap();
+    let _prom = Peer::start(
+        "prometheus",
+        Command::new(netkit_tests::prometheus())
+            .arg(format!("--config.file={}", prom_config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.join("tsdb").display()
+            ))
+            .arg(format!("--web.listen-address={prom}")),
+    );
+    netkit_tests::wait_for_http(prom, "/-/ready", Duration::from_secs(60));
+    let theirs = prom_values(prom, "probe_success{job=\"blackbox\"}", "instance", 2);
+    let ours = prom_values(prom, "probe_success{job=\"netkit\"}", "instance", 2);
+    let mut want = vec![
+        (format!("http://{closed}/"), 0.0),
+        (format!("http://{web}/"), 1.0),
+    ];
+    want.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(theirs, want);
+    assert_eq!(
+        ours, theirs,
+        "netkit vs blackbox_exporter through Prometheus"
+    );
+    let codes = prom_values(
+        prom,
+        "probe_http_status_code{job=\"netkit\"}",
+        "instance",
+        2,
+    );
+    assert_eq!(
+        codes,
+        prom_values(
+            prom,
+            "probe_http_status_code{job=\"blackbox\"}",
+            "instance",
+            2
+        )
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The example config the README points to loads, every module of it.
+#[test]
+fn the_shipped_example_config_loads() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/blackbox.yml");
+    let (code, out, err) = check(&example);
+    assert_eq!(code, 0, "{out}{err}");
+    let v = verdicts(&out);
+    assert!(v.len() >= 14, "{out}");
+    assert!(v.values().all(|(verdict, _)| verdict == "ok"), "{out}");
 }

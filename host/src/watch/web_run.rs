@@ -244,6 +244,28 @@ pub async fn http(
                 values.push(("probe_http_ssl", 1.0));
             }
             values.push(("probe_failed_due_to_regex", 0.0));
+            // blackbox registers every http gauge before it connects: a
+            // failed request still reports them, at 0.
+            for name in [
+                "probe_http_status_code",
+                "probe_http_content_length",
+                "probe_http_uncompressed_body_length",
+                "probe_http_redirects",
+                "probe_http_ssl",
+                "probe_http_version",
+            ] {
+                if !values.iter().any(|(n, _)| *n == name) {
+                    values.push((name, 0.0));
+                }
+            }
+            for phase in ["resolve", "connect", "tls", "processing", "transfer"] {
+                let secs = if phase == "resolve" {
+                    lookup.as_secs_f64()
+                } else {
+                    0.0
+                };
+                labeled.push(("probe_http_duration_seconds", vec![l("phase", phase)], secs));
+            }
             RunResult {
                 values,
                 labeled,

@@ -369,12 +369,14 @@ fn module(
         }
         // A block not written is placed at the module's prober: line.
         let here = prober.map_or(b.at, |(_, at)| at);
-        let block = Block::of(
+        let mut block = Block::of(
             ctx,
             b.get(p.name),
             &format!("modules.{name}.{}", p.name),
             here,
         );
+        // A block's own mark is not where it starts: its key is.
+        block.at = b.key_at(p.name).unwrap_or(here);
         let ours = prober.is_some_and(|(x, _)| x.name == p.name);
         match p.runs {
             Ok((kind, read)) => {

@@ -850,3 +850,59 @@ fn the_shipped_example_config_loads() {
     assert!(v.len() >= 14, "{out}");
     assert!(v.values().all(|(verdict, _)| verdict == "ok"), "{out}");
 }
+
+/// `netkit watch convert` on the TOML example the README had: it converts,
+/// and the YAML is read module by module (only the files the example names
+/// and this machine lacks are reported, as missing).
+#[test]
+fn the_readme_toml_example_converts_to_a_yaml_that_loads() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"))
+            .unwrap();
+    let start = readme
+        .find("```toml\nprobe_concurrency")
+        .expect("the README's TOML example");
+    let body = &readme[start + "```toml\n".len()..];
+    let toml = &body[..body.find("```").unwrap()];
+    let dir = std::env::temp_dir().join(format!("netkit-bb-convert-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let toml_path = dir.join("watch.toml");
+    std::fs::write(&toml_path, toml).unwrap();
+    let out = Command::new(netkit())
+        .args(["watch", "convert"])
+        .arg(&toml_path)
+        .output()
+        .unwrap();
+    let yaml = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let yaml_path = dir.join("blackbox.yml");
+    std::fs::write(&yaml_path, &yaml).unwrap();
+    let (_, report, err) = check(&yaml_path);
+    let v = verdicts(&report);
+    let probes = toml.matches("[[probe]]").count();
+    // A module and a scheduled probe of the same name each (listed once here).
+    assert_eq!(v.len(), probes, "{report}{err}");
+    assert!(
+        report.contains(&format!("{probes} modules"))
+            && report.contains(&format!("{probes} scheduled probes")),
+        "{report}"
+    );
+    for (m, (verdict, problems)) in &v {
+        let missing_file =
+            problems.contains("does not exist here") || problems.contains("no such file");
+        assert!(
+            verdict == "ok" || missing_file,
+            "{m}: {verdict}: {problems}\n{yaml}"
+        );
+    }
+    // Nothing refused as unknown or unsupported: every TOML key has its YAML place.
+    assert!(
+        !report.contains("unknown key") && !report.contains("unsupported:"),
+        "{report}\n{yaml}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

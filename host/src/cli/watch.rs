@@ -23,15 +23,19 @@ use tokio::signal::unix::{SignalKind, signal};
 
 /// Probe on schedule and serve Prometheus metrics; every run sandboxed, granted only its target.
 #[derive(clap::Args, Debug)]
+#[command(subcommand_negates_reqs = true, args_conflicts_with_subcommands = true)]
 pub struct Args {
+    #[command(subcommand)]
+    tool: Option<Tool>,
     /// The config: blackbox_exporter's blackbox.yml (modules, and netkit's scheduled probes), or netkit's older TOML.
     #[arg(
         long = "config.file",
         visible_alias = "config",
         short = 'c',
-        value_name = "FILE"
+        value_name = "FILE",
+        required = true
     )]
-    config: PathBuf,
+    config: Option<PathBuf>,
     /// Check the config and exit: per module `ok` or what netkit lacks (the migration report); 0 if it all loads, 1 if not.
     #[arg(long = "config.check")]
     config_check: bool,
@@ -85,6 +89,38 @@ pub struct Args {
     /// /probe runs of one module at once (a probe's probe_concurrency overrides it).
     #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     module_concurrency: u32,
+}
+
+/// Tools for the config.
+#[derive(clap::Subcommand, Debug)]
+enum Tool {
+    /// Write netkit's older TOML config as blackbox's YAML (to stdout): each [[probe]] a module and a scheduled probe of the same name.
+    Convert {
+        /// The TOML config.
+        #[arg(value_name = "WATCH.TOML")]
+        file: PathBuf,
+    },
+}
+
+/// `netkit watch convert FILE`.
+fn convert(file: &std::path::Path) -> ExitCode {
+    let text = match cli_args::files::read_text(file, cli_args::files::Kind::Config) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("netkit: watch convert: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match netkit::watch::modules::convert::toml_to_yaml(&text) {
+        Ok(yaml) => {
+            print!("{yaml}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("netkit: watch convert: {}: {e}", file.display());
+            ExitCode::from(1)
+        }
+    }
 }
 
 struct App {
@@ -346,10 +382,17 @@ pub async fn main(a: Args) -> Result<ExitCode> {
             .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
             .try_init()
     };
-    if a.config_check {
-        return Ok(check(&a.config));
+    if let Some(Tool::Convert { file }) = &a.tool {
+        return Ok(convert(file));
     }
-    let initial = match config::load(&a.config) {
+    let Some(config_path) = a.config.clone() else {
+        eprintln!("netkit: watch: give --config.file FILE (blackbox.yml)");
+        return Ok(ExitCode::from(2));
+    };
+    if a.config_check {
+        return Ok(check(&config_path));
+    }
+    let initial = match config::load(&config_path) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("netkit: watch: {e}");
@@ -390,13 +433,13 @@ pub async fn main(a: Args) -> Result<ExitCode> {
     let auth = !web.users.is_empty();
     let client_auth = web.client_auth;
     let app = Arc::new(App {
-        reloader: Reloader::new(watcher.clone(), a.config.clone()),
+        reloader: Reloader::new(watcher.clone(), config_path.clone()),
         web: Web::new(web),
         web_path: a.web_config.clone(),
         history: netkit::watch::history::History::new(a.history_limit as usize),
         timeout_offset: a.timeout_offset,
         config_text: std::sync::Mutex::new(String::new()),
-        config_path: a.config.clone(),
+        config_path: config_path.clone(),
     });
     app.remember_config();
     let reload_route = if a.enable_lifecycle {
@@ -424,7 +467,7 @@ pub async fn main(a: Args) -> Result<ExitCode> {
         );
     }
     tracing::info!(
-        listen = %a.listen, probes = count, config = %a.config.display(), tls, basic_auth = auth, client_auth,
+        listen = %a.listen, probes = count, config = %config_path.display(), tls, basic_auth = auth, client_auth,
         lifecycle = a.enable_lifecycle, fd_limit = fds, "netkit watch started"
     );
     let mut hup = signal(SignalKind::hangup()).context("cannot watch for SIGHUP")?;

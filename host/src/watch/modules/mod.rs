@@ -12,6 +12,7 @@
 
 pub mod block;
 mod common;
+pub mod convert;
 mod dns;
 mod http;
 mod icmp;
@@ -419,10 +420,46 @@ fn schedule(ctx: &Ctx, s: &Block, config: &mut Config, modules: &[(String, At)])
         );
         return name;
     };
-    let Some((target, target_at)) = target else {
-        s.error(s.at, format!("{}: needs target:", s.path));
-        return name;
+    let component = config
+        .probes
+        .iter()
+        .any(|p| p.name == module && p.kind == Kind::Component);
+    let (target, target_at) = match target {
+        Some(t) => t,
+        // A component may run without a target (it is given its grants).
+        None if component => (String::new(), s.at),
+        None => {
+            s.error(s.at, format!("{}: needs target:", s.path));
+            return name;
+        }
     };
+    if name == module {
+        // The module itself on a schedule: one probe that is both (the shape
+        // of netkit's older TOML, which `netkit watch convert` writes).
+        let Some(m) = config
+            .probes
+            .iter_mut()
+            .find(|p| p.name == module && !p.scheduled)
+        else {
+            s.bad(
+                "module",
+                module_at,
+                format!("no module named {module:?} in modules:"),
+            );
+            return name;
+        };
+        if !target.is_empty()
+            && let Err(e) = m.parse_target(&target)
+        {
+            s.bad("target", target_at, e);
+            return name;
+        }
+        m.target = target;
+        m.interval = interval;
+        m.timeout = m.timeout.min(interval);
+        m.scheduled = true;
+        return name;
+    }
     if config.probes.iter().any(|p| p.name == name) || modules.iter().any(|(m, _)| *m == name) {
         s.error(
             s.at,
@@ -447,7 +484,9 @@ fn schedule(ctx: &Ctx, s: &Block, config: &mut Config, modules: &[(String, At)])
         }
         return name;
     };
-    if let Err(e) = m.parse_target(&target) {
+    if !target.is_empty()
+        && let Err(e) = m.parse_target(&target)
+    {
         s.bad("target", target_at, e);
         return name;
     }

@@ -11,6 +11,7 @@ use crate::watch::target::{Target, has_placeholder};
 
 /// `sntp:` — `nts`, its `tls_config` and `allow_ntp_servers`.
 pub fn sntp(b: &Block, m: &mut ProbeConfig) {
+    common::ip_protocol(b, m);
     common::netkit_keys(b, m);
     let nts = b.bool("nts").unwrap_or(false);
     let raw_tls = common::tls_config(b, m);
@@ -53,6 +54,7 @@ pub fn sntp(b: &Block, m: &mut ProbeConfig) {
 
 /// `udp:` — `send` (text or `!!binary`), then `expect` (a regex) or `expect_bytes`.
 pub fn udp(b: &Block, m: &mut ProbeConfig) {
+    common::ip_protocol(b, m);
     common::netkit_keys(b, m);
     m.send = b.bytes("send").filter(|s| !s.is_empty());
     if m.send.is_none() {
@@ -73,6 +75,7 @@ fn expect(b: &Block, m: &mut ProbeConfig) {
 
 /// `echo:` — `message`.
 pub fn echo(b: &Block, m: &mut ProbeConfig) {
+    common::ip_protocol(b, m);
     common::netkit_keys(b, m);
     if let Some(msg) = b.str("message").filter(|s| !s.is_empty()) {
         m.message = msg;

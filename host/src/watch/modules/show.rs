@@ -24,7 +24,7 @@ fn scalar(text: &str, plain: bool, tag: Option<&str>) -> String {
     }
 }
 
-fn emit(n: &Node, indent: usize, out: &mut String, secret: bool) {
+fn emit(n: &Node, indent: usize, out: &mut String, secret: bool, mask: bool) {
     let pad = " ".repeat(indent);
     match &n.value {
         Value::Scalar { .. } if secret && !n.is_null() => out.push_str(" <secret>\n"),
@@ -43,7 +43,7 @@ fn emit(n: &Node, indent: usize, out: &mut String, secret: bool) {
             out.push('\n');
             for i in items {
                 out.push_str(&format!("{pad}-"));
-                emit(i, indent + 2, out, secret);
+                emit(i, indent + 2, out, secret, mask);
             }
         }
         Value::Map(entries) => {
@@ -51,21 +51,34 @@ fn emit(n: &Node, indent: usize, out: &mut String, secret: bool) {
             for (k, v) in entries {
                 let key = k.key_text();
                 out.push_str(&format!("{pad}{}:", scalar(&key, true, None)));
-                emit(v, indent + 2, out, SECRETS.contains(&key.as_str()));
+                emit(
+                    v,
+                    indent + 2,
+                    out,
+                    mask && SECRETS.contains(&key.as_str()),
+                    mask,
+                );
             }
         }
     }
+}
+
+/// A tree as YAML text, secrets and all (what the TOML converter writes).
+pub fn render(root: &Node) -> String {
+    write(root, false)
+}
+
+fn write(root: &Node, mask: bool) -> String {
+    let mut out = String::new();
+    emit(root, 0, &mut out, false, mask);
+    out.trim_start_matches('\n').to_string()
 }
 
 /// `text` (a YAML config) with its secrets masked; a file that is not YAML
 /// shows nothing of itself.
 pub fn masked(text: &str) -> String {
     match super::yaml::parse(text) {
-        Ok(root) => {
-            let mut out = String::new();
-            emit(&root, 0, &mut out, false);
-            out.trim_start_matches('\n').to_string()
-        }
+        Ok(root) => write(&root, true),
         Err(_) => "# (the file is not YAML)\n".into(),
     }
 }

@@ -4,7 +4,6 @@
 //! stay contained; config errors, reloads, /probe's allow list, signals.
 
 use netkit_tests::*;
-use serde_json::Value;
 use std::net::{SocketAddr, TcpListener};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -24,42 +23,6 @@ fn tcp_closed() -> SocketAddr {
         .unwrap()
         .local_addr()
         .unwrap()
-}
-
-/// Poll Prometheus's query API until `query` returns one value per wanted
-/// label value, then return them.
-fn prom_values(prom: SocketAddr, query: &str, label: &str, want: usize) -> Vec<(String, f64)> {
-    let start = Instant::now();
-    loop {
-        let (status, body) = http(
-            "GET",
-            prom,
-            &format!("/api/v1/query?query={}", url_encode(query)),
-        );
-        if status == 200 {
-            let v: Value = serde_json::from_str(&body).unwrap();
-            let mut out: Vec<(String, f64)> = v["data"]["result"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|r| {
-                    (
-                        r["metric"][label].as_str().unwrap_or_default().to_string(),
-                        r["value"][1].as_str().unwrap().parse().unwrap(),
-                    )
-                })
-                .collect();
-            out.sort_by(|a, b| a.0.cmp(&b.0));
-            if out.len() >= want {
-                return out;
-            }
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "Prometheus never had {want} results for {query}: {body}"
-        );
-        std::thread::sleep(Duration::from_millis(500));
-    }
 }
 
 #[test]

@@ -725,41 +725,6 @@ fn index_logs_config_and_the_scrape_timeout() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// Prometheus's answer to `query`: (value of `label`, value) per series, once it has `want`.
-fn prom_values(prom: SocketAddr, query: &str, label: &str, want: usize) -> Vec<(String, f64)> {
-    let start = std::time::Instant::now();
-    loop {
-        let (status, body) = http(
-            "GET",
-            prom,
-            &format!("/api/v1/query?query={}", netkit_tests::url_encode(query)),
-        );
-        if status == 200 {
-            let v: serde_json::Value = serde_json::from_str(&body).unwrap();
-            let mut out: Vec<(String, f64)> = v["data"]["result"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|r| {
-                    (
-                        r["metric"][label].as_str().unwrap_or_default().to_string(),
-                        r["value"][1].as_str().unwrap().parse().unwrap(),
-                    )
-                })
-                .collect();
-            out.sort_by(|a, b| a.0.cmp(&b.0));
-            if out.len() >= want {
-                return out;
-            }
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "Prometheus never had {want} results for {query}: {body}"
-        );
-        std::thread::sleep(Duration::from_millis(500));
-    }
-}
-
 /// A real Prometheus with blackbox_exporter's README relabelling, unchanged
 /// but for the exporter's address, scraping netkit watch and blackbox side by side.
 #[test]
@@ -810,8 +775,8 @@ fn prometheus_with_blackbox_readme_relabelling_scrapes_netkit() {
             .arg(format!("--web.listen-address={prom}")),
     );
     netkit_tests::wait_for_http(prom, "/-/ready", Duration::from_secs(60));
-    let theirs = prom_values(prom, "probe_success{job=\"blackbox\"}", "instance", 2);
-    let ours = prom_values(prom, "probe_success{job=\"netkit\"}", "instance", 2);
+    let theirs = netkit_tests::prom_values(prom, "probe_success{job=\"blackbox\"}", "instance", 2);
+    let ours = netkit_tests::prom_values(prom, "probe_success{job=\"netkit\"}", "instance", 2);
     let mut want = vec![
         (format!("http://{closed}/"), 0.0),
         (format!("http://{web}/"), 1.0),
@@ -822,7 +787,7 @@ fn prometheus_with_blackbox_readme_relabelling_scrapes_netkit() {
         ours, theirs,
         "netkit vs blackbox_exporter through Prometheus"
     );
-    let codes = prom_values(
+    let codes = netkit_tests::prom_values(
         prom,
         "probe_http_status_code{job=\"netkit\"}",
         "instance",
@@ -830,7 +795,7 @@ fn prometheus_with_blackbox_readme_relabelling_scrapes_netkit() {
     );
     assert_eq!(
         codes,
-        prom_values(
+        netkit_tests::prom_values(
             prom,
             "probe_http_status_code{job=\"blackbox\"}",
             "instance",

@@ -369,6 +369,21 @@ impl<'a> Block<'a> {
             .collect()
     }
 
+    /// `key` as a list of regular expressions, each checked (Rust's regex
+    /// syntax, RE2's for what blackbox's configs write).
+    pub fn regexes(&self, key: &str) -> Vec<String> {
+        self.strs(key)
+            .into_iter()
+            .filter_map(|(r, at)| match http_proto::expect::regex(key, &r) {
+                Ok(_) => Some(r),
+                Err(e) => {
+                    self.bad(key, at, e);
+                    None
+                }
+            })
+            .collect()
+    }
+
     /// `key` as a list of integers.
     pub fn ints(&self, key: &str) -> Vec<(i64, At)> {
         self.seq(key)

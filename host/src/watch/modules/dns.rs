@@ -8,23 +8,11 @@ use crate::watch::dns_settings::{DnsSettings, RCODES, RrValidator};
 
 fn validator(b: &Block, key: &str) -> RrValidator {
     let v = b.block(key);
-    let regexes = |k: &str| -> Vec<String> {
-        v.strs(k)
-            .into_iter()
-            .filter_map(|(r, at)| match http_proto::expect::regex(k, &r) {
-                Ok(_) => Some(r),
-                Err(e) => {
-                    v.bad(k, at, e);
-                    None
-                }
-            })
-            .collect()
-    };
     RrValidator {
-        fail_if_matches: regexes("fail_if_matches_regexp"),
-        fail_if_all_match: regexes("fail_if_all_match_regexp"),
-        fail_if_not_matches: regexes("fail_if_not_matches_regexp"),
-        fail_if_none_matches: regexes("fail_if_none_matches_regexp"),
+        fail_if_matches: v.regexes("fail_if_matches_regexp"),
+        fail_if_all_match: v.regexes("fail_if_all_match_regexp"),
+        fail_if_not_matches: v.regexes("fail_if_not_matches_regexp"),
+        fail_if_none_matches: v.regexes("fail_if_none_matches_regexp"),
     }
 }
 

@@ -174,20 +174,8 @@ pub fn read(b: &Block, m: &mut ProbeConfig) {
     };
     raw.fail_if_ssl = b.bool("fail_if_ssl").unwrap_or(false);
     raw.fail_if_not_ssl = b.bool("fail_if_not_ssl").unwrap_or(false);
-    let regexes = |key: &str| -> Vec<String> {
-        b.strs(key)
-            .into_iter()
-            .filter_map(|(r, at)| match http_proto::expect::regex(key, &r) {
-                Ok(_) => Some(r),
-                Err(e) => {
-                    b.bad(key, at, e);
-                    None
-                }
-            })
-            .collect()
-    };
-    raw.fail_if_body_matches_regexp = regexes("fail_if_body_matches_regexp");
-    raw.fail_if_body_not_matches_regexp = regexes("fail_if_body_not_matches_regexp");
+    raw.fail_if_body_matches_regexp = b.regexes("fail_if_body_matches_regexp");
+    raw.fail_if_body_not_matches_regexp = b.regexes("fail_if_body_not_matches_regexp");
     raw.fail_if_header_matches = header_rules(b, "fail_if_header_matches");
     raw.fail_if_header_not_matches = header_rules(b, "fail_if_header_not_matches");
     raw.tls_config = common::tls_config(b, m);

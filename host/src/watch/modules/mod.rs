@@ -433,41 +433,21 @@ fn schedule(ctx: &Ctx, s: &Block, config: &mut Config, modules: &[(String, At)])
             return name;
         }
     };
-    if name == module {
-        // The module itself on a schedule: one probe that is both (the shape
-        // of netkit's older TOML, which `netkit watch convert` writes).
-        let Some(m) = config
-            .probes
-            .iter_mut()
-            .find(|p| p.name == module && !p.scheduled)
-        else {
-            s.bad(
-                "module",
-                module_at,
-                format!("no module named {module:?} in modules:"),
-            );
-            return name;
-        };
-        if !target.is_empty()
-            && let Err(e) = m.parse_target(&target)
-        {
-            s.bad("target", target_at, e);
-            return name;
-        }
-        m.target = target;
-        m.interval = interval;
-        m.timeout = m.timeout.min(interval);
-        m.scheduled = true;
-        return name;
-    }
-    if config.probes.iter().any(|p| p.name == name) || modules.iter().any(|(m, _)| *m == name) {
+    let same = name == module;
+    if !same
+        && (config.probes.iter().any(|p| p.name == name) || modules.iter().any(|(m, _)| *m == name))
+    {
         s.error(
             s.at,
             format!("{}: the name {name:?} is taken: names of modules and scheduled probes must be unique", s.path),
         );
         return name;
     }
-    let Some(m) = config.probes.iter().find(|p| p.name == module) else {
+    let Some(i) = config
+        .probes
+        .iter()
+        .position(|p| p.name == module && (!same || !p.scheduled))
+    else {
         if modules.iter().any(|(m, _)| *m == module) {
             s.say(
                 Severity::Unsupported,
@@ -485,21 +465,28 @@ fn schedule(ctx: &Ctx, s: &Block, config: &mut Config, modules: &[(String, At)])
         return name;
     };
     if !target.is_empty()
-        && let Err(e) = m.parse_target(&target)
+        && let Err(e) = config.probes[i].parse_target(&target)
     {
         s.bad("target", target_at, e);
         return name;
     }
-    let mut p = m.clone();
-    p.name = name.clone();
+    // Named as its module: the module itself on a schedule, one probe that
+    // is both (the shape of netkit's older TOML, which `convert` writes).
+    let p = if same {
+        &mut config.probes[i]
+    } else {
+        let mut p = config.probes[i].clone();
+        p.name = name.clone();
+        p.module = false;
+        p.open = false;
+        p.allow_targets.clear();
+        config.probes.push(p);
+        config.probes.last_mut().expect("just pushed")
+    };
     p.target = target;
     p.interval = interval;
     p.timeout = p.timeout.min(interval);
     p.scheduled = true;
-    p.module = false;
-    p.open = false;
-    p.allow_targets.clear();
-    config.probes.push(p);
     name
 }
 

@@ -39,14 +39,15 @@ pub struct Args {
     /// Check the config and exit: per module `ok` or what netkit lacks (the migration report); 0 if it all loads, 1 if not.
     #[arg(long = "config.check")]
     config_check: bool,
-    /// Where to serve /metrics, /probe, /-/healthy and /-/reload.
+    /// Where to serve /metrics, /probe, /-/healthy and /-/reload (repeat it for several addresses, as blackbox's flag).
     #[arg(
         long,
         visible_alias = "web.listen-address",
         value_name = "ADDR",
-        default_value = "127.0.0.1:9115"
+        default_value = "127.0.0.1:9115",
+        action = clap::ArgAction::Append
     )]
-    listen: SocketAddr,
+    listen: Vec<SocketAddr>,
     /// Prometheus web config (YAML, exporter-toolkit's keys): TLS, client certificates, basic auth.
     #[arg(long = "web.config.file", value_name = "FILE")]
     web_config: Option<PathBuf>,
@@ -456,9 +457,13 @@ pub async fn main(a: Args) -> Result<ExitCode> {
         .route("/-/healthy", get(|| async { "Healthy\n" }))
         .route("/-/reload", reload_route)
         .with_state(app.clone());
-    let listener = netkit::watch::server::listen(a.listen)
-        .with_context(|| format!("cannot listen on {} (pick another with --listen)", a.listen))?;
-    watcher.set_listening(&[a.listen]);
+    let mut listeners = Vec::new();
+    for addr in &a.listen {
+        listeners.push(netkit::watch::server::listen(*addr).with_context(|| {
+            format!("cannot listen on {addr} (pick another with --web.listen-address)")
+        })?);
+    }
+    watcher.set_listening(&a.listen);
     let open = watcher.open_modules();
     if !open.is_empty() {
         tracing::warn!(
@@ -467,7 +472,7 @@ pub async fn main(a: Args) -> Result<ExitCode> {
         );
     }
     tracing::info!(
-        listen = %a.listen, probes = count, config = %config_path.display(), tls, basic_auth = auth, client_auth,
+        listen = %a.listen.iter().map(|l| l.to_string()).collect::<Vec<_>>().join(","), probes = count, config = %config_path.display(), tls, basic_auth = auth, client_auth,
         lifecycle = a.enable_lifecycle, fd_limit = fds, "netkit watch started"
     );
     let mut hup = signal(SignalKind::hangup()).context("cannot watch for SIGHUP")?;
@@ -502,7 +507,7 @@ pub async fn main(a: Args) -> Result<ExitCode> {
         }
     };
     netkit::watch::server::serve(
-        listener,
+        listeners,
         router,
         app.web.clone(),
         options,

@@ -83,11 +83,43 @@ pub fn listen(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
     socket.listen(LISTEN_BACKLOG)
 }
 
-/// Serve `router` on `listener` until `stop` resolves, then give open
-/// connections `shutdown_timeout` to finish and return. Connections the
-/// policy closes are counted in `metrics`.
+/// Accepted connections of every listener, into one queue (each listener
+/// keeps accepting on its own task, so one busy address never holds up another).
+type Accepted = tokio::sync::mpsc::Receiver<(tokio::net::TcpStream, std::net::SocketAddr)>;
+
+/// The queue, and the accepting tasks (aborted to close the listeners).
+fn accept_all(listeners: Vec<TcpListener>) -> (Accepted, Vec<tokio::task::JoinHandle<()>>) {
+    let (tx, rx) = tokio::sync::mpsc::channel(1024);
+    let mut tasks = Vec::new();
+    for listener in listeners {
+        let tx = tx.clone();
+        tasks.push(tokio::spawn(async move {
+            loop {
+                match listener.accept().await {
+                    Ok(c) => {
+                        if tx.send(c).await.is_err() {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        // Out of file descriptors, or a connection reset before
+                        // accept: wait a moment instead of spinning.
+                        tracing::warn!("accept failed: {e}");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                }
+            }
+        }));
+    }
+    (rx, tasks)
+}
+
+/// Serve `router` on `listeners` (blackbox's repeatable
+/// `--web.listen-address`) until `stop` resolves, then give open connections
+/// `shutdown_timeout` to finish and return. Connections the policy closes
+/// are counted in `metrics`; the connection limits hold over all listeners.
 pub async fn serve(
-    listener: TcpListener,
+    listeners: Vec<TcpListener>,
     router: Router,
     web: Web,
     options: ServerOptions,
@@ -103,17 +135,12 @@ pub async fn serve(
     let refused = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let pending = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     tokio::pin!(stop);
+    let (mut accepted, accepting) = accept_all(listeners);
     loop {
         let (stream, peer) = tokio::select! {
-            r = listener.accept() => match r {
-                Ok(c) => c,
-                Err(e) => {
-                    // Out of file descriptors, or a connection reset before
-                    // accept: wait a moment instead of spinning.
-                    tracing::warn!("accept failed: {e}");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
+            r = accepted.recv() => match r {
+                Some(c) => c,
+                None => break,
             },
             _ = &mut stop => break,
         };
@@ -209,7 +236,11 @@ pub async fn serve(
             }
         });
     }
-    drop(listener);
+    // No new connections: the listeners close with their tasks.
+    for t in accepting {
+        t.abort();
+    }
+    drop(accepted);
     if tokio::time::timeout(options.shutdown_timeout, graceful.shutdown())
         .await
         .is_err()

@@ -225,12 +225,16 @@ async fn probe(
     let debug = q.get("debug").is_some_and(|d| d == "true");
     let timeout = scrape_timeout(&headers, app.timeout_offset);
     let target = q.get("target").map(String::as_str);
-    // Always with the audit: the history keeps every run's log for /logs.
+    // With the audit when anyone will read it: this answer, or /logs
+    // (--history.limit 0 keeps no history, and its runs skip the rendering).
+    let keep = app.history.keeps();
     let result = app
         .watcher()
-        .probe_once(module, target, true, timeout)
+        .probe_once(module, target, debug || keep, timeout)
         .await;
-    if let Ok(r) = &result {
+    if let Ok(r) = &result
+        && keep
+    {
         app.history.add(
             module,
             target.unwrap_or(""),

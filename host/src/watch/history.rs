@@ -38,6 +38,11 @@ impl History {
         }
     }
 
+    /// Whether it keeps any run (`--history.limit` above 0).
+    pub fn keeps(&self) -> bool {
+        self.limit > 0
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, (u64, VecDeque<Entry>)> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }

@@ -22,10 +22,15 @@ pub mod bindings {
     });
 }
 
+pub use bindings::exports::netkit::diag::tcp_dialog::{
+    DialogError, DialogFailure, DialogOptions, DialogReport, Label, Step,
+};
 pub use bindings::exports::netkit::diag::tls_probe::{
     Starttls, TlsProbeError, TlsProbeOptions, TlsReport,
 };
-pub use bindings::netkit::diag::tls_types::{Handshake, TlsOptions, TlsVersion, VerifyError};
+pub use bindings::netkit::diag::tls_types::{
+    ClientCertificate, Handshake, TlsOptions, TlsVersion, VerifyError,
+};
 
 /// The system's trust roots, as Debian's ca-certificates installs them.
 pub const SYSTEM_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
@@ -45,6 +50,33 @@ pub fn roots(ca: Option<&Path>) -> Result<Vec<Vec<u8>>> {
     tls_proto::pem::certificates(&pem).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
 
+/// A client certificate (mTLS) from its PEM files, read and checked by the
+/// host (the component reads no file); none when neither is given.
+pub fn client_certificate(
+    cert: Option<&Path>,
+    key: Option<&Path>,
+) -> Result<Option<tls_proto::pem::ClientCertificate>> {
+    let (cert, key) = match (cert, key) {
+        (None, None) => return Ok(None),
+        (Some(c), Some(k)) => (c, k),
+        _ => anyhow::bail!("a client certificate needs both its certificate and its key file"),
+    };
+    let read = |p: &Path| {
+        cli_args::files::read(p, cli_args::files::Kind::Pem).map_err(|e| anyhow::anyhow!("{e}"))
+    };
+    let c = tls_proto::pem::ClientCertificate::from_pem(&read(cert)?, &read(key)?)
+        .map_err(|e| anyhow::anyhow!("{} / {}: {e}", cert.display(), key.display()))?;
+    Ok(Some(c))
+}
+
+/// The WIT record of a client certificate.
+pub fn client_certificate_wit(c: &tls_proto::pem::ClientCertificate) -> ClientCertificate {
+    ClientCertificate {
+        chain: c.chain.clone(),
+        key_pem: c.key_pem.clone(),
+    }
+}
+
 /// Grants for a TLS connection to exactly `target`: `tcp-connect://` it. Nothing else.
 pub fn client_policy(target: SocketAddr) -> ResolvedPolicy {
     ResolvedPolicy::new(vec![NetGrant::exact(GrantKind::TcpConnect, target)])
@@ -56,6 +88,7 @@ pub struct TlsProber {
     host: Host,
     pre: InstancePre<State>,
     export: bindings::exports::netkit::diag::tls_probe::GuestIndices,
+    dialog: bindings::exports::netkit::diag::tcp_dialog::GuestIndices,
 }
 
 impl TlsProber {
@@ -72,10 +105,13 @@ impl TlsProber {
             .map_err(anyhow::Error::from)?;
         let export = bindings::exports::netkit::diag::tls_probe::GuestIndices::new(&pre)
             .map_err(anyhow::Error::from)?;
+        let dialog = bindings::exports::netkit::diag::tcp_dialog::GuestIndices::new(&pre)
+            .map_err(anyhow::Error::from)?;
         Ok(Self {
             host: host.clone(),
             pre,
             export,
+            dialog,
         })
     }
 
@@ -106,6 +142,30 @@ impl TlsProber {
                 .export
                 .load(&mut store, &instance)?
                 .call_probe(&mut store, name, addr.port(), Some(&ip), options)
+                .await?)
+        })
+        .await
+    }
+}
+
+impl TlsProber {
+    /// Run a tcp dialog (blackbox's `query_response`) with `addr`, naming it
+    /// `name` (SNI and verification for any TLS), under `sandbox`.
+    pub async fn dialog_in(
+        &self,
+        sandbox: &Sandbox,
+        name: &str,
+        addr: SocketAddr,
+        options: &DialogOptions,
+    ) -> Result<Result<DialogReport, DialogError>> {
+        let (mut store, _) = self.host.store(sandbox);
+        let ip = addr.ip().to_string();
+        unconstrained(async {
+            let instance = self.pre.instantiate_async(&mut store).await?;
+            Ok(self
+                .dialog
+                .load(&mut store, &instance)?
+                .call_run(&mut store, name, addr.port(), Some(&ip), options)
                 .await?)
         })
         .await

@@ -999,3 +999,26 @@ pub fn prom_values(prom: SocketAddr, query: &str, label: &str, want: usize) -> V
         std::thread::sleep(Duration::from_millis(500));
     }
 }
+
+/// aiosmtpd (PyPI) on a free loopback port, offering STARTTLS with `chain` and `key`.
+pub fn start_aiosmtpd(chain: &Path, key: &Path) -> (Peer, SocketAddr) {
+    let ok = Command::new("python3")
+        .args(["-c", "import aiosmtpd"])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        ok,
+        "aiosmtpd is missing: python3 -m pip install aiosmtpd==1.4.6 (.ci/install-peers installs it)"
+    );
+    let addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
+    let peer = Peer::start(
+        "aiosmtpd",
+        Command::new("python3")
+            .args(["-m", "aiosmtpd", "-n", "-l", &addr.to_string(), "--tlscert"])
+            .arg(chain)
+            .arg("--tlskey")
+            .arg(key),
+    );
+    wait_for_tcp(addr, Duration::from_secs(20));
+    (peer, addr)
+}

@@ -463,25 +463,7 @@ fn a_chain_of_100_certificates_is_read_whole_and_bounded() {
 /// aiosmtpd (PyPI) with STARTTLS, serving the good chain.
 fn start_aiosmtpd() -> (netkit_tests::Peer, std::net::SocketAddr) {
     let w = world();
-    let ok = Command::new("python3")
-        .args(["-c", "import aiosmtpd"])
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(
-        ok,
-        "aiosmtpd is missing: python3 -m pip install aiosmtpd==1.4.6 (.ci/install-peers installs it)"
-    );
-    let addr: std::net::SocketAddr = ([127, 0, 0, 1], netkit_tests::free_port()).into();
-    let peer = netkit_tests::Peer::start(
-        "aiosmtpd",
-        Command::new("python3")
-            .args(["-m", "aiosmtpd", "-n", "-l", &addr.to_string(), "--tlscert"])
-            .arg(&w.good.chain)
-            .arg("--tlskey")
-            .arg(&w.good.key),
-    );
-    netkit_tests::wait_for_tcp(addr, std::time::Duration::from_secs(20));
-    (peer, addr)
+    netkit_tests::start_aiosmtpd(&w.good.chain, &w.good.key)
 }
 
 #[test]

@@ -360,6 +360,12 @@ pub struct TlsClientFlags {
     /// Go on when the certificate does not verify (the verdict and every fact are still reported).
     #[arg(long, short = 'k')]
     pub insecure: bool,
+    /// Present this client certificate (PEM, the leaf first) when the server asks for one (mTLS).
+    #[arg(long, value_name = "FILE", requires = "key")]
+    pub cert: Option<std::path::PathBuf>,
+    /// The client certificate's private key (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    pub key: Option<std::path::PathBuf>,
     /// Lowest TLS version to offer.
     #[arg(long, value_enum, value_name = "VERSION")]
     pub min_version: Option<TlsVersionArg>,

@@ -75,6 +75,14 @@ fn request(f: &HttpFlags) -> Result<HttpRequest, String> {
             min_version: f.tls.min_version.map(version),
             max_version: f.tls.max_version.map(version),
             alpn: Vec::new(),
+            client_certificate: tls_proto::pem::read_client_certificate(
+                f.tls.cert.as_deref(),
+                f.tls.key.as_deref(),
+            )?
+            .map(|c| crate::netkit::diag::tls_types::ClientCertificate {
+                chain: c.chain,
+                key_pem: c.key_pem,
+            }),
         },
         timeout_ms: cli_args::ms_at_least_1(f.timeout),
         max_body: f.max_body,

@@ -184,6 +184,12 @@ fn hop(
             crate::netkit::diag::tls_types::TlsVersion::Tls13 => tls_proto::TlsVersion::Tls13,
         }),
         alpn: vec!["http/1.1".into()],
+        client_certificate: req.tls.client_certificate.as_ref().map(|c| {
+            tls_proto::pem::ClientCertificate {
+                chain: c.chain.clone(),
+                key_pem: c.key_pem.clone(),
+            }
+        }),
     };
     let start = now();
     let (mut stream, h) = match TlsStream::connect(transport, &options, deadline) {

@@ -82,6 +82,7 @@ pub fn key_exchange(
         min_version: Some(TlsVersion::Tls13),
         max_version: Some(TlsVersion::Tls13),
         alpn: vec![ke::ALPN.to_string()],
+        client_certificate: None,
     };
     // The request goes out with the client's Finished (no wait on a delayed ACK).
     let (mut tls, handshake) =

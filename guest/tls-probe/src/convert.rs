@@ -1,7 +1,9 @@
 //! tls-proto's types to the WIT records and back (the text is rendered from tls-proto's).
 
 use crate::exports::netkit::diag::tls_probe::{TlsProbeError, TlsReport};
-use crate::netkit::diag::tls_types::{Certificate, Handshake, TlsVersion, VerifyError};
+use crate::netkit::diag::tls_types::{
+    Certificate, ClientCertificate, Handshake, TlsVersion, VerifyError,
+};
 
 pub fn version(v: TlsVersion) -> tls_proto::TlsVersion {
     match v {
@@ -31,4 +33,18 @@ pub fn report(r: &TlsReport) -> tls_proto::text::TlsReport {
 
 pub fn error(e: &TlsProbeError) -> (&'static str, String) {
     tls_proto::tls_probe_error!(TlsProbeError, e)
+}
+
+pub fn client_certificate(c: &ClientCertificate) -> tls_proto::pem::ClientCertificate {
+    tls_proto::pem::ClientCertificate {
+        chain: c.chain.clone(),
+        key_pem: c.key_pem.clone(),
+    }
+}
+
+pub fn client_certificate_to_wit(c: &tls_proto::pem::ClientCertificate) -> ClientCertificate {
+    ClientCertificate {
+        chain: c.chain.clone(),
+        key_pem: c.key_pem.clone(),
+    }
 }

@@ -3,6 +3,7 @@
 //! handshake, and report every fact, whether or not the chain verifies.
 
 mod convert;
+mod dialog;
 
 use clap::Parser;
 use exports::netkit::diag::tls_probe::{
@@ -25,27 +26,60 @@ fn now() -> u64 {
     netio::wasip2::clocks::monotonic_clock::now()
 }
 
+/// Why there is no address to connect to.
+pub(crate) enum NoAddress {
+    /// `connect-to` is not an IP address.
+    Invalid(String),
+    /// The name did not resolve (to that family).
+    NotFound(String),
+}
+
 /// Where to connect: `connect_to` when given, else the first address of `host`.
-fn address(
+pub(crate) fn address(
     host: &str,
     port: u16,
     connect_to: Option<&str>,
     v4: bool,
     v6: bool,
-) -> Result<SocketAddr, TlsProbeError> {
+) -> Result<SocketAddr, NoAddress> {
     if let Some(ip) = connect_to {
-        let ip: IpAddr = ip.parse().map_err(|_| {
-            TlsProbeError::InvalidRequest(format!("connect-to {ip:?} is not an IP address"))
-        })?;
+        let ip: IpAddr = ip
+            .parse()
+            .map_err(|_| NoAddress::Invalid(format!("connect-to {ip:?} is not an IP address")))?;
         return Ok(SocketAddr::new(ip, port));
     }
-    let all = wstd::runtime::block_on(netio::resolve(host)).map_err(TlsProbeError::NameNotFound)?;
+    let all = wstd::runtime::block_on(netio::resolve(host)).map_err(NoAddress::NotFound)?;
     all.into_iter()
         .find(|ip| (!v4 || ip.is_ipv4()) && (!v6 || ip.is_ipv6()))
         .map(|ip| SocketAddr::new(ip, port))
-        .ok_or_else(|| {
-            TlsProbeError::NameNotFound(format!("{host:?} has no address of that family"))
-        })
+        .ok_or_else(|| NoAddress::NotFound(format!("{host:?} has no address of that family")))
+}
+
+/// The name to send as SNI and verify: the options' or the host asked for.
+pub(crate) fn server_name(host: &str, given: Option<&String>) -> String {
+    given.cloned().unwrap_or_else(|| {
+        host.trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string()
+    })
+}
+
+/// The WIT TLS options as tls-proto's, for `server_name`.
+pub(crate) fn tls_options(
+    o: &netkit::diag::tls_types::TlsOptions,
+    server_name: &str,
+) -> tls_proto::TlsOptions {
+    tls_proto::TlsOptions {
+        server_name: server_name.to_string(),
+        roots: o.roots.clone(),
+        min_version: o.min_version.map(convert::version),
+        max_version: o.max_version.map(convert::version),
+        alpn: o.alpn.clone(),
+        client_certificate: o
+            .client_certificate
+            .as_ref()
+            .map(convert::client_certificate),
+    }
 }
 
 fn probe(
@@ -63,12 +97,11 @@ fn probe(
     }
     let start = now();
     let deadline = start.saturating_add(o.timeout_ms.saturating_mul(1_000_000));
-    let addr = address(host, port, connect_to, v4, v6)?;
-    let server_name = o.tls.server_name.clone().unwrap_or_else(|| {
-        host.trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_string()
-    });
+    let addr = address(host, port, connect_to, v4, v6).map_err(|e| match e {
+        NoAddress::Invalid(why) => TlsProbeError::InvalidRequest(why),
+        NoAddress::NotFound(why) => TlsProbeError::NameNotFound(why),
+    })?;
+    let server_name = server_name(host, o.tls.server_name.as_ref());
     let tcp = match TcpStream::connect_until(addr, deadline) {
         Ok(Some(s)) => s,
         Ok(None) => {
@@ -85,13 +118,7 @@ fn probe(
         tls_proto::starttls::smtp(&mut transport, deadline)
             .map_err(|e| TlsProbeError::HandshakeFailed((e, None)))?;
     }
-    let options = tls_proto::TlsOptions {
-        server_name: server_name.clone(),
-        roots: o.tls.roots.clone(),
-        min_version: o.tls.min_version.map(convert::version),
-        max_version: o.tls.max_version.map(convert::version),
-        alpn: o.tls.alpn.clone(),
-    };
+    let options = tls_options(&o.tls, &server_name);
     match TlsStream::connect(transport, &options, deadline) {
         Ok((mut stream, h)) => {
             stream.close(deadline);
@@ -145,6 +172,13 @@ impl exports::wasi::cli::run::Guest for Component {
             Ok(r) => r,
             Err(e) => return fail("invalid-request", e),
         };
+        let client_certificate = match tls_proto::pem::read_client_certificate(
+            f.tls.cert.as_deref(),
+            f.tls.key.as_deref(),
+        ) {
+            Ok(c) => c.as_ref().map(convert::client_certificate_to_wit),
+            Err(e) => return fail("invalid-request", e),
+        };
         let options = TlsProbeOptions {
             tls: netkit::diag::tls_types::TlsOptions {
                 server_name: f.tls.sni.clone(),
@@ -153,6 +187,7 @@ impl exports::wasi::cli::run::Guest for Component {
                 min_version: f.tls.min_version.map(convert::version_arg),
                 max_version: f.tls.max_version.map(convert::version_arg),
                 alpn: f.alpn.clone(),
+                client_certificate,
             },
             timeout_ms: cli_args::ms_at_least_1(f.timeout),
             starttls: f.starttls.map(|_| Starttls::Smtp),

@@ -26,6 +26,8 @@ pub struct TlsOptions {
     pub max_version: Option<TlsVersion>,
     /// ALPN protocols to offer, in order.
     pub alpn: Vec<String>,
+    /// A certificate to present when the server asks for one (mTLS).
+    pub client_certificate: Option<crate::pem::ClientCertificate>,
 }
 
 /// What the handshake established (or, when it failed, how far it got).
@@ -110,12 +112,20 @@ pub fn client_config(
             .filter(|v| *v >= min && *v <= max)
             .map(TlsVersion::rustls)
             .collect();
-    let mut config = ClientConfig::builder_with_provider(provider)
+    let config = ClientConfig::builder_with_provider(provider)
         .with_protocol_versions(&versions)
         .map_err(|e| TlsError::Invalid(format!("TLS versions: {e}")))?
         .dangerous()
-        .with_custom_certificate_verifier(Arc::new(verifier))
-        .with_no_client_auth();
+        .with_custom_certificate_verifier(Arc::new(verifier));
+    let mut config = match &options.client_certificate {
+        None => config.with_no_client_auth(),
+        Some(c) => {
+            let (chain, key) = c.parts().map_err(TlsError::Invalid)?;
+            config
+                .with_client_auth_cert(chain, key)
+                .map_err(|e| TlsError::Invalid(format!("the client certificate: {e}")))?
+        }
+    };
     for p in &options.alpn {
         check_alpn(p).map_err(TlsError::Invalid)?;
     }

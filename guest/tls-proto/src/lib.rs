@@ -11,6 +11,7 @@
 
 mod cert;
 mod client;
+pub mod dialog;
 #[cfg(feature = "netio")]
 mod netio_transport;
 pub mod pem;

@@ -52,6 +52,12 @@ pub async fn main(Args { f, c }: Args, audit: bool) -> Result<ExitCode> {
             min_version: f.tls.min_version.map(tls::version),
             max_version: f.tls.max_version.map(tls::version),
             alpn: f.alpn.clone(),
+            client_certificate: tls::client_certificate(
+                f.tls.cert.as_deref(),
+                f.tls.key.as_deref(),
+            )?
+            .as_ref()
+            .map(tls::client_certificate_wit),
         },
         timeout_ms: cli_args::ms_at_least_1(f.timeout),
         starttls: f.starttls.map(|_| Starttls::Smtp),

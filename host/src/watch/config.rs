@@ -166,6 +166,9 @@ pub struct ProbeConfig {
     pub expect: Option<String>,
     /// TCP/UDP: bytes the reply must contain.
     pub expect_bytes: Option<Vec<u8>>,
+    /// TCP: a dialog the plain probe cannot hold (blackbox's `query_response`
+    /// in full, `tls: true` with a dialog); it then runs instead of send/expect.
+    pub dialog: Option<super::tcp_dialog::Dialog>,
     /// Echo: the message.
     pub message: String,
     /// Component: the file (relative to the config file's directory) or `oci://…`.
@@ -230,6 +233,7 @@ impl ProbeConfig {
             send: None,
             expect: None,
             expect_bytes: None,
+            dialog: None,
             message: echo_proto::DEFAULT_MESSAGE.into(),
             component: None,
             insecure_registry: false,
@@ -766,6 +770,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             send,
             expect: p.expect.map(|e| e.into_inner()),
             expect_bytes,
+            dialog: None,
             message: p
                 .message
                 .unwrap_or_else(|| echo_proto::DEFAULT_MESSAGE.into()),

@@ -15,6 +15,7 @@ pub mod reload;
 pub mod run;
 pub mod server;
 pub mod target;
+pub mod tcp_dialog;
 pub mod web_config;
 pub mod web_probe;
 mod web_run;

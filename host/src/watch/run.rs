@@ -157,6 +157,10 @@ pub const VALUES: &[(&str, &str)] = &[
         "Whether the probe failed because of a regex (1) or not (0)",
     ),
     (
+        "probe_failed_due_to_bytes",
+        "Whether the probe failed because of expect_bytes (1) or not (0)",
+    ),
+    (
         "probe_http_last_modified_timestamp_seconds",
         "The Last-Modified HTTP response header as Unix time",
     ),
@@ -233,6 +237,10 @@ pub const LABELED: &[(&str, &str)] = &[
     (
         "probe_tls_verify_error",
         "Why the chain did not verify (1), or reason=\"\" with 0 when it did",
+    ),
+    (
+        "probe_expect_info",
+        "Explicit content matched (a tcp query_response step's labels)",
     ),
 ];
 
@@ -385,6 +393,7 @@ impl Runners {
                     .collect();
                 (format!("component:{digest}"), Some(bytes))
             }
+            Kind::Tcp if config.dialog.is_some() => ("tcp-dialog".to_string(), None),
             kind => (kind.name().to_string(), None),
         };
         if let Some(r) = self.lock().get(&key).and_then(std::sync::Weak::upgrade) {
@@ -392,6 +401,7 @@ impl Runners {
         }
         let runner = Arc::new(match config.kind {
             Kind::Sntp => Runner::Sntp(SntpClient::new(host)?),
+            Kind::Tcp if config.dialog.is_some() => Runner::Tls(crate::tls::TlsProber::new(host)?),
             Kind::Tcp => Runner::Probe(Prober::new(host, ProbeKind::Tcp)?),
             Kind::Udp => Runner::Probe(Prober::new(host, ProbeKind::Udp)?),
             Kind::Dns => Runner::Dns(DnsClient::new(host)?),
@@ -796,6 +806,13 @@ impl Probe {
                                     "probe_failed_due_to_regex",
                                     f64::from(u8::from(regex)),
                                 ));
+                                let bytes = v.status == "mismatch"
+                                    && c.expect.is_none()
+                                    && c.expect_bytes.is_some();
+                                values.push((
+                                    "probe_failed_due_to_bytes",
+                                    f64::from(u8::from(bytes)),
+                                ));
                                 if let Some(t) = secs(a.reply_ns) {
                                     values.push(("probe_tcp_reply_seconds", t));
                                 }
@@ -894,7 +911,12 @@ impl Probe {
             }
             Runner::Tls(prober) => {
                 let s = sandbox(crate::tls::client_policy(addr));
-                super::web_run::tls(prober, &s, c, &target, addr, lookup).await?
+                match &c.dialog {
+                    Some(d) if c.kind == Kind::Tcp => {
+                        super::tcp_dialog::run(prober, &s, c, d, &target, addr).await?
+                    }
+                    _ => super::web_run::tls(prober, &s, c, &target, addr, lookup).await?,
+                }
             }
             Runner::Ping(pinger) => {
                 let s = sandbox(crate::ping::client_policy(addr.ip()));

@@ -39,6 +39,8 @@ pub struct RawTlsConfig {
     pub insecure_skip_verify: bool,
     pub min_version: Option<String>,
     pub max_version: Option<String>,
+    pub cert_file: Option<String>,
+    pub key_file: Option<String>,
 }
 
 /// `basic_auth = { username, password | password_file }`.
@@ -117,6 +119,8 @@ pub struct TlsSettings {
     pub insecure: bool,
     pub min_version: Option<crate::tls::TlsVersion>,
     pub max_version: Option<crate::tls::TlsVersion>,
+    /// `cert_file` and `key_file`, read when the config loads.
+    pub client_certificate: Option<tls_proto::pem::ClientCertificate>,
 }
 
 /// The http kind's settings, checked.
@@ -174,6 +178,14 @@ pub fn tls_settings(raw: Option<&RawTlsConfig>, base: &Path) -> Result<TlsSettin
         insecure: raw.insecure_skip_verify,
         min_version: version(&raw.min_version, "min_version")?,
         max_version: version(&raw.max_version, "max_version")?,
+        // Both or neither (the block says when one is missing).
+        client_certificate: match (&raw.cert_file, &raw.key_file) {
+            (Some(c), Some(k)) => {
+                crate::tls::client_certificate(Some(&base.join(c)), Some(&base.join(k)))
+                    .map_err(|e| format!("tls_config.cert_file/key_file: {e:#}"))?
+            }
+            _ => None,
+        },
     })
 }
 

@@ -19,7 +19,7 @@ fn l(k: &str, v: impl Into<String>) -> (String, String) {
 }
 
 /// The TLS metrics of a handshake (values and labelled), whatever its verdict.
-fn tls_values(
+pub(super) fn tls_values(
     h: &tls_proto::Handshake,
     values: &mut Vec<(&'static str, f64)>,
     labeled: &mut Labeled,
@@ -77,7 +77,7 @@ fn tls_values(
     labeled.push(("probe_tls_verify_error", vec![l("reason", reason)], v));
 }
 
-fn tls_options(c: &ProbeConfig) -> TlsOptions {
+pub(super) fn tls_options(c: &ProbeConfig) -> TlsOptions {
     let t = c.tls.clone().unwrap_or_default();
     TlsOptions {
         server_name: t.server_name,
@@ -86,6 +86,10 @@ fn tls_options(c: &ProbeConfig) -> TlsOptions {
         min_version: t.min_version,
         max_version: t.max_version,
         alpn: Vec::new(),
+        client_certificate: t
+            .client_certificate
+            .as_ref()
+            .map(crate::tls::client_certificate_wit),
     }
 }
 

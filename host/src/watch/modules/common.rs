@@ -97,18 +97,22 @@ pub fn tls_config(b: &Block, m: &mut ProbeConfig) -> Option<RawTlsConfig> {
         insecure_skip_verify: t.bool("insecure_skip_verify").unwrap_or(false),
         min_version: t.str("min_version").filter(|s| !s.is_empty()),
         max_version: t.str("max_version").filter(|s| !s.is_empty()),
+        cert_file: file(&t, "cert_file", m),
+        key_file: file(&t, "key_file", m),
     };
-    for key in [
-        "cert_file",
-        "key_file",
-        "cert",
-        "key",
-        "cert_ref",
-        "key_ref",
-    ] {
+    if t.has("cert_file") != t.has("key_file") {
+        t.error(
+            t.at,
+            format!(
+                "{}: cert_file and key_file go together (a client certificate needs its key): give both",
+                t.path
+            ),
+        );
+    }
+    for key in ["cert", "key", "cert_ref", "key_ref"] {
         t.unsupported(
             key,
-            "client certificates (mTLS) are not supported yet: netkit's probes present none",
+            "an inline client certificate or key is not supported: put it in a file and give cert_file and key_file",
         );
     }
     t.unsupported(

@@ -159,39 +159,14 @@ fn probe(p: &toml::Table) -> Result<(String, Node, Node), String> {
             ));
             "dns"
         }
-        "tcp" => {
-            if expect.is_some() && expect_bytes.is_some() {
-                return Err(format!(
-                    "probe {name:?}: expect and expect_hex together have no blackbox form (query_response takes one of them a step)"
-                ));
-            }
-            let mut steps = Vec::new();
-            if let Some(x) = send {
-                steps.push(map(vec![("send", x)]));
-            }
-            if let Some(e) = expect {
-                steps.push(map(vec![("expect", e)]));
-            }
-            if let Some(b) = expect_bytes {
-                steps.push(map(vec![("expect_bytes", b)]));
-            }
-            if !steps.is_empty() {
-                block.push((
-                    "query_response",
-                    Node {
-                        at: At::default(),
-                        value: Value::Seq(steps),
-                    },
-                ));
-            }
-            "tcp"
-        }
         "tls" => {
             block.push(("tls", scalar("true".into(), true)));
             copy(&mut block, &["tls_config"]);
             "tcp"
         }
-        "udp" => {
+        // netkit's own send/expect keys (raw bytes, a match anywhere in the
+        // reply), not blackbox's line-by-line query_response.
+        "udp" | "tcp" => {
             for (k, v) in [
                 ("send", send),
                 ("expect", expect),
@@ -201,7 +176,7 @@ fn probe(p: &toml::Table) -> Result<(String, Node, Node), String> {
                     block.push((k, v));
                 }
             }
-            "udp"
+            if kind == "udp" { "udp" } else { "tcp" }
         }
         "echo" => {
             copy(&mut block, &["message"]);
@@ -371,6 +346,14 @@ message = "hi"
             .preferred_ip_protocol
             .filter(|f| *f == crate::target::Family::V4);
         p.open = false;
+        // A TOML tls probe is blackbox's tcp prober with tls: true and no dialog.
+        if p.kind == crate::watch::config::Kind::Tls {
+            p.kind = crate::watch::config::Kind::Tcp;
+            p.dialog = Some(crate::watch::tcp_dialog::Dialog {
+                steps: Vec::new(),
+                tls: true,
+            });
+        }
         // None is the defaults (UDP, RD, NOERROR) the YAML spells out.
         p.dns = p
             .dns

@@ -1,22 +1,17 @@
-//! The `tcp:` block of a module: blackbox_exporter's `TCPProbe` keys. A
-//! dialog netkit's tcp prober can hold today (at most one `send`, then at
-//! most one `expect`) runs as blackbox runs it; `tls: true` with no dialog is
-//! a TLS handshake and its chain (netkit's tls kind); anything else is
-//! refused by name with the reason.
+//! The `tcp:` block of a module: blackbox_exporter's `TCPProbe` keys. No
+//! dialog and no TLS: a TCP connect (netkit's tcp probe). `tls: true` or a
+//! `query_response`: the dialog as blackbox runs it (a handshake and nothing
+//! more when there are no steps), line by line, with `${N}`, `labels`,
+//! `expect_bytes`, `starttls` at any step and `tls: true`
+//! ([`crate::watch::tcp_dialog`]). netkit's own `send`/`expect`/`expect_bytes`
+//! keys (what `netkit watch convert` writes for a TOML tcp probe): bytes sent
+//! as they are and a reply matched anywhere, by netkit's tcp probe.
 
 use super::block::{Block, Severity};
 use super::common;
-use crate::watch::config::{Kind, ProbeConfig};
-
-/// One `query_response` step as written.
-#[derive(Debug, Default)]
-struct Step {
-    expect: Option<String>,
-    expect_bytes: Option<Vec<u8>>,
-    send: Option<Vec<u8>>,
-    starttls: bool,
-    labels: bool,
-}
+use crate::watch::config::ProbeConfig;
+use crate::watch::tcp_dialog::Dialog;
+use tls_proto::dialog::Step;
 
 fn steps(b: &Block) -> Vec<Step> {
     b.blocks("query_response")
@@ -28,79 +23,29 @@ fn steps(b: &Block) -> Vec<Step> {
             {
                 s.bad("expect", *at, msg);
             }
-            let expect_bytes = s.bytes("expect_bytes").filter(|e| !e.is_empty());
-            if expect.is_some() && expect_bytes.is_some() {
-                s.error(
-                    s.at,
-                    format!("{}: expect and expect_bytes are mutually exclusive", s.path),
+            let labels: Vec<(String, String)> = s
+                .blocks("labels")
+                .iter()
+                .filter_map(|l| Some((l.str("name")?, l.str("value").unwrap_or_default())))
+                .collect();
+            if !labels.is_empty() && expect.is_none() {
+                s.say(
+                    Severity::Warning,
+                    s.key_at("labels").unwrap_or(s.at),
+                    "labels",
+                    "labels without an expect in the same step are never set (as in blackbox)",
                 );
             }
-            let labels = s.blocks("labels");
-            for l in &labels {
-                l.str("name");
-                l.str("value");
-            }
+            let send = s.bytes("send").filter(|x| !x.is_empty());
             Step {
                 expect: expect.map(|(e, _)| e),
-                expect_bytes,
-                send: s.bytes("send").filter(|x| !x.is_empty()),
+                expect_bytes: s.bytes("expect_bytes").filter(|e| !e.is_empty()),
+                labels,
+                send,
                 starttls: s.bool("starttls").unwrap_or(false),
-                labels: !labels.is_empty(),
             }
         })
         .collect()
-}
-
-/// What netkit's tcp prober can do with a dialog: at most one send, then at
-/// most one expectation; `Err` says what it cannot.
-fn one_exchange(steps: &[Step]) -> Result<(Option<Vec<u8>>, Option<Step>), String> {
-    if steps.iter().any(|s| s.starttls) {
-        return Err(
-            "starttls is not supported yet: netkit's tcp prober has no TLS mid-dialog".into(),
-        );
-    }
-    if steps.iter().any(|s| s.labels) {
-        return Err("labels (probe_expect_info) are not supported yet".into());
-    }
-    if steps.iter().any(|s| {
-        s.send
-            .as_ref()
-            .is_some_and(|x| x.windows(2).any(|w| w == b"${"))
-    }) {
-        return Err("${N} in send (a group of the last match) is not supported yet".into());
-    }
-    // Flatten into the order blackbox runs them: a step's expect, then its send.
-    let mut ops: Vec<(bool, &Step)> = Vec::new();
-    for s in steps {
-        if s.expect.is_some() || s.expect_bytes.is_some() {
-            ops.push((false, s));
-        }
-        if s.send.is_some() {
-            ops.push((true, s));
-        }
-    }
-    match ops.as_slice() {
-        [] => Ok((None, None)),
-        [(false, e)] => Ok((None, Some(copy_expect(e)))),
-        [(true, s)] => Ok((s.send.clone(), None)),
-        [(true, s), (false, e)] => Ok((s.send.clone(), Some(copy_expect(e)))),
-        _ => Err(format!(
-            "a dialog of {} exchanges (expect/send in the order {}): netkit's tcp prober sends once and then expects once; longer dialogs are not supported yet",
-            ops.len(),
-            ops.iter()
-                .map(|(send, _)| if *send { "send" } else { "expect" })
-                .collect::<Vec<_>>()
-                .join(", ")
-        )),
-    }
-}
-
-fn copy_expect(s: &Step) -> Step {
-    Step {
-        expect: s.expect.clone(),
-        expect_bytes: s.expect_bytes.clone(),
-        ..Step::default()
-    }
 }
 
 /// Read `b` into `m` (a tcp module).
@@ -110,65 +55,78 @@ pub fn read(b: &Block, m: &mut ProbeConfig) {
     let steps = steps(b);
     let tls = b.bool("tls").unwrap_or(false);
     let raw_tls = common::tls_config(b, m);
-    let dialog_at = b.key_at("query_response").unwrap_or(b.at);
-    if tls {
-        if !steps.is_empty() {
-            b.say(
-                Severity::Unsupported,
-                dialog_at,
-                "query_response",
-                "a dialog over tls: true is not supported yet: netkit's tcp prober speaks plain TCP (tls: true alone, a handshake and its chain, is)",
-            );
-            return;
+    let dialog = Dialog { steps, tls };
+    // netkit's own keys (the TOML's, kept by `netkit watch convert`): bytes
+    // sent as they are and a reply matched anywhere, by netkit's tcp probe.
+    let own = [
+        b.key_at("send"),
+        b.key_at("expect"),
+        b.key_at("expect_bytes"),
+    ];
+    m.send = b.bytes("send").filter(|x| !x.is_empty());
+    if let Some((e, at)) = b.str_at("expect").filter(|(e, _)| !e.is_empty()) {
+        match http_proto::expect::regex("expect", &e) {
+            Ok(_) => m.expect = Some(e),
+            Err(msg) => b.bad("expect", at, msg),
         }
-        m.kind = Kind::Tls;
+    }
+    m.expect_bytes = b.bytes("expect_bytes").filter(|x| !x.is_empty());
+    if let Some(at) = own.into_iter().flatten().next() {
+        if !dialog.steps.is_empty() || tls {
+            b.error(
+                at,
+                format!(
+                    "{}: send/expect/expect_bytes (netkit's raw exchange) and query_response or tls (blackbox's dialog) are exclusive: use one",
+                    b.path
+                ),
+            );
+        }
+        return;
+    }
+    if dialog.steps.is_empty() && !tls {
+        return;
+    }
+    if dialog.uses_tls() {
         match crate::watch::web_probe::tls_settings(raw_tls.as_ref(), &b.ctx().base) {
             Ok(t) => m.tls = Some(t),
             Err(e) => b.error(b.at, format!("{}.tls_config: {e}", b.path)),
         }
-        return;
     }
-    match one_exchange(&steps) {
-        Ok((send, expect)) => {
-            m.send = send;
-            if let Some(e) = expect {
-                m.expect = e.expect;
-                m.expect_bytes = e.expect_bytes;
-            }
-        }
-        Err(why) => b.say(Severity::Unsupported, dialog_at, "query_response", &why),
-    }
+    m.dialog = Some(dialog);
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::watch::modules::parse;
 
-    fn step(expect: Option<&str>, send: Option<&str>) -> Step {
-        Step {
-            expect: expect.map(str::to_string),
-            send: send.map(|s| s.as_bytes().to_vec()),
-            ..Step::default()
-        }
+    fn module(yaml: &str) -> crate::watch::config::ProbeConfig {
+        let loaded = parse(yaml, std::path::Path::new("t.yml"));
+        assert!(loaded.ok(), "{:?}", loaded.error());
+        loaded.config.probes.into_iter().next().unwrap()
     }
 
     #[test]
-    fn dialogs_netkit_can_hold() {
-        let (s, e) = one_exchange(&[step(Some("^SSH-2.0-"), None)]).unwrap();
-        assert!(s.is_none() && e.unwrap().expect.as_deref() == Some("^SSH-2.0-"));
-        let (s, e) = one_exchange(&[step(None, Some("PING\n")), step(Some("PONG"), None)]).unwrap();
-        assert_eq!(s.as_deref(), Some(&b"PING\n"[..]));
-        assert!(e.is_some());
-        let e = one_exchange(&[
-            step(Some("^220"), Some("EHLO x\r\n")),
-            step(Some("^250"), None),
-        ])
-        .unwrap_err();
-        assert!(e.contains("expect, send, expect"), "{e}");
-        let e = one_exchange(&[step(Some("x"), Some("PONG ${1}"))]).unwrap_err();
-        assert!(e.contains("${N}"), "{e}");
-        let mut t = step(None, None);
-        t.starttls = true;
-        assert!(one_exchange(&[t]).unwrap_err().contains("starttls"));
+    fn a_dialog_is_kept_step_by_step_as_written() {
+        let m = module(
+            "modules:\n  irc:\n    prober: tcp\n    tcp:\n      query_response:\n        - send: NICK prober\n        - expect: 'PING :([^ ]+)'\n          send: PONG ${1}\n          labels:\n            - name: cookie\n              value: '${1}'\n        - expect: '^:[^ ]+ 001'\n          starttls: true\n",
+        );
+        let d = m.dialog.unwrap();
+        assert_eq!(d.steps.len(), 3);
+        assert_eq!(d.steps[1].send.as_deref(), Some(&b"PONG ${1}"[..]));
+        assert_eq!(
+            d.steps[1].labels,
+            [("cookie".to_string(), "${1}".to_string())]
+        );
+        assert!(d.steps[2].starttls && !d.tls);
+        assert!(m.tls.is_some(), "starttls reads tls_config");
+    }
+
+    #[test]
+    fn no_dialog_is_a_connect_and_tls_alone_a_handshake() {
+        let m = module("modules:\n  c:\n    prober: tcp\n");
+        assert!(m.dialog.is_none() && m.kind == crate::watch::config::Kind::Tcp);
+        let m = module("modules:\n  c:\n    prober: tcp\n    tcp:\n      tls: true\n");
+        let d = m.dialog.unwrap();
+        assert!(d.tls && d.steps.is_empty() && m.kind == crate::watch::config::Kind::Tcp);
     }
 }

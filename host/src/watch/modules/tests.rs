@@ -91,21 +91,17 @@ fn tcp_dialogs_tls_and_binary() {
         "  smtp:\n    prober: tcp\n    tcp:\n      query_response:\n      - expect: \"^220\"\n      - send: \"EHLO x\\r\\n\"\n      - expect: \"^250\"\n      - starttls: true\n",
     ));
     let msgs = lines(&l);
-    assert_eq!(msgs.len(), 1, "{msgs:#?}");
-    assert!(
-        msgs[0].starts_with(
-            "unsupported b.yml:22:7: module \"smtp\": modules.smtp.tcp.query_response: starttls"
-        ),
-        "{msgs:#?}"
-    );
-    let [ssh, bin, tls] = &l.config.probes[..] else {
+    assert!(msgs.is_empty(), "{msgs:#?}");
+    let [ssh, bin, tls, smtp] = &l.config.probes[..] else {
         panic!()
     };
-    assert_eq!(ssh.expect.as_deref(), Some("^SSH-2.0-"));
-    assert_eq!(bin.send.as_deref(), Some(&[0u8, 1, 2][..]));
-    assert_eq!(bin.expect_bytes.as_deref(), Some(&[3u8, 4][..]));
-    assert_eq!(tls.kind, Kind::Tls);
+    let step = |p: &ProbeConfig, i: usize| p.dialog.as_ref().unwrap().steps[i].clone();
+    assert_eq!(step(ssh, 0).expect.as_deref(), Some("^SSH-2.0-"));
+    assert_eq!(step(bin, 0).send.as_deref(), Some(&[0u8, 1, 2][..]));
+    assert_eq!(step(bin, 1).expect_bytes.as_deref(), Some(&[3u8, 4][..]));
+    assert!(tls.kind == Kind::Tcp && tls.dialog.as_ref().unwrap().tls);
     assert!(tls.tls.as_ref().unwrap().insecure);
+    assert!(step(smtp, 3).starttls && smtp.tls.is_some());
 }
 
 #[test]

@@ -155,6 +155,7 @@ pub fn section(rows: &mut Vec<Row>) {
         min_version: None,
         max_version: None,
         alpn: Vec::new(),
+        client_certificate: None,
     };
     let probe_options = TlsProbeOptions {
         tls: tls_options.clone(),

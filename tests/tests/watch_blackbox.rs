@@ -6,8 +6,8 @@
 
 use netkit_tests::nginx::{Site, start_nginx};
 use netkit_tests::{
-    Peer, free_port, http, metric_sample, netkit, probe_metrics, socat, start_blackbox_exporter,
-    start_netkit_watch, start_unbound, wait_for_tcp,
+    Peer, free_port, http, metric_sample, netkit, probe_metrics, socat, spawn_netkit_watch,
+    start_blackbox_exporter, start_netkit_watch, start_unbound, wait_for_http, wait_for_tcp,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
@@ -828,6 +828,177 @@ fn tcp_dialogs_run_beside_blackbox_exporter() {
         "{ours}"
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// blackbox's `--web.route-prefix` / `--web.external-url` (every endpoint
+/// under the prefix, the root redirected), `/probe?hostname=` (an http
+/// module's Host header; a tcp module's TLS name, as blackbox's), and
+/// `--log.prober` (each run's outcome on stderr at its own level).
+#[test]
+fn route_prefix_hostname_and_probe_logs_as_blackbox() {
+    let dir = std::env::temp_dir().join(format!("netkit-bb-prefix-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let pki = netkit_tests::pki::Pki::new(&dir.join("pki"));
+    let leaf = pki.leaf("named", &["localhost"], -1, 60);
+    let nginx = start_nginx(
+        &dir.join("nginx"),
+        &[
+            Site::plain("location = /host { return 200 \"host=$host\\n\"; }"),
+            Site::tls(&leaf, "location / { return 200 \"tls\\n\"; }"),
+        ],
+    );
+    let (web, tls) = (nginx.addrs[0], nginx.addrs[1]);
+    let config = dir.join("blackbox.yml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"modules:
+  http_host:
+    prober: http
+    timeout: 5s
+    http:
+      fail_if_body_not_matches_regexp: ["host=virt\\.example"]
+  http_fixed_host:
+    prober: http
+    timeout: 5s
+    http:
+      headers:
+        Host: fixed.example
+  tls_named:
+    prober: tcp
+    timeout: 5s
+    tcp:
+      tls: true
+      tls_config:
+        ca_file: {}
+"#,
+            pki.ca.display()
+        ),
+    )
+    .unwrap();
+    let (mut peer, at) = spawn_netkit_watch(
+        &config,
+        &[
+            "--web.external-url",
+            "http://proxy.example:8080/blackbox",
+            "--log.prober",
+            "debug",
+        ],
+    );
+    wait_for_http(at, "/blackbox/-/healthy", Duration::from_secs(60));
+    let (bb_peer, bb) = start_blackbox_exporter(&config);
+    // Every endpoint under the prefix; the bare paths are gone; the root redirects.
+    assert_eq!(http("GET", at, "/metrics").0, 404);
+    assert_eq!(http("GET", at, "/blackbox/metrics").0, 200);
+    let raw = raw_get(at, "/");
+    assert!(raw.starts_with("HTTP/1.1 302"), "{raw}");
+    assert!(
+        raw.to_ascii_lowercase()
+            .contains("location: http://proxy.example:8080/blackbox"),
+        "{raw}"
+    );
+    let (s, index) = http("GET", at, "/blackbox/");
+    assert_eq!(s, 200);
+    assert!(index.contains("href=\"/blackbox/metrics\""), "{index}");
+    // hostname= is the Host header, in netkit as in blackbox.
+    let probe = |exporter: SocketAddr, prefix: &str, module: &str, target: &str, extra: &str| {
+        http(
+            "GET",
+            exporter,
+            &format!(
+                "{prefix}/probe?module={module}&target={}{extra}",
+                netkit_tests::url_encode(target)
+            ),
+        )
+    };
+    let web_url = format!("http://{web}/host");
+    for (exporter, prefix) in [(at, "/blackbox"), (bb, "")] {
+        let (_, m) = probe(exporter, prefix, "http_host", &web_url, "");
+        assert_eq!(metric_sample(&m, "probe_success", ""), Some(0.0), "{m}");
+        let (_, m) = probe(
+            exporter,
+            prefix,
+            "http_host",
+            &web_url,
+            "&hostname=virt.example",
+        );
+        assert_eq!(
+            metric_sample(&m, "probe_success", ""),
+            Some(1.0),
+            "{prefix}: {m}"
+        );
+        // A module with its own, different Host header: 400 with blackbox's words.
+        let (s, body) = probe(
+            exporter,
+            prefix,
+            "http_fixed_host",
+            &web_url,
+            "&hostname=virt.example",
+        );
+        assert_eq!(s, 400, "{body}");
+        assert!(
+            body.contains("host header defined both in module configuration"),
+            "{body}"
+        );
+        // A tcp module's TLS name: the certificate names only localhost.
+        let (_, m) = probe(exporter, prefix, "tls_named", &tls.to_string(), "");
+        assert_eq!(
+            metric_sample(&m, "probe_success", ""),
+            Some(0.0),
+            "{prefix}: {m}"
+        );
+        if exporter == bb {
+            // Debian's blackbox 0.23 predates hostname= for the tcp prober.
+            continue;
+        }
+        let (_, m) = probe(
+            exporter,
+            prefix,
+            "tls_named",
+            &tls.to_string(),
+            "&hostname=localhost",
+        );
+        assert_eq!(
+            metric_sample(&m, "probe_success", ""),
+            Some(1.0),
+            "{prefix}: {m}"
+        );
+        assert!(
+            metric_sample(&m, "probe_timeout_seconds", "").is_some(),
+            "{prefix}: {m}"
+        );
+    }
+    drop(bb_peer);
+    // --log.prober debug: successes and failures alike, with module and target.
+    peer.wait_for_stderr("Probe succeeded", Duration::from_secs(10));
+    peer.wait_for_stderr("Probe failed", Duration::from_secs(10));
+    let log = peer.stderr_so_far();
+    assert!(log.contains("module=\"tls_named\""), "{log}");
+    // A bad --web.external-url is refused by name before anything starts.
+    let out = Command::new(netkit())
+        .args(["watch", "--config.file"])
+        .arg(&config)
+        .args(["--web.external-url", "'http://x/'"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--web.external-url"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The raw answer to `GET path` (status line and headers, redirects not followed).
+fn raw_get(at: SocketAddr, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(at).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out
 }
 
 /// A module with allow_targets is closed to everything else; scheduled

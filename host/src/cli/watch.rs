@@ -84,6 +84,15 @@ pub struct Args {
     /// Log level: debug, info, warn or error.
     #[arg(long = "log.level", value_name = "LEVEL", default_value = "info", value_parser = ["debug", "info", "warn", "error"])]
     log_level: String,
+    /// Log level for each /probe run's outcome (a failure is an error, a success debug), apart from --log.level.
+    #[arg(long = "log.prober", value_name = "LEVEL", default_value = "info", value_parser = ["debug", "info", "warn", "error"])]
+    log_prober: String,
+    /// The URL netkit watch is reached at from outside (behind a reverse proxy); its path, if any, prefixes every endpoint.
+    #[arg(long = "web.external-url", value_name = "URL")]
+    external_url: Option<String>,
+    /// Prefix of every endpoint [default: the path of --web.external-url, else /].
+    #[arg(long = "web.route-prefix", value_name = "PATH")]
+    route_prefix: Option<String>,
     /// Log format: logfmt (netkit's key=value lines) or json.
     #[arg(long = "log.format", value_name = "FORMAT", default_value = "logfmt", value_parser = ["logfmt", "json"])]
     log_format: String,
@@ -133,6 +142,8 @@ struct App {
     /// The config file's text as last loaded (for /config).
     config_text: std::sync::Mutex<String>,
     config_path: PathBuf,
+    /// The route prefix without its trailing slash (`""` at the root), for links.
+    links: String,
 }
 
 impl App {
@@ -194,7 +205,7 @@ async fn index(State(app): State<Arc<App>>) -> Response {
             (m, o)
         })
         .collect();
-    crate::cli::watch_pages::index(&app.history, &modules, "")
+    crate::cli::watch_pages::index(&app.history, &modules, &app.links)
 }
 
 async fn logs(State(app): State<Arc<App>>, Query(q): Query<HashMap<String, String>>) -> Response {
@@ -225,13 +236,20 @@ async fn probe(
     let debug = q.get("debug").is_some_and(|d| d == "true");
     let timeout = scrape_timeout(&headers, app.timeout_offset);
     let target = q.get("target").map(String::as_str);
+    let hostname = q
+        .get("hostname")
+        .map(String::as_str)
+        .filter(|h| !h.is_empty());
     // With the audit when anyone will read it: this answer, or /logs
     // (--history.limit 0 keeps no history, and its runs skip the rendering).
     let keep = app.history.keeps();
     let result = app
         .watcher()
-        .probe_once(module, target, debug || keep, timeout)
+        .probe_once(module, target, debug || keep, timeout, hostname)
         .await;
+    if let Ok(r) = &result {
+        log_run(module, target, r);
+    }
     if let Ok(r) = &result
         && keep
     {
@@ -269,6 +287,30 @@ async fn probe(
             format!("{m}\n"),
         )
             .into_response(),
+    }
+}
+
+/// One /probe run's outcome on stderr (filtered by --log.prober), as
+/// blackbox's probe logger: a failure at error, a success at debug.
+fn log_run(module: &str, target: Option<&str>, r: &netkit::watch::run::RunResult) {
+    let target = target.unwrap_or("(its own)");
+    let secs = r.duration.as_secs_f64();
+    match &r.reason {
+        None => {
+            tracing::debug!(target: PROBE_LOG, module, target, duration_seconds = secs, "Probe succeeded")
+        }
+        Some(reason) => {
+            let first = r.detail.lines().next().unwrap_or("");
+            tracing::error!(
+                target: PROBE_LOG,
+                module,
+                target,
+                duration_seconds = secs,
+                reason = %reason,
+                "Probe failed: {}",
+                probe_proto::escape_controls(first)
+            )
+        }
     }
 }
 
@@ -373,19 +415,81 @@ fn check(path: &std::path::Path) -> ExitCode {
     }
 }
 
+/// The target of each /probe run's log line (filtered by --log.prober).
+const PROBE_LOG: &str = "netkit::probe";
+
+/// stderr logs: --log.level for netkit's own lines, --log.prober for the
+/// runs', in logfmt-like text or JSON.
+fn init_logs(a: &Args) {
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let level: tracing::Level = a.log_level.parse().unwrap_or(tracing::Level::INFO);
+    let prober: tracing::Level = a.log_prober.parse().unwrap_or(tracing::Level::INFO);
+    let filter = tracing_subscriber::filter::filter_fn(move |m| {
+        *m.level()
+            <= if m.target() == PROBE_LOG {
+                prober
+            } else {
+                level
+            }
+    });
+    let fmt = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_target(false);
+    let layer = if a.log_format == "json" {
+        fmt.json().with_filter(filter).boxed()
+    } else {
+        fmt.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .with_filter(filter)
+            .boxed()
+    };
+    let _ = tracing_subscriber::registry().with(layer).try_init();
+}
+
+/// blackbox's route prefix: from --web.route-prefix, else the path of
+/// --web.external-url, else `/`; always `/` or `/PATH/`.
+fn route_prefix(a: &Args) -> Result<String, String> {
+    let from_url = match &a.external_url {
+        None => String::new(),
+        Some(u) => {
+            if u.starts_with(['"', '\'']) || u.ends_with(['"', '\'']) {
+                return Err("--web.external-url: the URL must not begin or end with quotes".into());
+            }
+            let url = url::Url::parse(u).map_err(|e| {
+                format!(
+                    "--web.external-url {u:?} is not a URL ({e}): give http://HOST[:PORT]/[PATH]"
+                )
+            })?;
+            if !matches!(url.scheme(), "http" | "https") {
+                return Err(format!("--web.external-url {u:?}: use http:// or https://"));
+            }
+            url.path().to_string()
+        }
+    };
+    let p = a.route_prefix.clone().unwrap_or(from_url);
+    let p = p.trim_matches('/');
+    if p.chars()
+        .any(|c| c.is_control() || c == ' ' || c == '?' || c == '#' || c == '{' || c == '}')
+    {
+        return Err(format!("--web.route-prefix {p:?} is not a URL path"));
+    }
+    Ok(if p.is_empty() {
+        "/".into()
+    } else {
+        format!("/{p}/")
+    })
+}
+
 /// Run until SIGINT or SIGTERM.
 pub async fn main(a: Args) -> Result<ExitCode> {
-    let level: tracing::Level = a.log_level.parse().unwrap_or(tracing::Level::INFO);
-    let builder = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .with_max_level(level);
-    let _ = if a.log_format == "json" {
-        builder.json().try_init()
-    } else {
-        builder
-            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-            .try_init()
+    init_logs(&a);
+    let prefix = match route_prefix(&a) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("netkit: watch: {e}");
+            return Ok(ExitCode::from(2));
+        }
     };
     if let Some(Tool::Convert { file }) = &a.tool {
         return Ok(convert(file));
@@ -445,6 +549,7 @@ pub async fn main(a: Args) -> Result<ExitCode> {
         timeout_offset: a.timeout_offset,
         config_text: std::sync::Mutex::new(String::new()),
         config_path: config_path.clone(),
+        links: prefix.trim_end_matches('/').to_string(),
     });
     app.remember_config();
     let reload_route = if a.enable_lifecycle {
@@ -452,15 +557,34 @@ pub async fn main(a: Args) -> Result<ExitCode> {
     } else {
         get(lifecycle_off).post(lifecycle_off).put(lifecycle_off)
     };
-    let router = Router::new()
-        .route("/", get(index))
-        .route("/logs", get(logs))
-        .route("/config", get(show_config))
-        .route("/metrics", get(metrics))
-        .route("/probe", get(probe))
-        .route("/-/healthy", get(|| async { "Healthy\n" }))
-        .route("/-/reload", reload_route)
-        .with_state(app.clone());
+    let at = |path: &str| format!("{prefix}{path}");
+    let mut router = Router::new()
+        .route(&prefix, get(index))
+        .route(&at("logs"), get(logs))
+        .route(&at("config"), get(show_config))
+        .route(&at("metrics"), get(metrics))
+        .route(&at("probe"), get(probe))
+        .route(&at("-/healthy"), get(|| async { "Healthy\n" }))
+        .route(&at("-/reload"), reload_route);
+    if prefix != "/" {
+        // As blackbox (and Prometheus): the root sends a browser to the prefix.
+        let to = a.external_url.clone().unwrap_or_else(|| prefix.clone());
+        router = router
+            .route(
+                "/",
+                get(move || async move {
+                    (StatusCode::FOUND, [(header::LOCATION, to.clone())]).into_response()
+                }),
+            )
+            .route(
+                prefix.trim_end_matches('/'),
+                get({
+                    let p = prefix.clone();
+                    move || async move { axum::response::Redirect::permanent(&p) }
+                }),
+            );
+    }
+    let router = router.with_state(app.clone());
     let mut listeners = Vec::new();
     for addr in &a.listen {
         listeners.push(netkit::watch::server::listen(*addr).with_context(|| {

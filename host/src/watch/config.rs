@@ -218,6 +218,42 @@ pub const MAX_COMPONENT_MEMORY: usize = 256 << 20;
 pub const DEFAULT_COMPONENT_MEMORY: usize = 64 << 20;
 
 impl ProbeConfig {
+    /// Why `/probe?hostname=` cannot be used with this module, as blackbox
+    /// refuses it: an http module whose own `Host` header says otherwise.
+    pub fn check_hostname(&self, hostname: &str) -> Result<(), String> {
+        if hostname.is_empty() || hostname.chars().any(|c| c.is_control() || c == ' ') {
+            return Err(format!("hostname {hostname:?} is not a host name"));
+        }
+        if let Some(h) = &self.http
+            && let Some((_, v)) = h
+                .headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("host"))
+            && v != hostname
+        {
+            return Err(format!(
+                "host header defined both in module configuration ({v}) and with URL-parameter 'hostname' ({hostname})"
+            ));
+        }
+        Ok(())
+    }
+
+    /// blackbox's `/probe?hostname=`: an http module's `Host` header (and
+    /// its TLS name, unless `tls_config.server_name` gives one); a tcp
+    /// module's TLS name, unless given.
+    pub fn set_hostname(&mut self, hostname: &str) {
+        if let Some(h) = &mut self.http {
+            h.headers.retain(|(k, _)| !k.eq_ignore_ascii_case("host"));
+            h.headers.push(("Host".into(), hostname.to_string()));
+        }
+        if matches!(self.kind, Kind::Http | Kind::Tcp | Kind::Tls)
+            && let Some(t) = &mut self.tls
+            && t.server_name.is_none()
+        {
+            t.server_name = Some(hostname.to_string());
+        }
+    }
+
     /// A module named `name` of `kind` with every setting at its default:
     /// not scheduled, open to `/probe` (blackbox's shape).
     pub fn blank(name: &str, kind: Kind) -> Self {

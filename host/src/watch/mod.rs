@@ -270,6 +270,7 @@ impl Watcher {
         target: Option<&str>,
         debug: bool,
         timeout: Option<Duration>,
+        hostname: Option<&str>,
     ) -> Result<RunResult, OnceError> {
         let probe = {
             let probes = self.probes.lock().unwrap_or_else(|p| p.into_inner());
@@ -298,8 +299,11 @@ impl Watcher {
                 }
             }
         }
+        if let Some(h) = hostname {
+            c.check_hostname(h).map_err(OnceError::BadTarget)?;
+        }
         let _permits = self.once_permits(&probe)?;
-        Ok(probe.run_within(other, debug, timeout).await)
+        Ok(probe.run_within(other, debug, timeout, hostname).await)
     }
 
     /// Whether module `c` may be given target `t` by `/probe`: decided on

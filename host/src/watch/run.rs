@@ -157,6 +157,10 @@ pub const VALUES: &[(&str, &str)] = &[
         "Whether the probe failed because of a regex (1) or not (0)",
     ),
     (
+        "probe_timeout_seconds",
+        "How long the probe's timeout is (the module's, or a scrape's less --timeout-offset)",
+    ),
+    (
         "probe_failed_due_to_bytes",
         "Whether the probe failed because of expect_bytes (1) or not (0)",
     ),
@@ -492,7 +496,7 @@ impl Probe {
 
     /// Run once, and with `debug` keep the sandbox's audit table in the result.
     pub async fn run_with(&self, target: Option<Target>, debug: bool) -> RunResult {
-        self.run_within(target, debug, None).await
+        self.run_within(target, debug, None, None).await
     }
 
     /// Run once within `timeout` when it is shorter than the probe's own (a
@@ -502,17 +506,22 @@ impl Probe {
         target: Option<Target>,
         debug: bool,
         timeout: Option<Duration>,
+        hostname: Option<&str>,
     ) -> RunResult {
-        let shorter;
-        let config = match timeout {
-            Some(t) if t < self.config.timeout => {
-                shorter = ProbeConfig {
-                    timeout: t.max(Duration::from_millis(1)),
-                    ..self.config.clone()
-                };
-                &shorter
+        let changed;
+        let config = match (timeout.filter(|t| *t < self.config.timeout), hostname) {
+            (None, None) => &self.config,
+            (t, h) => {
+                let mut c = self.config.clone();
+                if let Some(t) = t {
+                    c.timeout = t.max(Duration::from_millis(1));
+                }
+                if let Some(h) = h {
+                    c.set_hostname(h);
+                }
+                changed = c;
+                &changed
             }
-            _ => &self.config,
         };
         let start = Instant::now();
         if let Some(why) = &config.unready {
@@ -553,6 +562,9 @@ impl Probe {
             ),
         };
         r.duration = start.elapsed();
+        // blackbox's handler sets it for every run: the timeout in force.
+        r.values
+            .push(("probe_timeout_seconds", config.timeout.as_secs_f64()));
         r.denied = audit
             .denied_by_operation()
             .into_iter()

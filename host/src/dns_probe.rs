@@ -5,10 +5,10 @@
 
 use crate::components::Builtin;
 use crate::policy::{GrantKind, NetGrant, ResolvedPolicy};
-use crate::runtime::{Host, Sandbox, State, unconstrained};
+use crate::runtime::{Driver, Host, Sandbox, unconstrained};
 use anyhow::{Context, Result, bail};
 use std::net::{IpAddr, SocketAddr};
-use wasmtime::component::{Component, InstancePre};
+use wasmtime::component::Component;
 
 /// The DNS probe world (generated; documented in `wit/dns.wit`).
 #[allow(missing_docs)]
@@ -57,11 +57,7 @@ pub fn system_server() -> Result<IpAddr> {
 
 /// A reusable DNS client for plugin hosts: compiled and linked once; each query
 /// gets a fresh instance granted only its server.
-pub struct DnsClient {
-    host: Host,
-    pre: InstancePre<State>,
-    export: bindings::exports::netkit::diag::dns_probe::GuestIndices,
-}
+pub struct DnsClient(Driver<bindings::exports::netkit::diag::dns_probe::GuestIndices>);
 
 impl DnsClient {
     /// A client running netkit's embedded DNS probe.
@@ -71,17 +67,12 @@ impl DnsClient {
 
     /// A client running `component` (which must export `netkit:diag/dns-probe`).
     pub fn from_component(host: &Host, component: &Component) -> Result<Self> {
-        let pre = host
-            .linker()
-            .instantiate_pre(component)
-            .map_err(anyhow::Error::from)?;
-        let export = bindings::exports::netkit::diag::dns_probe::GuestIndices::new(&pre)
-            .map_err(anyhow::Error::from)?;
-        Ok(Self {
-            host: host.clone(),
-            pre,
-            export,
-        })
+        Driver::load(
+            host,
+            component,
+            bindings::exports::netkit::diag::dns_probe::GuestIndices::new,
+        )
+        .map(Self)
     }
 
     /// Send `query` in a fresh instance granted only its server.
@@ -100,11 +91,11 @@ impl DnsClient {
         sandbox: &Sandbox,
         query: &DnsQuery,
     ) -> Result<Result<DnsAnswer, DnsError>> {
-        let (mut store, _) = self.host.store(sandbox);
         unconstrained(async {
-            let instance = self.pre.instantiate_async(&mut store).await?;
+            let (mut store, instance) = self.0.instantiate(sandbox).await?;
             Ok(self
-                .export
+                .0
+                .exports()
                 .load(&mut store, &instance)?
                 .call_query(&mut store, query)
                 .await?)

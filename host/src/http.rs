@@ -6,10 +6,10 @@
 
 use crate::components::Builtin;
 use crate::policy::{GrantKind, NetGrant, ResolvedPolicy};
-use crate::runtime::{Host, Sandbox, State, unconstrained};
+use crate::runtime::{Driver, Host, Sandbox, unconstrained};
 use anyhow::Result;
 use std::net::SocketAddr;
-use wasmtime::component::{Component, InstancePre};
+use wasmtime::component::Component;
 
 /// The HTTP probe world (generated; documented in `wit/http.wit`), sharing the
 /// TLS types with the TLS probe's bindings.
@@ -43,11 +43,7 @@ pub fn client_policy(targets: &[SocketAddr]) -> ResolvedPolicy {
 
 /// A reusable HTTP prober for plugin hosts: compiled and linked once; each
 /// probe gets a fresh instance.
-pub struct HttpProber {
-    host: Host,
-    pre: InstancePre<State>,
-    export: bindings::exports::netkit::diag::http_probe::GuestIndices,
-}
+pub struct HttpProber(Driver<bindings::exports::netkit::diag::http_probe::GuestIndices>);
 
 impl HttpProber {
     /// A prober running netkit's embedded HTTP probe.
@@ -57,17 +53,12 @@ impl HttpProber {
 
     /// A prober running `component` (which must export `netkit:diag/http-probe`).
     pub fn from_component(host: &Host, component: &Component) -> Result<Self> {
-        let pre = host
-            .linker()
-            .instantiate_pre(component)
-            .map_err(anyhow::Error::from)?;
-        let export = bindings::exports::netkit::diag::http_probe::GuestIndices::new(&pre)
-            .map_err(anyhow::Error::from)?;
-        Ok(Self {
-            host: host.clone(),
-            pre,
-            export,
-        })
+        Driver::load(
+            host,
+            component,
+            bindings::exports::netkit::diag::http_probe::GuestIndices::new,
+        )
+        .map(Self)
     }
 
     /// Run `request` under `sandbox` (whose grants must cover its targets). A
@@ -78,11 +69,11 @@ impl HttpProber {
         sandbox: &Sandbox,
         request: &HttpRequest,
     ) -> Result<Result<HttpResponse, HttpError>> {
-        let (mut store, _) = self.host.store(sandbox);
         let result = unconstrained(async {
-            let instance = self.pre.instantiate_async(&mut store).await?;
+            let (mut store, instance) = self.0.instantiate(sandbox).await?;
             anyhow::Ok(
-                self.export
+                self.0
+                    .exports()
                     .load(&mut store, &instance)?
                     .call_probe(&mut store, request)
                     .await?,

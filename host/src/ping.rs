@@ -5,11 +5,11 @@
 
 use crate::components::Builtin;
 use crate::policy::{GrantKind, NetGrant, PortRange, ResolvedPolicy};
-use crate::runtime::{Host, Sandbox, State, unconstrained};
+use crate::runtime::{Driver, Host, Sandbox, State, unconstrained};
 use anyhow::Result;
 use std::net::IpAddr;
 use wasmtime::Store;
-use wasmtime::component::{Component, InstancePre, ResourceAny};
+use wasmtime::component::{Component, ResourceAny};
 
 /// The ping world (generated; documented in `wit/ping.wit`).
 #[allow(missing_docs)]
@@ -41,11 +41,7 @@ pub fn client_policy(ip: IpAddr) -> ResolvedPolicy {
 
 /// A reusable pinger for plugin hosts: compiled and linked once; each run gets
 /// a fresh instance.
-pub struct Pinger {
-    host: Host,
-    pre: InstancePre<State>,
-    export: bindings::exports::netkit::diag::ping::GuestIndices,
-}
+pub struct Pinger(Driver<bindings::exports::netkit::diag::ping::GuestIndices>);
 
 /// A run in progress in its own instance.
 pub struct PingSession {
@@ -62,17 +58,12 @@ impl Pinger {
 
     /// A pinger running `component` (which must export `netkit:diag/ping`).
     pub fn from_component(host: &Host, component: &Component) -> Result<Self> {
-        let pre = host
-            .linker()
-            .instantiate_pre(component)
-            .map_err(anyhow::Error::from)?;
-        let export = bindings::exports::netkit::diag::ping::GuestIndices::new(&pre)
-            .map_err(anyhow::Error::from)?;
-        Ok(Self {
-            host: host.clone(),
-            pre,
-            export,
-        })
+        Driver::load(
+            host,
+            component,
+            bindings::exports::netkit::diag::ping::GuestIndices::new,
+        )
+        .map(Self)
     }
 
     /// A whole run in a fresh instance granted only `target` (an IP).
@@ -92,11 +83,11 @@ impl Pinger {
         target: &str,
         options: &PingOptions,
     ) -> Result<Result<PingReport, PingError>> {
-        let (mut store, _) = self.host.store(sandbox);
         unconstrained(async {
-            let instance = self.pre.instantiate_async(&mut store).await?;
+            let (mut store, instance) = self.0.instantiate(sandbox).await?;
             Ok(self
-                .export
+                .0
+                .exports()
                 .load(&mut store, &instance)?
                 .call_ping(&mut store, target, *options)
                 .await?)
@@ -111,10 +102,9 @@ impl Pinger {
         target: &str,
         options: &PingOptions,
     ) -> Result<Result<PingSession, PingError>> {
-        let (mut store, _) = self.host.store(sandbox);
         unconstrained(async {
-            let instance = self.pre.instantiate_async(&mut store).await?;
-            let guest = self.export.load(&mut store, &instance)?;
+            let (mut store, instance) = self.0.instantiate(sandbox).await?;
+            let guest = self.0.exports().load(&mut store, &instance)?;
             let started = guest
                 .session()
                 .call_start(&mut store, target, *options)

@@ -3,10 +3,10 @@
 
 use crate::components::Builtin;
 use crate::policy::{GrantKind, NetGrant, ResolvedPolicy};
-use crate::runtime::{Host, Sandbox, State, unconstrained};
+use crate::runtime::{Driver, Host, Sandbox, unconstrained};
 use anyhow::Result;
 use std::net::SocketAddr;
-use wasmtime::component::{Component, InstancePre};
+use wasmtime::component::Component;
 
 /// The TCP probe world (generated; documented in `wit/probe.wit`).
 #[allow(missing_docs)]
@@ -103,10 +103,8 @@ enum Export {
 /// # Ok(()) }
 /// ```
 pub struct Prober {
-    host: Host,
     kind: Kind,
-    pre: InstancePre<State>,
-    export: Export,
+    driver: Driver<Export>,
 }
 
 impl Prober {
@@ -117,26 +115,17 @@ impl Prober {
 
     /// A prober running `component` (which must export the `kind` probe interface).
     pub fn from_component(host: &Host, kind: Kind, component: &Component) -> Result<Self> {
-        let pre = host
-            .linker()
-            .instantiate_pre(component)
-            .map_err(anyhow::Error::from)?;
-        let export = match kind {
-            Kind::Tcp => Export::Tcp(
-                tcp::exports::netkit::diag::tcp_probe::GuestIndices::new(&pre)
-                    .map_err(anyhow::Error::from)?,
-            ),
-            Kind::Udp => Export::Udp(
-                udp::exports::netkit::diag::udp_probe::GuestIndices::new(&pre)
-                    .map_err(anyhow::Error::from)?,
-            ),
-        };
-        Ok(Self {
-            host: host.clone(),
-            kind,
-            pre,
-            export,
-        })
+        let driver = Driver::load(host, component, |pre| {
+            Ok(match kind {
+                Kind::Tcp => Export::Tcp(tcp::exports::netkit::diag::tcp_probe::GuestIndices::new(
+                    pre,
+                )?),
+                Kind::Udp => Export::Udp(udp::exports::netkit::diag::udp_probe::GuestIndices::new(
+                    pre,
+                )?),
+            })
+        })?;
+        Ok(Self { kind, driver })
     }
 
     /// Probe `target` in a fresh instance granted only that target.
@@ -159,11 +148,10 @@ impl Prober {
         target: SocketAddr,
         options: &ProbeOptions,
     ) -> Result<Result<ProbeReport, ProbeError>> {
-        let (mut store, _) = self.host.store(sandbox);
         let host_ip = target.ip().to_string();
         unconstrained(async {
-            let instance = self.pre.instantiate_async(&mut store).await?;
-            Ok(match &self.export {
+            let (mut store, instance) = self.driver.instantiate(sandbox).await?;
+            Ok(match self.driver.exports() {
                 Export::Tcp(i) => {
                     i.load(&mut store, &instance)?
                         .call_probe(&mut store, &host_ip, target.port(), options)

@@ -1,7 +1,7 @@
 //! Driving the SNTP components through their typed exports, with exact grants.
 
 use crate::policy::{GrantKind, NetGrant, ResolvedPolicy};
-use crate::runtime::{Host, Sandbox, State, unconstrained};
+use crate::runtime::{Driver, Host, Sandbox, unconstrained};
 use anyhow::Result;
 use ipnet::IpNet;
 use std::net::SocketAddr;
@@ -79,11 +79,12 @@ pub async fn query(
 /// let report = client.query("127.0.0.1:123".parse()?, &options).await?;
 /// # Ok(()) }
 /// ```
-pub struct SntpClient {
-    host: Host,
-    pre: wasmtime::component::InstancePre<State>,
-    /// Where the `netkit:diag/sntp-client` export lives; looked up once, and
-    /// only that interface (the world's `wasi:cli/run` is never needed here).
+pub struct SntpClient(Driver<SntpExports>);
+
+/// Where the SNTP client's exports live; looked up once, and only those
+/// interfaces (the world's `wasi:cli/run` is never needed here).
+struct SntpExports {
+    /// `netkit:diag/sntp-client`.
     query: client::exports::netkit::diag::sntp_client::GuestIndices,
     /// `netkit:diag/nts-client`, when the component exports it.
     nts: Option<client::exports::netkit::diag::nts_client::GuestIndices>,
@@ -97,19 +98,13 @@ impl SntpClient {
 
     /// A client running `component` (which must export `netkit:diag/sntp-client`).
     pub fn from_component(host: &Host, component: &Component) -> Result<Self> {
-        let pre = host
-            .linker()
-            .instantiate_pre(component)
-            .map_err(anyhow::Error::from)?;
-        let query = client::exports::netkit::diag::sntp_client::GuestIndices::new(&pre)
-            .map_err(anyhow::Error::from)?;
-        let nts = client::exports::netkit::diag::nts_client::GuestIndices::new(&pre).ok();
-        Ok(Self {
-            host: host.clone(),
-            pre,
-            query,
-            nts,
+        Driver::load(host, component, |pre| {
+            Ok(SntpExports {
+                query: client::exports::netkit::diag::sntp_client::GuestIndices::new(pre)?,
+                nts: client::exports::netkit::diag::nts_client::GuestIndices::new(pre).ok(),
+            })
         })
+        .map(Self)
     }
 
     /// Query `server` in a fresh instance granted only `udp://server`.
@@ -137,10 +132,11 @@ impl SntpClient {
         server: SocketAddr,
         options: &QueryOptions,
     ) -> Result<Result<Report, SntpError>> {
-        let (mut store, _) = self.host.store(sandbox);
         unconstrained(async {
-            let instance = self.pre.instantiate_async(&mut store).await?;
+            let (mut store, instance) = self.0.instantiate(sandbox).await?;
             Ok(self
+                .0
+                .exports()
                 .query
                 .load(&mut store, &instance)?
                 .call_query(
@@ -157,7 +153,7 @@ impl SntpClient {
 
 impl SntpClient {
     fn nts_export(&self) -> Result<&client::exports::netkit::diag::nts_client::GuestIndices> {
-        self.nts.as_ref().ok_or_else(|| {
+        self.0.exports().nts.as_ref().ok_or_else(|| {
             anyhow::anyhow!("the component does not export netkit:diag/nts-client (NTS)")
         })
     }
@@ -172,10 +168,9 @@ impl SntpClient {
         options: &NtsOptions,
     ) -> Result<Result<NtsSession, SntpError>> {
         let export = self.nts_export()?;
-        let (mut store, _) = self.host.store(sandbox);
         let ip = addr.ip().to_string();
         unconstrained(async {
-            let instance = self.pre.instantiate_async(&mut store).await?;
+            let (mut store, instance) = self.0.instantiate(sandbox).await?;
             Ok(export
                 .load(&mut store, &instance)?
                 .call_key_exchange(&mut store, name, addr.port(), Some(&ip), options)
@@ -193,9 +188,8 @@ impl SntpClient {
         options: &QueryOptions,
     ) -> Result<NtsQueryResult> {
         let export = self.nts_export()?;
-        let (mut store, _) = self.host.store(sandbox);
         unconstrained(async {
-            let instance = self.pre.instantiate_async(&mut store).await?;
+            let (mut store, instance) = self.0.instantiate(sandbox).await?;
             Ok(export
                 .load(&mut store, &instance)?
                 .call_authenticated_query(&mut store, session, *options)

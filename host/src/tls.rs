@@ -4,11 +4,11 @@
 
 use crate::components::Builtin;
 use crate::policy::{GrantKind, NetGrant, ResolvedPolicy};
-use crate::runtime::{Host, Sandbox, State, unconstrained};
+use crate::runtime::{Driver, Host, Sandbox, unconstrained};
 use anyhow::Result;
 use std::net::SocketAddr;
 use std::path::Path;
-use wasmtime::component::{Component, InstancePre};
+use wasmtime::component::Component;
 
 /// The TLS probe world (generated; documented in `wit/tls.wit`).
 #[allow(missing_docs)]
@@ -84,12 +84,12 @@ pub fn client_policy(target: SocketAddr) -> ResolvedPolicy {
 
 /// A reusable TLS prober for plugin hosts: compiled and linked once; each
 /// probe gets a fresh instance granted only its target.
-pub struct TlsProber {
-    host: Host,
-    pre: InstancePre<State>,
-    export: bindings::exports::netkit::diag::tls_probe::GuestIndices,
-    dialog: bindings::exports::netkit::diag::tcp_dialog::GuestIndices,
-}
+pub struct TlsProber(
+    Driver<(
+        bindings::exports::netkit::diag::tls_probe::GuestIndices,
+        bindings::exports::netkit::diag::tcp_dialog::GuestIndices,
+    )>,
+);
 
 impl TlsProber {
     /// A prober running netkit's embedded TLS probe.
@@ -99,20 +99,13 @@ impl TlsProber {
 
     /// A prober running `component` (which must export `netkit:diag/tls-probe`).
     pub fn from_component(host: &Host, component: &Component) -> Result<Self> {
-        let pre = host
-            .linker()
-            .instantiate_pre(component)
-            .map_err(anyhow::Error::from)?;
-        let export = bindings::exports::netkit::diag::tls_probe::GuestIndices::new(&pre)
-            .map_err(anyhow::Error::from)?;
-        let dialog = bindings::exports::netkit::diag::tcp_dialog::GuestIndices::new(&pre)
-            .map_err(anyhow::Error::from)?;
-        Ok(Self {
-            host: host.clone(),
-            pre,
-            export,
-            dialog,
+        Driver::load(host, component, |pre| {
+            Ok((
+                bindings::exports::netkit::diag::tls_probe::GuestIndices::new(pre)?,
+                bindings::exports::netkit::diag::tcp_dialog::GuestIndices::new(pre)?,
+            ))
         })
+        .map(Self)
     }
 
     /// Probe `addr`, naming it `name` (SNI and verification), in a fresh instance granted only `addr`.
@@ -134,12 +127,13 @@ impl TlsProber {
         addr: SocketAddr,
         options: &TlsProbeOptions,
     ) -> Result<Result<TlsReport, TlsProbeError>> {
-        let (mut store, _) = self.host.store(sandbox);
         let ip = addr.ip().to_string();
         unconstrained(async {
-            let instance = self.pre.instantiate_async(&mut store).await?;
+            let (mut store, instance) = self.0.instantiate(sandbox).await?;
             Ok(self
-                .export
+                .0
+                .exports()
+                .0
                 .load(&mut store, &instance)?
                 .call_probe(&mut store, name, addr.port(), Some(&ip), options)
                 .await?)
@@ -158,12 +152,13 @@ impl TlsProber {
         addr: SocketAddr,
         options: &DialogOptions,
     ) -> Result<Result<DialogReport, DialogError>> {
-        let (mut store, _) = self.host.store(sandbox);
         let ip = addr.ip().to_string();
         unconstrained(async {
-            let instance = self.pre.instantiate_async(&mut store).await?;
+            let (mut store, instance) = self.0.instantiate(sandbox).await?;
             Ok(self
-                .dialog
+                .0
+                .exports()
+                .1
                 .load(&mut store, &instance)?
                 .call_run(&mut store, name, addr.port(), Some(&ip), options)
                 .await?)

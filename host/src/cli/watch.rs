@@ -12,7 +12,7 @@ use axum::routing::{get, post};
 use netkit::cache::CompileCache;
 use netkit::watch::reload::Reloader;
 use netkit::watch::server::{ServerOptions, Web};
-use netkit::watch::{Limits, OnceError, Watcher, config, limits, web_config};
+use netkit::watch::{Limits, OnceError, Watcher, limits, web_config};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -398,7 +398,7 @@ fn check(path: &std::path::Path) -> ExitCode {
             }
         }
     } else {
-        match config::load(path) {
+        match netkit::watch::load_config(path) {
             Ok(c) => {
                 println!(
                     "{}: {} probes, the config loads",
@@ -501,7 +501,7 @@ pub async fn main(a: Args) -> Result<ExitCode> {
     if a.config_check {
         return Ok(check(&config_path));
     }
-    let initial = match config::load(&config_path) {
+    let initial = match netkit::watch::load_config(&config_path) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("netkit: watch: {e}");

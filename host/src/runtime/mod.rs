@@ -1,12 +1,14 @@
 //! The wasmtime side: one [`Host`] (engine, linker, compile cache) and stores
 //! built from a [`Sandbox`] (what one guest instance may do).
 
+mod driver;
 mod host;
 mod limits;
 mod sandbox;
 mod server;
 mod state;
 
+pub use driver::Driver;
 pub use host::Host;
 pub use limits::Limits;
 pub use sandbox::{DEFAULT_MAX_MEMORY, Sandbox, StopHandle};

@@ -168,7 +168,7 @@ pub struct ProbeConfig {
     pub expect_bytes: Option<Vec<u8>>,
     /// TCP: a dialog the plain probe cannot hold (blackbox's `query_response`
     /// in full, `tls: true` with a dialog); it then runs instead of send/expect.
-    pub dialog: Option<super::tcp_dialog::Dialog>,
+    pub dialog: Option<super::tcp_settings::Dialog>,
     /// Echo: the message.
     pub message: String,
     /// Component: the file (relative to the config file's directory) or `oci://…`.
@@ -189,7 +189,7 @@ pub struct ProbeConfig {
     /// The http and tls kinds' TLS settings (`tls_config`).
     pub tls: Option<TlsSettings>,
     /// The icmp kind's settings.
-    pub icmp: Option<super::icmp_probe::IcmpSettings>,
+    pub icmp: Option<super::icmp_settings::IcmpSettings>,
     /// The sntp kind's NTS settings (`nts = true`).
     pub nts: Option<NtsSettings>,
     /// blackbox's `preferred_ip_protocol` (`ip4`, `ip6`): the family a name resolves to first.
@@ -394,17 +394,6 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let line = before.matches('\n').count() + 1;
     let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
     (line, col)
-}
-
-/// Read and check the config file at `path`: blackbox_exporter's YAML
-/// (`.yml`, `.yaml`; [`super::modules`]) or netkit's TOML.
-pub fn load(path: &Path) -> Result<Config, ConfigError> {
-    if super::modules::is_yaml(path) {
-        return super::modules::load(path);
-    }
-    let text = cli_args::files::read_text(path, cli_args::files::Kind::Config)
-        .map_err(|e| ConfigError(format!("the config: {e}")))?;
-    parse(&text, path)
 }
 
 /// A `probe_concurrency` value: 1 to `max`, or the span's error.
@@ -758,7 +747,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         } else {
             None
         };
-        let raw_icmp = super::icmp_probe::RawIcmp {
+        let raw_icmp = super::icmp_settings::RawIcmp {
             packets: p.packets,
             packet_interval: p.packet_interval,
             payload_size: p.payload_size,
@@ -767,7 +756,9 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             source_ip_address: p.source_ip_address,
         };
         let icmp = match p.kind {
-            Kind::Icmp => Some(super::icmp_probe::settings(&raw_icmp, timeout).map_err(web_err)?),
+            Kind::Icmp => {
+                Some(super::icmp_settings::settings(&raw_icmp, timeout).map_err(web_err)?)
+            }
             _ if raw_icmp.any() => {
                 return Err(web_err(
                     "packets, packet_interval, payload_size, ttl, dont_fragment and source_ip_address are only for kind = \"icmp\"".into(),

@@ -8,14 +8,17 @@ pub mod connections;
 pub mod dns_settings;
 pub mod history;
 pub mod icmp_probe;
+pub mod icmp_settings;
 pub mod limits;
 pub mod metrics;
 pub mod modules;
 pub mod reload;
+pub mod result;
 pub mod run;
 pub mod server;
 pub mod target;
 pub mod tcp_dialog;
+pub mod tcp_settings;
 pub mod web_config;
 pub mod web_probe;
 mod web_run;
@@ -446,4 +449,15 @@ async fn schedule(probe: Arc<Probe>, metrics: Arc<Metrics>, slots: Arc<Semaphore
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
+}
+
+/// Read and check the config file at `path`: blackbox_exporter's YAML
+/// (`.yml`, `.yaml`; [`modules`]) or netkit's TOML.
+pub fn load_config(path: &std::path::Path) -> Result<config::Config, config::ConfigError> {
+    if modules::is_yaml(path) {
+        return modules::load(path);
+    }
+    let text = cli_args::files::read_text(path, cli_args::files::Kind::Config)
+        .map_err(|e| config::ConfigError(format!("the config: {e}")))?;
+    config::parse(&text, path)
 }

@@ -3,7 +3,7 @@
 //! probes); concurrent requests coalesced, so N reloads asked for at once
 //! cost at most two.
 
-use super::{Changes, Watcher, config};
+use super::{Changes, Watcher};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -53,7 +53,7 @@ impl Reloader {
         let watcher = self.watcher.clone();
         let path = self.path.clone();
         let outcome = tokio::task::spawn_blocking(move || {
-            let c = config::load(&path).map_err(|e| e.to_string())?;
+            let c = super::load_config(&path).map_err(|e| e.to_string())?;
             let changes = watcher.apply(c).map_err(|e| format!("{e:#}"));
             super::limits::release_free_memory();
             changes

@@ -8,28 +8,14 @@
 //! `probe_ssl_*`/`probe_tls_*` of the chain.
 
 use super::config::ProbeConfig;
-use super::run::{Labeled, RunResult};
+use super::result::{Labeled, RunResult};
 use super::target::Target;
 use crate::runtime::Sandbox;
 use crate::tls::{DialogError, DialogFailure, DialogOptions, Label, Step, TlsProber};
 use anyhow::Result;
 use std::net::SocketAddr;
 
-/// A tcp module's dialog, as its `query_response` and `tls` say.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Dialog {
-    /// The steps, in order.
-    pub steps: Vec<tls_proto::dialog::Step>,
-    /// TLS right after connecting (`tls: true`).
-    pub tls: bool,
-}
-
-impl Dialog {
-    /// Whether any TLS happens (so `tls_config` matters).
-    pub fn uses_tls(&self) -> bool {
-        self.tls || self.steps.iter().any(|s| s.starttls)
-    }
-}
+use super::tcp_settings::Dialog;
 
 fn wit_steps(d: &Dialog) -> Vec<Step> {
     d.steps

@@ -3,7 +3,7 @@
 //! chain as sent, whatever the verification result.
 
 use super::config::ProbeConfig;
-use super::run::RunResult;
+use super::result::RunResult;
 use super::target::Target;
 use crate::http::{Header, HttpError, HttpProber, HttpRequest, ResolveOverride};
 use crate::runtime::Sandbox;
@@ -12,7 +12,7 @@ use anyhow::Result;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-type Labeled = Vec<super::run::Labeled>;
+type Labeled = Vec<super::result::Labeled>;
 
 fn l(k: &str, v: impl Into<String>) -> (String, String) {
     (k.to_string(), v.into())

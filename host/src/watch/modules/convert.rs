@@ -349,7 +349,7 @@ message = "hi"
         // A TOML tls probe is blackbox's tcp prober with tls: true and no dialog.
         if p.kind == crate::watch::config::Kind::Tls {
             p.kind = crate::watch::config::Kind::Tcp;
-            p.dialog = Some(crate::watch::tcp_dialog::Dialog {
+            p.dialog = Some(crate::watch::tcp_settings::Dialog {
                 steps: Vec::new(),
                 tls: true,
             });

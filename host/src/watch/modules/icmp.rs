@@ -4,7 +4,7 @@
 use super::block::Block;
 use super::common;
 use crate::watch::config::ProbeConfig;
-use crate::watch::icmp_probe::RawIcmp;
+use crate::watch::icmp_settings::RawIcmp;
 
 /// Read `b` into `m` (an icmp module).
 pub fn read(b: &Block, m: &mut ProbeConfig) {
@@ -34,7 +34,7 @@ pub fn read(b: &Block, m: &mut ProbeConfig) {
         );
         return;
     }
-    match crate::watch::icmp_probe::settings(&raw, m.timeout) {
+    match crate::watch::icmp_settings::settings(&raw, m.timeout) {
         Ok(s) => m.icmp = Some(s),
         Err(e) => b.error(b.at, format!("{}: {e}", b.path)),
     }

@@ -10,7 +10,7 @@
 use super::block::{Block, Severity};
 use super::common;
 use crate::watch::config::ProbeConfig;
-use crate::watch::tcp_dialog::Dialog;
+use crate::watch::tcp_settings::Dialog;
 use tls_proto::dialog::Step;
 
 fn steps(b: &Block) -> Vec<Step> {

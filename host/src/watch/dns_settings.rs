@@ -71,6 +71,37 @@ pub const RCODES: &[&str] = &[
     "BADCOOKIE",
 ];
 
+/// The dns prober's metrics, with their help.
+pub const VALUES: &[(&str, &str)] = &[
+    (
+        "probe_dns_rcode",
+        "Response code of the DNS answer (0 NOERROR, 2 SERVFAIL, 3 NXDOMAIN, 5 REFUSED, ...)",
+    ),
+    ("probe_dns_answer_rrs", "Records in the answer section"),
+    (
+        "probe_dns_query_succeeded",
+        "Whether the DNS query got an answer (1) or not (0), whatever its checks found",
+    ),
+    (
+        "probe_dns_serial",
+        "The serial number of the SOA record (a query of type SOA)",
+    ),
+    (
+        "probe_dns_authority_rrs",
+        "Records in the authority section",
+    ),
+    (
+        "probe_dns_additional_rrs",
+        "Records in the additional section",
+    ),
+];
+
+/// The dns prober's labelled metrics.
+pub const LABELED: &[(&str, &str)] = &[(
+    "probe_dns_duration_seconds",
+    "Duration of the DNS request by phase (resolve: the target's lookup; request: the exchange, a TCP connect included)",
+)];
+
 /// A record as miekg/dns prints it, which is what blackbox's regexes see.
 pub fn rr_text(name: &str, ttl: u32, class: &str, kind: &str, data: &str) -> String {
     format!("{name}\t{ttl}\t{class}\t{kind}\t{data}")

@@ -25,6 +25,28 @@ pub const RTT_HISTOGRAM: (&str, &str) = (
 
 use super::icmp_settings::IcmpSettings;
 
+/// The icmp prober's metrics, with their help (the round trips' histogram is `RTT_HISTOGRAM`).
+pub const VALUES: &[(&str, &str)] = &[
+    (
+        "probe_icmp_packets_sent",
+        "ICMP echo requests sent in the run",
+    ),
+    (
+        "probe_icmp_packets_received",
+        "ICMP echo requests answered in the run (duplicates not counted)",
+    ),
+    (
+        "probe_icmp_reply_hop_limit",
+        "Replied packet hop limit (TTL for IPv4)",
+    ),
+];
+
+/// The icmp prober's labelled metrics.
+pub const LABELED: &[(&str, &str)] = &[(
+    "probe_icmp_duration_seconds",
+    "Duration of the ICMP probe by phase (rtt: the mean round trip of the run's replies)",
+)];
+
 /// One run: `packets` echo requests to `addr`, their replies as metrics.
 pub async fn run(
     pinger: &Pinger,

@@ -2,7 +2,7 @@
 
 use super::config::ProbeConfig;
 use super::icmp_probe::{RTT_BUCKETS, RTT_HISTOGRAM};
-use super::run::{LABELED, RunResult, VALUES};
+use super::run::{self, RunResult};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -124,13 +124,13 @@ impl Metrics {
             duration.clone(),
         );
         let mut values = HashMap::new();
-        for (name, help) in VALUES {
+        for (name, help) in run::values() {
             let f = Family::<ProbeLabels, F64Gauge>::default();
             registry.register(*name, *help, f.clone());
             values.insert(*name, f);
         }
         let mut labeled = HashMap::new();
-        for (name, help) in LABELED {
+        for (name, help) in run::labeled() {
             let f = Family::<LabelSet, F64Gauge>::default();
             registry.register(*name, *help, f.clone());
             labeled.insert(*name, f);
@@ -451,13 +451,13 @@ pub fn single_run_text(r: &RunResult) -> String {
         gauge(r.duration.as_secs_f64()),
     );
     for (name, v) in &r.values {
-        let help = VALUES
+        let help = run::values()
             .iter()
             .find(|(n, _)| n == name)
             .map_or("", |(_, h)| *h);
         registry.register(*name, help, gauge(*v));
     }
-    for (name, help) in LABELED {
+    for (name, help) in run::labeled() {
         let sets: Vec<_> = r.labeled.iter().filter(|(n, _, _)| n == name).collect();
         if sets.is_empty() {
             continue;

@@ -21,9 +21,10 @@ use wasmtime::component::Component;
 
 pub use super::result::{Labeled, RunResult};
 
-/// The per-kind metrics a run may set (beside `probe_success` and
-/// `probe_duration_seconds`), with their help text.
-pub const VALUES: &[(&str, &str)] = &[
+/// The metrics every prober's run may set (the target's lookup, the
+/// timeout, a regex's verdict) and those of the built-in probers without a
+/// room of their own (sntp, tcp connect, udp, echo, component), with their help.
+pub const OWN_VALUES: &[(&str, &str)] = &[
     (
         "probe_sntp_offset_seconds",
         "Offset of the server's clock from ours (positive: ours is behind)",
@@ -46,27 +47,6 @@ pub const VALUES: &[(&str, &str)] = &[
         "NTS key exchanges this probe has made since it was loaded",
     ),
     ("probe_nts_cookies", "NTS cookies kept for the next run"),
-    (
-        "probe_dns_rcode",
-        "Response code of the DNS answer (0 NOERROR, 2 SERVFAIL, 3 NXDOMAIN, 5 REFUSED, ...)",
-    ),
-    ("probe_dns_answer_rrs", "Records in the answer section"),
-    (
-        "probe_dns_query_succeeded",
-        "Whether the DNS query got an answer (1) or not (0), whatever its checks found",
-    ),
-    (
-        "probe_dns_serial",
-        "The serial number of the SOA record (a query of type SOA)",
-    ),
-    (
-        "probe_dns_authority_rrs",
-        "Records in the authority section",
-    ),
-    (
-        "probe_dns_additional_rrs",
-        "Records in the additional section",
-    ),
     ("probe_tcp_connect_seconds", "Time to connect"),
     (
         "probe_tcp_reply_seconds",
@@ -77,24 +57,6 @@ pub const VALUES: &[(&str, &str)] = &[
         "probe_echo_rtt_seconds",
         "Median round trip of the echo exchange",
     ),
-    ("probe_http_status_code", "Response HTTP status code"),
-    (
-        "probe_http_content_length",
-        "Length of the HTTP content response (the Content-Length header; -1 without one)",
-    ),
-    (
-        "probe_http_uncompressed_body_length",
-        "Length of the uncompressed response body",
-    ),
-    ("probe_http_redirects", "The number of redirects"),
-    (
-        "probe_http_ssl",
-        "Whether the final response came over TLS (1) or not (0)",
-    ),
-    (
-        "probe_http_version",
-        "The version of HTTP of the final response",
-    ),
     (
         "probe_failed_due_to_regex",
         "Whether the probe failed because of a regex (1) or not (0)",
@@ -102,14 +64,6 @@ pub const VALUES: &[(&str, &str)] = &[
     (
         "probe_timeout_seconds",
         "How long the probe's timeout is (the module's, or a scrape's less --timeout-offset)",
-    ),
-    (
-        "probe_failed_due_to_bytes",
-        "Whether the probe failed because of expect_bytes (1) or not (0)",
-    ),
-    (
-        "probe_http_last_modified_timestamp_seconds",
-        "The Last-Modified HTTP response header as Unix time",
     ),
     (
         "probe_dns_lookup_time_seconds",
@@ -124,72 +78,54 @@ pub const VALUES: &[(&str, &str)] = &[
         "A hash of the address probed (FNV-1a, as blackbox_exporter's): it changes when the address does",
     ),
     (
-        "probe_ssl_earliest_cert_expiry",
-        "The earliest expiry (Unix time) in the chain as sent, whether or not it verified",
-    ),
-    (
-        "probe_ssl_last_chain_expiry_timestamp_seconds",
-        "The earliest expiry (Unix time) in the last chain (the chain as sent: always the server's, never a negative placeholder)",
-    ),
-    (
-        "probe_ssl_leaf_expiry_timestamp_seconds",
-        "The leaf certificate's not-after (Unix time)",
-    ),
-    (
-        "probe_ssl_leaf_not_before_timestamp_seconds",
-        "The leaf certificate's not-before (Unix time)",
-    ),
-    (
-        "probe_tls_handshake_seconds",
-        "How long the TLS handshake took",
-    ),
-    (
-        "probe_icmp_packets_sent",
-        "ICMP echo requests sent in the run",
-    ),
-    (
-        "probe_icmp_packets_received",
-        "ICMP echo requests answered in the run (duplicates not counted)",
-    ),
-    (
-        "probe_icmp_reply_hop_limit",
-        "Replied packet hop limit (TTL for IPv4)",
-    ),
-    (
         "probe_component_exit_code",
         "Exit code of the custom component (124 deadline, 125 memory, 134 trap)",
     ),
 ];
 
-/// The labelled per-kind metrics, with their help text.
-pub const LABELED: &[(&str, &str)] = &[
-    (
-        "probe_dns_duration_seconds",
-        "Duration of the DNS request by phase (resolve: the target's lookup; request: the exchange, a TCP connect included)",
-    ),
-    (
-        "probe_http_duration_seconds",
-        "Duration of the HTTP request by phase, summed over all redirects",
-    ),
-    (
-        "probe_ssl_last_chain_info",
-        "Facts of the leaf certificate the server sent",
-    ),
-    ("probe_tls_version_info", "The TLS version negotiated"),
-    ("probe_tls_cipher_info", "The TLS cipher suite negotiated"),
-    (
-        "probe_icmp_duration_seconds",
-        "Duration of the ICMP probe by phase (rtt: the mean round trip of the run's replies)",
-    ),
-    (
-        "probe_tls_verify_error",
-        "Why the chain did not verify (1), or reason=\"\" with 0 when it did",
-    ),
-    (
-        "probe_expect_info",
-        "Explicit content matched (a tcp query_response step's labels)",
-    ),
-];
+/// Every per-kind metric a run may set (beside `probe_success` and
+/// `probe_duration_seconds`), with its help: each prober's own names, from
+/// its run's file, and the shared ones above.
+pub fn values() -> &'static [(&'static str, &'static str)] {
+    static ALL: std::sync::LazyLock<Vec<(&str, &str)>> = std::sync::LazyLock::new(|| {
+        [
+            OWN_VALUES,
+            super::web_run::HTTP_VALUES,
+            super::web_run::TLS_VALUES,
+            super::dns_settings::VALUES,
+            super::icmp_probe::VALUES,
+            super::tcp_dialog::VALUES,
+        ]
+        .concat()
+    });
+    &ALL
+}
+
+#[cfg(test)]
+#[test]
+fn every_metric_name_is_declared_once_in_one_room() {
+    let mut names: Vec<&str> = values().iter().chain(labeled()).map(|(n, _)| *n).collect();
+    let all = names.len();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), all, "a metric name is declared in two rooms");
+    assert!(names.iter().all(|n| n.starts_with("probe_")));
+}
+
+/// Every labelled per-kind metric, with its help, from the probers' files.
+pub fn labeled() -> &'static [(&'static str, &'static str)] {
+    static ALL: std::sync::LazyLock<Vec<(&str, &str)>> = std::sync::LazyLock::new(|| {
+        [
+            super::web_run::HTTP_LABELED,
+            super::web_run::TLS_LABELED,
+            super::dns_settings::LABELED,
+            super::icmp_probe::LABELED,
+            super::tcp_dialog::LABELED,
+        ]
+        .concat()
+    });
+    &ALL
+}
 
 /// Where watch's limits are set, for the hints of a component's ending.
 const WATCH_HINTS: command::Hints = command::Hints {

@@ -17,6 +17,18 @@ use std::net::SocketAddr;
 
 use super::tcp_settings::Dialog;
 
+/// The tcp dialog's own metrics (beside the shared `probe_failed_due_to_regex` and the TLS ones), with their help.
+pub const VALUES: &[(&str, &str)] = &[(
+    "probe_failed_due_to_bytes",
+    "Whether the probe failed because of expect_bytes (1) or not (0)",
+)];
+
+/// The tcp dialog's labelled metrics.
+pub const LABELED: &[(&str, &str)] = &[(
+    "probe_expect_info",
+    "Explicit content matched (a tcp query_response step's labels)",
+)];
+
 fn wit_steps(d: &Dialog) -> Vec<Step> {
     d.steps
         .iter()

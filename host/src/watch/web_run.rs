@@ -12,6 +12,76 @@ use anyhow::Result;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+/// The http prober's metrics, with their help.
+pub const HTTP_VALUES: &[(&str, &str)] = &[
+    ("probe_http_status_code", "Response HTTP status code"),
+    (
+        "probe_http_content_length",
+        "Length of the HTTP content response (the Content-Length header; -1 without one)",
+    ),
+    (
+        "probe_http_uncompressed_body_length",
+        "Length of the uncompressed response body",
+    ),
+    ("probe_http_redirects", "The number of redirects"),
+    (
+        "probe_http_ssl",
+        "Whether the final response came over TLS (1) or not (0)",
+    ),
+    (
+        "probe_http_version",
+        "The version of HTTP of the final response",
+    ),
+    (
+        "probe_http_last_modified_timestamp_seconds",
+        "The Last-Modified HTTP response header as Unix time",
+    ),
+];
+
+/// The http prober's labelled metrics.
+pub const HTTP_LABELED: &[(&str, &str)] = &[(
+    "probe_http_duration_seconds",
+    "Duration of the HTTP request by phase, summed over all redirects",
+)];
+
+/// The TLS metrics of any handshake (http, tcp with TLS, tls), with their help.
+pub const TLS_VALUES: &[(&str, &str)] = &[
+    (
+        "probe_ssl_earliest_cert_expiry",
+        "The earliest expiry (Unix time) in the chain as sent, whether or not it verified",
+    ),
+    (
+        "probe_ssl_last_chain_expiry_timestamp_seconds",
+        "The earliest expiry (Unix time) in the last chain (the chain as sent: always the server's, never a negative placeholder)",
+    ),
+    (
+        "probe_ssl_leaf_expiry_timestamp_seconds",
+        "The leaf certificate's not-after (Unix time)",
+    ),
+    (
+        "probe_ssl_leaf_not_before_timestamp_seconds",
+        "The leaf certificate's not-before (Unix time)",
+    ),
+    (
+        "probe_tls_handshake_seconds",
+        "How long the TLS handshake took",
+    ),
+];
+
+/// The TLS labelled metrics.
+pub const TLS_LABELED: &[(&str, &str)] = &[
+    (
+        "probe_ssl_last_chain_info",
+        "Facts of the leaf certificate the server sent",
+    ),
+    ("probe_tls_version_info", "The TLS version negotiated"),
+    ("probe_tls_cipher_info", "The TLS cipher suite negotiated"),
+    (
+        "probe_tls_verify_error",
+        "Why the chain did not verify (1), or reason=\"\" with 0 when it did",
+    ),
+];
+
 type Labeled = Vec<super::result::Labeled>;
 
 fn l(k: &str, v: impl Into<String>) -> (String, String) {

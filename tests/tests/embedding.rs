@@ -216,3 +216,98 @@ async fn the_ping_component_through_its_typed_export() {
     }
     assert_eq!(elsewhere.audit().denied(), 1);
 }
+
+/// A plugin host runs a tcp dialog (blackbox's `query_response`) through
+/// the TLS probe component's typed `tcp-dialog` export: `${1}` from a match
+/// sent back, labels expanded, a regex failure typed as such, and a target
+/// the sandbox does not grant refused before anything is sent.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tcp_dialog_through_its_typed_export() {
+    use netkit::runtime::Sandbox;
+    use netkit::tls::{
+        DialogError, DialogFailure, DialogOptions, Label, Step, TlsOptions, TlsProber,
+    };
+    let dir = std::env::temp_dir().join(format!("netkit-embed-dialog-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = dir.join("peer.sh");
+    std::fs::write(
+        &script,
+        "#!/bin/bash\necho 'HELLO token=abc123'\nread -r line\necho \"GOT ${line%$'\\r'}\"\nsleep 1\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let addr: std::net::SocketAddr = ([127, 0, 0, 1], free_port()).into();
+    let _peer = Peer::start(
+        "socat dialog peer",
+        Command::new(socat()).args([
+            format!("TCP-LISTEN:{},bind=127.0.0.1,reuseaddr,fork", addr.port()),
+            format!("EXEC:{}", script.display()),
+        ]),
+    );
+    wait_for_tcp(addr, std::time::Duration::from_secs(10));
+    let host = netkit::runtime::Host::new().unwrap();
+    let prober = TlsProber::new(&host).unwrap();
+    let step = |expect: Option<&str>, send: Option<&str>| Step {
+        expect: expect.map(str::to_string),
+        expect_bytes: None,
+        labels: Vec::new(),
+        send: send.map(|s| s.as_bytes().to_vec()),
+        starttls: false,
+    };
+    let mut first = step(Some("token=([a-z0-9]+)"), Some("TOKEN ${1}"));
+    first.labels = vec![Label {
+        name: "token".into(),
+        value: "${1}".into(),
+    }];
+    let options = |steps: Vec<Step>| DialogOptions {
+        steps,
+        tls: false,
+        tls_options: TlsOptions {
+            server_name: None,
+            roots: Vec::new(),
+            insecure: false,
+            min_version: None,
+            max_version: None,
+            alpn: Vec::new(),
+            client_certificate: None,
+        },
+        timeout_ms: 3000,
+    };
+    let sandbox = Sandbox::new("tcp-dialog", netkit::tls::client_policy(addr));
+    let report = prober
+        .dialog_in(
+            &sandbox,
+            "127.0.0.1",
+            addr,
+            &options(vec![first.clone(), step(Some("^GOT TOKEN abc123$"), None)]),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(report.failure, None, "{:?}", report.transcript);
+    assert_eq!(report.steps_done, 2);
+    assert_eq!(report.expect_info[0][0].value, "abc123");
+    // The peer answers and closes without the line expected: the regex failure.
+    let report = prober
+        .dialog_in(
+            &sandbox,
+            "127.0.0.1",
+            addr,
+            &options(vec![step(None, Some("x")), step(Some("^NEVER"), None)]),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(report.failure.map(|f| f.0), Some(DialogFailure::Regex));
+    // A sandbox granting another port: connect is denied, nothing is sent.
+    let other = Sandbox::new(
+        "tcp-dialog",
+        netkit::tls::client_policy(([127, 0, 0, 1], 9).into()),
+    );
+    let denied = prober
+        .dialog_in(&other, "127.0.0.1", addr, &options(vec![first]))
+        .await
+        .unwrap();
+    assert!(matches!(denied, Err(DialogError::Connect(_))), "{denied:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

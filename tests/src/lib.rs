@@ -174,6 +174,9 @@ fn collect(
 impl Peer {
     /// Start `cmd` with stdin closed, collecting stdout and stderr.
     pub fn start(what: &str, cmd: &mut Command) -> Peer {
+        // Its own process group, so that dropping it ends what it started
+        // too (nginx's workers, socat's forks and their scripts), not only it.
+        std::os::unix::process::CommandExt::process_group(cmd, 0);
         let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -251,6 +254,7 @@ impl Peer {
                 break status;
             }
             if start.elapsed() > limit {
+                kill_group(&child);
                 let _ = child.kill();
                 let _ = child.wait();
                 panic!(
@@ -276,8 +280,20 @@ impl Peer {
 impl Drop for Peer {
     fn drop(&mut self) {
         if let Some(mut c) = self.child.take() {
+            kill_group(&c);
             let _ = c.kill();
             let _ = c.wait();
+        }
+    }
+}
+
+/// SIGKILL to `c`'s process group (it leads one: [`Peer::start`]), before it
+/// is reaped, so that the group id cannot have been reused.
+fn kill_group(c: &Child) {
+    if let Ok(pid) = i32::try_from(c.id()) {
+        // SAFETY: kill(2) with a negative pid signals that process group; no memory is touched.
+        unsafe {
+            libc::kill(-pid, libc::SIGKILL);
         }
     }
 }

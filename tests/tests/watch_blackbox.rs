@@ -17,7 +17,7 @@ use std::time::Duration;
 
 fn corpus(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/blackbox-configs")
+        .join("blackbox-configs")
         .join(name)
 }
 

@@ -274,6 +274,47 @@ fn names(text: &str) -> BTreeSet<String> {
         .collect()
 }
 
+/// `/probe` of `module` on `target` from blackbox_exporter at `bb` and netkit
+/// at `ours`: both succeed or fail as `success` says, the metrics in `same`
+/// are equal, and netkit has every metric name blackbox returned. Both texts.
+fn side_by_side(
+    bb: SocketAddr,
+    ours_at: SocketAddr,
+    module: &str,
+    target: &str,
+    success: f64,
+    same: &[&str],
+) -> (String, String) {
+    let success = &success;
+    let theirs = probe_metrics(bb, module, target);
+    let ours = probe_metrics(ours_at, module, target);
+    let v = |t: &str, m: &str| metric_sample(t, m, "");
+    assert_eq!(
+        v(&theirs, "probe_success"),
+        Some(*success),
+        "blackbox {module} {target}\n{theirs}"
+    );
+    assert_eq!(
+        v(&ours, "probe_success"),
+        Some(*success),
+        "netkit {module} {target}\n{ours}\nblackbox:\n{theirs}"
+    );
+    for m in same {
+        assert!(v(&theirs, m).is_some(), "blackbox {module}: {m}\n{theirs}");
+        assert_eq!(
+            v(&ours, m),
+            v(&theirs, m),
+            "{module} {target}: {m}\nnetkit:\n{ours}\nblackbox:\n{theirs}"
+        );
+    }
+    let missing: Vec<String> = names(&theirs).difference(&names(&ours)).cloned().collect();
+    assert!(
+        missing.is_empty(),
+        "{module} {target}: netkit lacks {missing:?}\nnetkit:\n{ours}\nblackbox:\n{theirs}"
+    );
+    (theirs, ours)
+}
+
 /// The modules of one blackbox.yml, run by netkit watch and by
 /// blackbox_exporter against the same loopback peers: the same verdicts,
 /// the same metric names, equal values where the outcome is deterministic.
@@ -458,32 +499,7 @@ fn a_blackbox_yml_runs_beside_blackbox_exporter_with_the_same_metrics() {
         ("icmp", "127.0.0.1", 1.0, &["probe_ip_protocol"]),
     ];
     for (module, target, success, same) in cases {
-        let theirs = probe_metrics(bb, module, target);
-        let ours = probe_metrics(ours_at, module, target);
-        let v = |t: &str, m: &str| metric_sample(t, m, "");
-        assert_eq!(
-            v(&theirs, "probe_success"),
-            Some(*success),
-            "blackbox {module} {target}\n{theirs}"
-        );
-        assert_eq!(
-            v(&ours, "probe_success"),
-            Some(*success),
-            "netkit {module} {target}\n{ours}\nblackbox:\n{theirs}"
-        );
-        for m in *same {
-            assert!(v(&theirs, m).is_some(), "blackbox {module}: {m}\n{theirs}");
-            assert_eq!(
-                v(&ours, m),
-                v(&theirs, m),
-                "{module} {target}: {m}\nnetkit:\n{ours}\nblackbox:\n{theirs}"
-            );
-        }
-        let missing: Vec<String> = names(&theirs).difference(&names(&ours)).cloned().collect();
-        assert!(
-            missing.is_empty(),
-            "{module} {target}: netkit lacks {missing:?}\nnetkit:\n{ours}\nblackbox:\n{theirs}"
-        );
+        side_by_side(bb, ours_at, module, target, *success, same);
     }
     // Open modules as blackbox's, but never to link-local addresses or netkit's own address.
     for (module, target) in [
@@ -752,32 +768,7 @@ fn tcp_dialogs_run_beside_blackbox_exporter() {
     ];
     for (module, target, success, same) in cases {
         let target = target.to_string();
-        let theirs = probe_metrics(bb, module, &target);
-        let ours = probe_metrics(ours_at, module, &target);
-        let v = |t: &str, m: &str| metric_sample(t, m, "");
-        assert_eq!(
-            v(&theirs, "probe_success"),
-            Some(*success),
-            "blackbox {module} {target}\n{theirs}"
-        );
-        assert_eq!(
-            v(&ours, "probe_success"),
-            Some(*success),
-            "netkit {module} {target}\n{ours}\nblackbox:\n{theirs}"
-        );
-        for m in *same {
-            assert!(v(&theirs, m).is_some(), "blackbox {module}: {m}\n{theirs}");
-            assert_eq!(
-                v(&ours, m),
-                v(&theirs, m),
-                "{module} {target}: {m}\nnetkit:\n{ours}\nblackbox:\n{theirs}"
-            );
-        }
-        let missing: Vec<String> = names(&theirs).difference(&names(&ours)).cloned().collect();
-        assert!(
-            missing.is_empty(),
-            "{module} {target}: netkit lacks {missing:?}\nnetkit:\n{ours}\nblackbox:\n{theirs}"
-        );
+        let (theirs, ours) = side_by_side(bb, ours_at, module, &target, *success, same);
         if *success == 1.0 && (module.starts_with("smtp") || module.starts_with("pop3s")) {
             for t in [&theirs, &ours] {
                 assert!(

@@ -1038,3 +1038,27 @@ pub fn start_aiosmtpd(chain: &Path, key: &Path) -> (Peer, SocketAddr) {
     wait_for_tcp(addr, Duration::from_secs(20));
     (peer, addr)
 }
+
+/// Kill process group `pgid` (a [`Peer`] leads its own) when this test
+/// process exits: for peers kept in a `static`, which are never dropped.
+pub fn kill_group_at_exit(pgid: u32) {
+    static GROUPS: Mutex<Vec<i32>> = Mutex::new(Vec::new());
+    static REGISTER: std::sync::Once = std::sync::Once::new();
+    extern "C" fn kill_all() {
+        if let Ok(groups) = GROUPS.lock() {
+            for g in groups.iter() {
+                // SAFETY: kill(2) with a negative pid signals that process group.
+                unsafe {
+                    libc::kill(-g, libc::SIGKILL);
+                }
+            }
+        }
+    }
+    if let Ok(g) = i32::try_from(pgid) {
+        GROUPS.lock().unwrap_or_else(|p| p.into_inner()).push(g);
+        // SAFETY: registers a plain function; atexit handlers run once, at exit.
+        REGISTER.call_once(|| unsafe {
+            libc::atexit(kill_all);
+        });
+    }
+}

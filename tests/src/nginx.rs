@@ -95,5 +95,7 @@ pub fn start_nginx(dir: &Path, sites: &[Site]) -> Nginx {
     for a in &addrs {
         wait_for_tcp(*a, Duration::from_secs(20));
     }
+    // Some tests keep their nginx in a static, which is never dropped.
+    crate::kill_group_at_exit(peer.pid());
     Nginx { peer, addrs }
 }
